@@ -16,3 +16,9 @@ if [ "$(ferry_node_major)" -lt 22 ]; then
   export PATH="$ferry_tools/node_modules/.bin:$PATH"
 fi
 export FERRY_ROOT="$ferry_root"
+# Native addons (better-sqlite3) must compile against the headers of the Node that runs them, not
+# against a machine-wide `nodedir` that may point at an older Node's headers.
+ferry_node_prefix="$(node -p 'require("path").resolve(require("fs").realpathSync(process.execPath), "../..")')"
+for ferry_dir in "$ferry_node_prefix" "$ferry_node_prefix"/node_modules/node-*; do
+  if [ -f "$ferry_dir/include/node/node.h" ]; then export npm_config_nodedir="$ferry_dir"; break; fi
+done
