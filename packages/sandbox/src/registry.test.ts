@@ -1,0 +1,40 @@
+import { isPortOpen } from './ports';
+import { startRegistry } from './registry';
+
+describe('startRegistry', () => {
+  it('serves the OCI distribution API and accepts a blob upload', async () => {
+    const registry = await startRegistry();
+    try {
+      const ping = await fetch(`${registry.url}/v2/`);
+      expect(ping.status).toBe(200);
+      const start = await fetch(`${registry.url}/v2/ferry/test/blobs/uploads/`, { method: 'POST' });
+      expect(start.status).toBe(202);
+      const data = Buffer.from('layer bytes');
+      const digest = `sha256:${require('node:crypto').createHash('sha256').update(data).digest('hex')}`;
+      const location = new URL(start.headers.get('location')!, registry.url);
+      location.searchParams.set('digest', digest);
+      const put = await fetch(location, { method: 'PUT', body: data });
+      expect(put.status).toBe(201);
+      const got = await fetch(`${registry.url}/v2/ferry/test/blobs/${digest}`);
+      expect(Buffer.from(await got.arrayBuffer()).equals(data)).toBe(true);
+    } finally {
+      await registry.stop();
+    }
+    expect(await isPortOpen(Number(registry.host.split(':')[1]))).toBe(false);
+  }, 30_000);
+
+  it('requires the configured credentials when auth is set', async () => {
+    const registry = await startRegistry({ auth: { username: 'ferry', password: 's3cret-pw' } });
+    try {
+      expect((await fetch(`${registry.url}/v2/`)).status).toBe(401);
+      const basic = Buffer.from('ferry:s3cret-pw').toString('base64');
+      const ok = await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${basic}` } });
+      expect(ok.status).toBe(200);
+      const wrong = Buffer.from('ferry:nope').toString('base64');
+      const denied = await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${wrong}` } });
+      expect(denied.status).toBe(401);
+    } finally {
+      await registry.stop();
+    }
+  }, 30_000);
+});
