@@ -1,0 +1,335 @@
+import type { BackingResolver, PositionalSink, RangeSource } from '@ferry/qcow2/src/io';
+import {
+  AlreadyExistsError,
+  InvalidInputError,
+  IntegrityError,
+  ObjectNotFoundError,
+  UnsupportedFormatError,
+} from './errors';
+import { checkBackupId, checkName, layout, parseBackupKey, parseVolumeKey } from './layout';
+import { manifestSchema, MANIFEST_VERSION, type Manifest, type ManifestVolume } from './schema/manifest';
+import type { ObjectRef } from './schema/objectRef';
+import { parseJsonObject } from './schema/parse';
+import {
+  REPOSITORY_FORMAT,
+  REPOSITORY_VERSION,
+  repositoryInfoSchema,
+  type RepositoryInfo,
+} from './schema/repositoryInfo';
+import { keepMarkerSchema, volumeRecordSchema, type VolumeRecord } from './schema/volumeRecord';
+import type { Target } from './target/Target';
+import { checkObject, digestOf } from './digest/sha256';
+import { BlockDigestSink, DEFAULT_DIGEST_BLOCK } from './digest/BlockDigestSink';
+import { VerifiedRangeSource } from './digest/VerifiedRangeSource';
+import type { AppLock } from './operations/AppLock';
+import { createHash } from 'node:crypto';
+
+/** One layer of a volume's chain, top (the backup asked for) first. */
+export interface ChainLayer {
+  backupId: string;
+  record: VolumeRecord;
+  recordRef: ObjectRef;
+}
+
+/** The backup repository on one target: layout, manifests, commit, chains (DESIGN.md §5). */
+export class Repository {
+  private constructor(
+    readonly target: Target,
+    readonly info: RepositoryInfo,
+  ) {}
+
+  /** Opens the repository on `target`; with `create`, initialises an empty target. */
+  static async open(target: Target, options?: { create?: boolean }): Promise<Repository> {
+    const key = layout.repositoryInfo();
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await target.get(key);
+    } catch (e) {
+      if (!(e instanceof ObjectNotFoundError) || !options?.create) {
+        if (e instanceof ObjectNotFoundError) {
+          throw new ObjectNotFoundError(key, { cause: new Error(`${target.description} holds no Ferry repository`) });
+        }
+        throw e;
+      }
+    }
+    if (!bytes) {
+      const info: RepositoryInfo = {
+        format: REPOSITORY_FORMAT,
+        version: REPOSITORY_VERSION,
+        createdAt: new Date().toISOString(),
+        encryption: { type: 'none' },
+        imageDigestBlockSize: DEFAULT_DIGEST_BLOCK,
+      };
+      // two initialisers racing: the first one wins, the other reads its file
+      if (!(await target.putIfAbsent(key, JSON.stringify(info, null, 2)))) {
+        return Repository.open(target);
+      }
+      return new Repository(target, info);
+    }
+    const info = parseJsonObject(repositoryInfoSchema, key, bytes);
+    if (info.version > REPOSITORY_VERSION) {
+      throw new UnsupportedFormatError(
+        `repository on ${target.description} has format version ${info.version}; this Ferry reads up to ${REPOSITORY_VERSION}`,
+      );
+    }
+    return new Repository(target, info);
+  }
+
+  // ---- listing (from the target alone) ----
+
+  /** Applications with at least one committed backup. */
+  async listApps(): Promise<string[]> {
+    const apps = new Set<string>();
+    for await (const o of this.target.list(layout.appsPrefix())) {
+      const p = parseBackupKey(o.key);
+      if (p && p.rest === 'manifest.json') apps.add(p.app);
+    }
+    return [...apps].sort();
+  }
+
+  /** Committed backup ids of an application, oldest first. */
+  async listBackups(app: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const o of this.target.list(layout.backupsPrefix(app))) {
+      const p = parseBackupKey(o.key);
+      if (p && p.rest === 'manifest.json') ids.push(p.backupId);
+    }
+    return ids.sort();
+  }
+
+  async isCommitted(app: string, backupId: string): Promise<boolean> {
+    return (await this.target.head(layout.manifest(app, backupId))) !== undefined;
+  }
+
+  async readManifest(app: string, backupId: string): Promise<Manifest> {
+    const key = layout.manifest(app, backupId);
+    const m = parseJsonObject(manifestSchema, key, await this.target.get(key));
+    if (m.app !== app || m.backupId !== backupId) {
+      throw new IntegrityError(key, `names app ${m.app} backup ${m.backupId}`);
+    }
+    return m;
+  }
+
+  // ---- objects with digests ----
+
+  async getVerified(ref: ObjectRef): Promise<Uint8Array> {
+    return checkObject(ref, await this.target.get(ref.key));
+  }
+
+  async putObject(key: string, data: Uint8Array | string): Promise<ObjectRef> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await this.target.put(key, bytes);
+    return { key, size: bytes.length, digest: digestOf(bytes) };
+  }
+
+  /** Streams an object to the target, digesting it on the way. */
+  async putStreamObject(key: string, body: AsyncIterable<Uint8Array>): Promise<ObjectRef> {
+    const h = createHash('sha256');
+    const { size } = await this.target.putStream(
+      key,
+      (async function* hashed() {
+        for await (const c of body) {
+          h.update(c);
+          yield c;
+        }
+      })(),
+    );
+    return { key, size, digest: `sha256:${h.digest('hex')}` };
+  }
+
+  /** Writes an extra object of an uncommitted backup (e.g. resources YAML). */
+  async putBackupObject(o: { app: string; backupId: string; path: string; data: Uint8Array | string }) {
+    await this.assertNotCommitted(o.app, o.backupId);
+    if (o.path === 'manifest.json') throw new InvalidInputError('path "manifest.json" is reserved');
+    return this.putObject(`${layout.backupPrefix(o.app, o.backupId)}${o.path}`, o.data);
+  }
+
+  async assertNotCommitted(app: string, backupId: string): Promise<void> {
+    if (await this.isCommitted(app, backupId)) {
+      throw new AlreadyExistsError(`backup ${backupId} of ${app} is committed and immutable`);
+    }
+  }
+
+  // ---- volume images ----
+
+  /** A positional sink for a new image that also computes its block digests. */
+  async openImageSink(o: { app: string; pvc: string; backupId: string; sizeHint?: number }) {
+    await this.assertNotCommitted(o.app, o.backupId);
+    const key = layout.image(o.app, o.pvc, o.backupId);
+    const inner: PositionalSink = await this.target.openSink(key, { sizeHint: o.sizeHint });
+    return { key, sink: new BlockDigestSink(inner, this.info.imageDigestBlockSize) };
+  }
+
+  async putRecord(record: VolumeRecord): Promise<ObjectRef> {
+    const parsed = volumeRecordSchema.parse(record);
+    return this.putObject(
+      layout.record(parsed.app, parsed.pvc, parsed.backupId),
+      JSON.stringify(parsed, null, 2),
+    );
+  }
+
+  async readRecord(ref: ObjectRef): Promise<VolumeRecord> {
+    return parseJsonObject(volumeRecordSchema, ref.key, await this.getVerified(ref));
+  }
+
+  /**
+   * The record of a volume of a committed backup, or of a deleted-but-kept image; the
+   * starting point of an incremental backup (its parent).
+   */
+  async readVolumeOf(app: string, pvc: string, backupId: string): Promise<ChainLayer> {
+    checkName('pvc', pvc);
+    checkBackupId(backupId);
+    let ref: ObjectRef | undefined;
+    if (await this.isCommitted(app, backupId)) {
+      const m = await this.readManifest(app, backupId);
+      const v = m.volumes.find(x => x.pvc === pvc);
+      if (!v) throw new ObjectNotFoundError(layout.record(app, pvc, backupId), { cause: new Error(`backup ${backupId} has no volume ${pvc}`) });
+      ref = v.record;
+    } else {
+      const keepKey = layout.keep(app, pvc, backupId);
+      const marker = parseJsonObject(keepMarkerSchema, keepKey, await this.target.get(keepKey));
+      ref = marker.record;
+    }
+    const record = await this.readRecord(ref);
+    if (record.app !== app || record.pvc !== pvc || record.backupId !== backupId) {
+      throw new IntegrityError(ref.key, `describes ${record.app}/${record.pvc}/${record.backupId}`);
+    }
+    return { backupId, record, recordRef: ref };
+  }
+
+  /** Top (this backup) to base (the full image); every link verified by digest. */
+  async resolveChain(o: { app: string; pvc: string; backupId: string }): Promise<ChainLayer[]> {
+    const chain = [await this.readVolumeOf(o.app, o.pvc, o.backupId)];
+    for (;;) {
+      const top = chain[chain.length - 1];
+      const p = top.record.parent;
+      if (!p) break;
+      if (chain.length > 10_000 || chain.some(l => l.backupId === p.backupId)) {
+        throw new IntegrityError(top.recordRef.key, 'parent links form a loop');
+      }
+      const record = await this.readRecord(p.record);
+      if (record.backupId !== p.backupId || record.pvc !== o.pvc) {
+        throw new IntegrityError(p.record.key, `is not the record of ${o.pvc}/${p.backupId}`);
+      }
+      chain.push({ backupId: p.backupId, record, recordRef: p.record });
+    }
+    if (chain[chain.length - 1].record.kind !== 'full') {
+      throw new IntegrityError(chain[chain.length - 1].recordRef.key, 'chain does not end in a full image');
+    }
+    return chain;
+  }
+
+  /** Opens a layer's image; every byte read is checked against its `.sums`. */
+  async openImage(layer: ChainLayer): Promise<RangeSource> {
+    const img = layer.record.image;
+    const sums = await this.getVerified(img.sums);
+    const source = await this.target.openSource(img.key);
+    const size = await source.size();
+    if (size !== img.size) {
+      await source.close();
+      throw new IntegrityError(img.key, `size is ${size} bytes, the record says ${img.size}`);
+    }
+    return new VerifiedRangeSource({ source, key: img.key, size, blockSize: img.blockSize, sums });
+  }
+
+  /** Resolves backing names inside `chain` (the overlay's backing name is `<parentId>.qcow2`). */
+  backingResolver(chain: ChainLayer[]): BackingResolver {
+    return async ({ backingName, childName }) => {
+      const child = chain.find(l => layout.backingName(l.backupId) === childName.split('/').pop());
+      const parentId = child?.record.parent?.backupId;
+      const layer = chain.find(l => l.backupId === parentId);
+      if (!layer || layout.backingName(layer.backupId) !== backingName) {
+        throw new IntegrityError(
+          childName,
+          `backing file "${backingName}" is not the recorded parent ${parentId ?? '(none)'}`,
+        );
+      }
+      return { name: backingName, source: await this.openImage(layer) };
+    };
+  }
+
+  // ---- commit ----
+
+  /** Volume records written for an (uncommitted) backup id, found by listing. */
+  async stagedVolumes(app: string, backupId: string): Promise<Array<{ pvc: string; record: ObjectRef }>> {
+    const out: Array<{ pvc: string; record: ObjectRef }> = [];
+    for await (const o of this.target.list(layout.volumesPrefix(app))) {
+      const p = parseVolumeKey(o.key);
+      if (!p || p.backupId !== backupId || p.ext !== 'json') continue;
+      const data = await this.target.get(o.key);
+      out.push({ pvc: p.pvc, record: { key: o.key, size: data.length, digest: digestOf(data) } });
+    }
+    return out;
+  }
+
+  /**
+   * Commits a backup: gathers the volume records staged under `apps/<app>/volumes/*` for this
+   * id, digests every other object under the backup's folder, checks parents, and writes the
+   * manifest last. Requires the application's lock.
+   */
+  async commitBackup(o: {
+    app: string;
+    backupId: string;
+    lock: AppLock;
+    /** Records from the datamover results; absent: every record staged for this id. */
+    volumes?: Array<{ pvc: string; record: ObjectRef }>;
+    metadata?: Record<string, unknown>;
+    createdAt?: string;
+  }): Promise<Manifest> {
+    if (o.lock.app !== o.app) throw new InvalidInputError(`lock is for ${o.lock.app}, not ${o.app}`);
+    await o.lock.check();
+    await this.assertNotCommitted(o.app, o.backupId);
+    const volumes: ManifestVolume[] = [];
+    for (const v of o.volumes ?? (await this.stagedVolumes(o.app, o.backupId))) {
+      const record = await this.readRecord(v.record);
+      if (record.app !== o.app || record.backupId !== o.backupId || record.pvc !== v.pvc) {
+        throw new InvalidInputError(`volume record ${v.record.key} is not ${o.app}/${v.pvc}/${o.backupId}`);
+      }
+      const img = await this.target.head(record.image.key);
+      if (!img || img.size !== record.image.size) {
+        throw new IntegrityError(record.image.key, `missing or not ${record.image.size} bytes`);
+      }
+      if (record.parent) {
+        // the parent must still exist (committed or kept) and be the one recorded
+        const parent = await this.readVolumeOf(o.app, v.pvc, record.parent.backupId);
+        if (parent.recordRef.digest !== record.parent.record.digest) {
+          throw new IntegrityError(v.record.key, `parent ${record.parent.backupId} changed since the backup was taken`);
+        }
+      }
+      volumes.push({
+        pvc: v.pvc,
+        kind: record.kind,
+        parentBackupId: record.parent?.backupId ?? null,
+        virtualSize: record.virtualSize,
+        storedBytes: record.image.size,
+        record: v.record,
+      });
+    }
+    const objects: ObjectRef[] = [];
+    const prefix = layout.backupPrefix(o.app, o.backupId);
+    for await (const obj of this.target.list(prefix)) {
+      if (obj.key === layout.manifest(o.app, o.backupId)) continue;
+      const data = await this.target.get(obj.key);
+      objects.push({ key: obj.key, size: data.length, digest: digestOf(data) });
+    }
+    const manifest: Manifest = {
+      formatVersion: MANIFEST_VERSION,
+      kind: 'ferry.backup',
+      app: o.app,
+      backupId: o.backupId,
+      createdAt: o.createdAt ?? new Date().toISOString(),
+      committedAt: new Date().toISOString(),
+      volumes,
+      objects,
+      metadata: o.metadata ?? {},
+    };
+    manifestSchema.parse(manifest);
+    await o.lock.check();
+    const written = await this.target.putIfAbsent(
+      layout.manifest(o.app, o.backupId),
+      JSON.stringify(manifest, null, 2),
+    );
+    if (!written) throw new AlreadyExistsError(`backup ${o.backupId} of ${o.app} was committed concurrently`);
+    return manifest;
+  }
+}

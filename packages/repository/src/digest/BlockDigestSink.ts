@@ -1,0 +1,82 @@
+import { createHash, Hash } from 'node:crypto';
+import type { PositionalSink } from '@ferry/qcow2/src/io';
+
+export const DEFAULT_DIGEST_BLOCK = 1024 * 1024;
+export const BLOCK_DIGEST_LENGTH = 32;
+
+/**
+ * Wraps a PositionalSink and computes the SHA-256 of every `blockSize` block of the final
+ * object, although the head region is written last: the blocks overlapping the head are kept
+ * (a copy of at most head + one block), later blocks are hashed as they stream past.
+ * After `commit`, `sums()` returns the concatenated digests (the `.sums` object).
+ */
+export class BlockDigestSink implements PositionalSink {
+  private headBytes = 0;
+  private heldBlocks = 0;
+  private held = new Uint8Array(0);
+  private readonly streamed: Buffer[] = [];
+  private current?: Hash;
+  private currentFill = 0;
+  private result?: Uint8Array;
+
+  constructor(
+    private readonly inner: PositionalSink,
+    private readonly blockSize = DEFAULT_DIGEST_BLOCK,
+  ) {}
+
+  async reserveHead(headBytes: number): Promise<void> {
+    await this.inner.reserveHead(headBytes);
+    this.headBytes = headBytes;
+    this.heldBlocks = Math.ceil(headBytes / this.blockSize);
+    this.held = new Uint8Array(this.heldBlocks * this.blockSize);
+  }
+
+  async write(data: Uint8Array, offset: number): Promise<void> {
+    await this.inner.write(data, offset);
+    const heldEnd = this.held.length;
+    if (offset < heldEnd) {
+      this.held.set(data.subarray(0, Math.min(data.length, heldEnd - offset)), offset);
+    }
+    if (offset + data.length <= this.headBytes) return;
+    // an append: hash the part beyond the held blocks
+    let pos = Math.max(0, heldEnd - offset);
+    while (pos < data.length) {
+      this.current ??= createHash('sha256');
+      const n = Math.min(data.length - pos, this.blockSize - this.currentFill);
+      this.current.update(data.subarray(pos, pos + n));
+      this.currentFill += n;
+      pos += n;
+      if (this.currentFill === this.blockSize) this.finishBlock();
+    }
+  }
+
+  private finishBlock(): void {
+    this.streamed.push(this.current!.digest());
+    this.current = undefined;
+    this.currentFill = 0;
+  }
+
+  async commit(): Promise<{ size: number }> {
+    const out = await this.inner.commit();
+    if (this.currentFill > 0) this.finishBlock();
+    const heldValid = Math.min(this.held.length, out.size);
+    const heads: Buffer[] = [];
+    for (let start = 0; start < heldValid; start += this.blockSize) {
+      const end = Math.min(start + this.blockSize, heldValid);
+      heads.push(createHash('sha256').update(this.held.subarray(start, end)).digest());
+    }
+    this.result = Buffer.concat([...heads, ...this.streamed]);
+    this.held = new Uint8Array(0);
+    return out;
+  }
+
+  abort(): Promise<void> {
+    return this.inner.abort();
+  }
+
+  /** The `.sums` bytes: SHA-256 of each block, in order. Only after commit. */
+  sums(): Uint8Array {
+    if (!this.result) throw new Error('sums are known only after commit');
+    return this.result;
+  }
+}

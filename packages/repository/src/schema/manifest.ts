@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { objectRefSchema } from './objectRef';
+
+export const MANIFEST_VERSION = 1;
+
+export const manifestVolumeSchema = z.object({
+  pvc: z.string(),
+  kind: z.enum(['full', 'incremental']),
+  parentBackupId: z.string().nullable(),
+  virtualSize: z.number().int().nonnegative(),
+  /** Bytes of this backup's own image (not its parents'). */
+  storedBytes: z.number().int().nonnegative(),
+  record: objectRefSchema,
+});
+export type ManifestVolume = z.infer<typeof manifestVolumeSchema>;
+
+/**
+ * `apps/<app>/backups/<id>/manifest.json`: written last; its presence is the commit. It lists
+ * every object of the backup with its digest, so the backup is verifiable from the target alone.
+ */
+export const manifestSchema = z.object({
+  formatVersion: z.literal(MANIFEST_VERSION),
+  kind: z.literal('ferry.backup'),
+  app: z.string(),
+  backupId: z.string(),
+  createdAt: z.string().datetime(),
+  committedAt: z.string().datetime(),
+  volumes: z.array(manifestVolumeSchema),
+  /** Other objects of the backup (resources YAML, image index …). */
+  objects: z.array(objectRefSchema),
+  /** Free-form facts the writer wants kept (plan, phase, labels); not interpreted here. */
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
