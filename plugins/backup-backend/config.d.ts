@@ -1,0 +1,66 @@
+export interface Config {
+  /** Ferry: Kubernetes application backup and restore. */
+  ferry?: {
+    /**
+     * Where backups are stored. The first one is the default unless `defaultTarget` names another.
+     */
+    targets?: Array<{
+      /** Unique name, referenced by policies and shown in the UI. */
+      name: string;
+      /** `filesystem`: a path (NFS in clusters, a local folder for the embedded default). */
+      type: 'filesystem' | 's3';
+      /** filesystem: absolute path, or relative to the backend's working directory. */
+      path?: string;
+      /** s3: bucket name. */
+      bucket?: string;
+      /** s3: key prefix inside the bucket. */
+      prefix?: string;
+      /** s3: endpoint of an S3-compatible server; AWS when absent. */
+      endpoint?: string;
+      /** s3: region. */
+      region?: string;
+      /** s3: path-style addressing (most S3-compatible servers need it). */
+      forcePathStyle?: boolean;
+      /** s3: static credentials; the AWS SDK's default chain is used when absent. */
+      credentials?: {
+        accessKeyId: string;
+        /** @visibility secret */
+        secretAccessKey: string;
+      };
+    }>;
+    /** Name of the target used when a policy names none. */
+    defaultTarget?: string;
+    /** Backup policies; an entity uses `ferry.io/policy`, else the first whose filter matches. */
+    policies?: Array<{
+      name: string;
+      /** Target name; `defaultTarget` when absent. */
+      target?: string;
+      /** Cron expression for scheduled backups; manual only when absent. */
+      schedule?: string;
+      /** Number of backups to keep per application. */
+      keepLast?: number;
+      /** Start a new full backup after this many incrementals. */
+      fullEvery?: number;
+      /** Do not copy container images into the backup. */
+      skipImageBackup?: boolean;
+      /** Entities this policy applies to, e.g. `{ kind: component, spec.lifecycle: production }`. */
+      filter?: { [key: string]: string };
+    }>;
+    /** The datamover Jobs that move volume bytes inside the cluster. */
+    datamover?: {
+      /** Container image of the datamover. */
+      image?: string;
+      /** Service account of datamover pods. */
+      serviceAccountName?: string;
+      /** How many datamover Jobs of one backup run at once. */
+      parallelism?: number;
+      /** Node selector of datamover pods. */
+      nodeSelector?: { [key: string]: string };
+      /** Resource requests and limits of datamover pods. */
+      resources?: {
+        requests?: { cpu?: string; memory?: string };
+        limits?: { cpu?: string; memory?: string };
+      };
+    };
+  };
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+const nameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, -)')
+  .max(63);
+
+const filesystemTargetSchema = z.object({
+  name: nameSchema,
+  type: z.literal('filesystem'),
+  path: z.string().min(1),
+});
+
+const s3TargetSchema = z.object({
+  name: nameSchema,
+  type: z.literal('s3'),
+  bucket: z.string().min(3),
+  prefix: z.string().optional(),
+  endpoint: z.string().url().optional(),
+  region: z.string().default('us-east-1'),
+  forcePathStyle: z.boolean().default(false),
+  credentials: z
+    .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) })
+    .optional(),
+});
+
+export const targetConfigSchema = z.discriminatedUnion('type', [
+  filesystemTargetSchema,
+  s3TargetSchema,
+]);
+
+export const policyConfigSchema = z.object({
+  name: nameSchema,
+  target: nameSchema.optional(),
+  schedule: z.string().optional(),
+  keepLast: z.number().int().positive().optional(),
+  fullEvery: z.number().int().positive().default(10),
+  skipImageBackup: z.boolean().default(false),
+  filter: z.record(z.string()).optional(),
+});
+
+const quantitySchema = z.object({ cpu: z.string().optional(), memory: z.string().optional() });
+
+export const datamoverConfigSchema = z.object({
+  image: z.string().min(1).default('ferry.io/datamover:dev'),
+  serviceAccountName: z.string().optional(),
+  parallelism: z.number().int().positive().max(64).default(2),
+  nodeSelector: z.record(z.string()).optional(),
+  resources: z
+    .object({ requests: quantitySchema.optional(), limits: quantitySchema.optional() })
+    .optional(),
+});
+
+export const ferryConfigSchema = z
+  .object({
+    targets: z.array(targetConfigSchema).default([]),
+    defaultTarget: nameSchema.optional(),
+    policies: z.array(policyConfigSchema).default([]),
+    datamover: datamoverConfigSchema.default({}),
+  })
+  .superRefine((value, ctx) => {
+    const targetNames = new Set<string>();
+    value.targets.forEach((target, index) => {
+      if (targetNames.has(target.name)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['targets', index, 'name'],
+          message: `duplicate target name '${target.name}'`,
+        });
+      }
+      targetNames.add(target.name);
+    });
+    if (value.defaultTarget && !targetNames.has(value.defaultTarget)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['defaultTarget'],
+        message: `names no configured target ('${value.defaultTarget}')`,
+      });
+    }
+    value.policies.forEach((policy, index) => {
+      if (policy.target && !targetNames.has(policy.target)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['policies', index, 'target'],
+          message: `names no configured target ('${policy.target}')`,
+        });
+      }
+    });
+  });
+
+export type TargetConfig = z.infer<typeof targetConfigSchema>;
+export type PolicyConfig = z.infer<typeof policyConfigSchema>;
+export type DatamoverConfig = z.infer<typeof datamoverConfigSchema>;
+export type FerryConfig = z.infer<typeof ferryConfigSchema>;

@@ -1,0 +1,91 @@
+import type { BackupSummary, OperationTrigger } from '@ferry/plugin-backup-common';
+import type { Knex } from 'knex';
+
+interface BackupRow {
+  id: string;
+  entity_ref: string;
+  cluster: string;
+  namespace: string;
+  target: string;
+  kind: string;
+  phase: string;
+  policy: string | null;
+  trigger: string;
+  created_at: string;
+  completed_at: string | null;
+  logical_bytes: number | string | null;
+  stored_bytes: number | string | null;
+  message: string | null;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+/** The database index of operations (DESIGN §3): fast listing, never the only copy. */
+export class OperationIndex {
+  constructor(private readonly db: Knex) {}
+
+  async listBackups(options: {
+    entityRef: string;
+    page: Page;
+  }): Promise<{ items: BackupSummary[]; totalCount: number }> {
+    const query = this.db<BackupRow>('ferry_backups').where('entity_ref', options.entityRef);
+    const [{ count }] = await query.clone().count({ count: '*' });
+    const rows = await query
+      .clone()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.page.limit)
+      .offset(options.page.offset);
+    return { items: rows.map(toSummary), totalCount: Number(count) };
+  }
+
+  async upsertBackup(backup: BackupSummary): Promise<void> {
+    await this.db<BackupRow>('ferry_backups')
+      .insert(toRow(backup))
+      .onConflict('id')
+      .merge();
+  }
+}
+
+function toRow(backup: BackupSummary): BackupRow {
+  return {
+    id: backup.id,
+    entity_ref: backup.entityRef,
+    cluster: backup.cluster,
+    namespace: backup.namespace,
+    target: backup.target,
+    kind: backup.kind,
+    phase: backup.phase,
+    policy: backup.policy ?? null,
+    trigger: JSON.stringify(backup.trigger),
+    created_at: backup.createdAt,
+    completed_at: backup.completedAt ?? null,
+    logical_bytes: backup.logicalBytes ?? null,
+    stored_bytes: backup.storedBytes ?? null,
+    message: backup.message ?? null,
+  };
+}
+
+function toSummary(row: BackupRow): BackupSummary {
+  const optionalNumber = (value: number | string | null) =>
+    value === null ? undefined : Number(value);
+  return {
+    id: row.id,
+    entityRef: row.entity_ref,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    target: row.target,
+    kind: row.kind === 'incremental' ? 'incremental' : 'full',
+    phase: row.phase as BackupSummary['phase'],
+    policy: row.policy ?? undefined,
+    trigger: JSON.parse(row.trigger) as OperationTrigger,
+    createdAt: row.created_at,
+    completedAt: row.completed_at ?? undefined,
+    logicalBytes: optionalNumber(row.logical_bytes),
+    storedBytes: optionalNumber(row.stored_bytes),
+    message: row.message ?? undefined,
+  };
+}

@@ -1,0 +1,92 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import request from 'supertest';
+import { backupPlugin } from './plugin';
+
+const annotated = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name: 'shop',
+    namespace: 'default',
+    annotations: { 'ferry.io/helm-release': 'shop' },
+  },
+  spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+};
+const bare = {
+  ...annotated,
+  metadata: { name: 'bare', namespace: 'default' },
+};
+
+async function start(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
+  const { server } = await startTestBackend({
+    features: [
+      backupPlugin,
+      catalogServiceMock.factory({ entities: [annotated, bare] }),
+      mockServices.permissions.factory({ result }),
+      mockServices.rootConfig.factory({
+        data: {
+          ferry: { targets: [{ name: 'local', type: 'filesystem', path: '/tmp/ferry-test' }] },
+        },
+      }),
+    ],
+  });
+  return server;
+}
+
+describe('backup backend plugin', () => {
+  it('answers health without credentials', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const response = await request(server).get('/api/backup/health');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'ok' });
+  });
+
+  it('lists no backups yet for an annotated entity', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const response = await request(server).get(
+      '/api/backup/entities/component/default/shop/backups',
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      entityRef: 'component:default/shop',
+      items: [],
+      totalCount: 0,
+    });
+  });
+
+  it('refuses with 403 when the permission is denied, even for unknown entities', async () => {
+    const server = await start(AuthorizeResult.DENY);
+    for (const name of ['shop', 'does-not-exist']) {
+      const response = await request(server).get(
+        `/api/backup/entities/component/default/${name}/backups`,
+      );
+      expect(response.status).toBe(403);
+      expect(response.body.error.name).toBe('NotAllowedError');
+    }
+  });
+
+  it('answers 404 for an unknown entity and 400 for one without annotations', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const missing = await request(server).get(
+      '/api/backup/entities/component/default/nope/backups',
+    );
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toBe('no catalog entity component:default/nope');
+    const unannotated = await request(server).get(
+      '/api/backup/entities/component/default/bare/backups',
+    );
+    expect(unannotated.status).toBe(400);
+    expect(unannotated.body.error.message).toMatch(/does not say what to back up.*ferry\.io\/helm-release/);
+  });
+
+  it('names the bad query parameter', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const response = await request(server).get(
+      '/api/backup/entities/component/default/shop/backups?limit=0',
+    );
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toMatch(/^invalid query: limit:/);
+  });
+});

@@ -1,0 +1,50 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { backupPermissions } from '@ferry/plugin-backup-common';
+import { readFerryConfig } from './config/readFerryConfig';
+import { openDatabase } from './database/migrate';
+import { OperationIndex } from './database/OperationIndex';
+import { EntityAccess } from './service/EntityAccess';
+import { createRouter } from './service/router';
+
+/**
+ * Ferry's backend plugin: Kubernetes application backup and restore for catalog entities.
+ *
+ * @public
+ */
+export const backupPlugin = createBackendPlugin({
+  pluginId: 'backup',
+  register(env) {
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        httpAuth: coreServices.httpAuth,
+        httpRouter: coreServices.httpRouter,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        catalog: catalogServiceRef,
+      },
+      async init(deps) {
+        const ferryConfig = readFerryConfig(deps.config);
+        deps.permissionsRegistry.addPermissions(backupPermissions);
+        const operationIndex = new OperationIndex(await openDatabase(deps.database));
+        const entityAccess = new EntityAccess({
+          catalog: deps.catalog,
+          permissions: deps.permissions,
+        });
+        deps.httpRouter.use(
+          await createRouter({ httpAuth: deps.httpAuth, entityAccess, operationIndex }),
+        );
+        deps.httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        deps.logger.info(
+          `Ferry ready with ${ferryConfig.targets.length} target(s) and ${ferryConfig.policies.length} policy(ies)`,
+        );
+      },
+    });
+  },
+});
