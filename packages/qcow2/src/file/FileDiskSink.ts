@@ -1,0 +1,43 @@
+import { promises as fs } from 'node:fs';
+import type { DiskSink } from '../io';
+
+/**
+ * A {@link DiskSink} writing a virtual disk to a local path. A regular file is emptied and
+ * sized to `size`, so it is sparse and unwritten ranges read as zeros (zero runs are skipped).
+ * A block device keeps its size and content, so zeros must be written, unless the caller knows
+ * it reads as zeros (`zeroesUnwritten: true`, e.g. a freshly provisioned thin volume).
+ */
+export class FileDiskSink implements DiskSink {
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly zeroesUnwritten: boolean,
+    private readonly sync: boolean,
+  ) {}
+
+  static async open(options: { path: string; size: number; zeroesUnwritten?: boolean; sync?: boolean }): Promise<FileDiskSink> {
+    const existing = await fs.stat(options.path).catch(() => undefined);
+    if (existing?.isBlockDevice()) {
+      const handle = await fs.open(options.path, 'r+');
+      return new FileDiskSink(handle, options.zeroesUnwritten ?? false, options.sync ?? true);
+    }
+    const handle = await fs.open(options.path, 'w');
+    await handle.truncate(options.size);
+    return new FileDiskSink(handle, options.zeroesUnwritten ?? true, options.sync ?? true);
+  }
+
+  async write(data: Uint8Array, offset: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.sync) await this.handle.datasync();
+    } finally {
+      await this.handle.close();
+    }
+  }
+}

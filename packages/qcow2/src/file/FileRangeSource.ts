@@ -1,0 +1,56 @@
+import { promises as fs } from 'node:fs';
+import type { RangeSource } from '../io';
+import { invalidArgument } from '../format/errors';
+
+/**
+ * A {@link RangeSource} over a local file or block device. Block devices report size 0 through
+ * `stat`, so pass `size` for them. Reading past the end is an error, never zeros.
+ */
+export class FileRangeSource implements RangeSource {
+  private constructor(
+    readonly path: string,
+    private readonly handle: fs.FileHandle,
+    private readonly bytes: number,
+  ) {}
+
+  static async open(options: { path: string; size?: number }): Promise<FileRangeSource> {
+    const handle = await fs.open(options.path, 'r');
+    try {
+      const size = options.size ?? (await handle.stat()).size;
+      return new FileRangeSource(options.path, handle, size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async size(): Promise<number> {
+    return this.bytes;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const target = Buffer.allocUnsafe(length);
+    await this.readInto(target, offset);
+    return target;
+  }
+
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    if (offset < 0 || offset + target.length > this.bytes) {
+      throw invalidArgument(
+        `read of ${target.length} bytes at ${offset} is past the end of ${this.path} (${this.bytes} bytes)`,
+      );
+    }
+    let done = 0;
+    while (done < target.length) {
+      const { bytesRead } = await this.handle.read(target, done, target.length - done, offset + done);
+      if (bytesRead === 0) {
+        throw invalidArgument(`${this.path} ended at ${offset + done} while reading ${target.length} bytes at ${offset}`);
+      }
+      done += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,195 @@
+import type { BackingResolver, RangeSource } from '../io';
+import { readU32 } from '../codec/bigEndian';
+import { QCOW2_MAGIC } from '../format/constants';
+import { corrupt, invalidArgument, unsupported } from '../format/errors';
+import { ImageLayer, LayerExtent } from './ImageLayer';
+import { Qcow2Image } from './Qcow2Image';
+import { RawImage } from './RawImage';
+import { readSourceInto } from './readSource';
+
+/** A guest byte range of a chain: read from one layer, or zeros. */
+export type ChainExtent =
+  | { kind: 'data'; offset: number; length: number; layer: number; hostOffset: number }
+  | { kind: 'zero'; offset: number; length: number };
+
+export const DEFAULT_MAX_CHAIN_DEPTH = 64;
+
+export interface OpenChainOptions {
+  source: RangeSource;
+  /** Name of the top image; relative backing names are resolved against it. */
+  name: string;
+  /** Opens backing files; required when the image has one. */
+  resolveBacking?: BackingResolver;
+  /** Refuse chains longer than this (a loop or a hostile image); 64 by default. */
+  maxDepth?: number;
+  /** L2 cache bound per layer; 8 MiB by default. */
+  l2CacheBytes?: number;
+}
+
+/**
+ * A QCOW2 image and its backing files, top first. Resolves any guest range to the layer that
+ * holds each part, and reads guest bytes.
+ */
+export class Qcow2Chain {
+  private constructor(readonly layers: ImageLayer[]) {}
+
+  get top(): ImageLayer {
+    return this.layers[0];
+  }
+
+  get virtualSize(): number {
+    return this.layers[0].virtualSize;
+  }
+
+  static async open(options: OpenChainOptions): Promise<Qcow2Chain> {
+    const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
+    const layers: ImageLayer[] = [];
+    const seen = new Set<string>([options.name]);
+    try {
+      let layer: ImageLayer = await Qcow2Image.open({
+        source: options.source,
+        name: options.name,
+        l2CacheBytes: options.l2CacheBytes,
+      });
+      layers.push(layer);
+      while (layer.backing) {
+        const { backing } = layer;
+        if (!options.resolveBacking) {
+          throw invalidArgument(`image ${layer.name} has backing file "${backing.name}" but no backing resolver was given`);
+        }
+        if (layers.length >= maxDepth) {
+          throw unsupported(`backing chain of ${options.name} is deeper than ${maxDepth} images`);
+        }
+        const opened = await options.resolveBacking({ backingName: backing.name, childName: layer.name });
+        if (seen.has(opened.name)) {
+          await opened.source.close();
+          throw corrupt(`backing chain of ${options.name} loops back to ${opened.name}`);
+        }
+        seen.add(opened.name);
+        layer = await openLayer({ ...opened, format: backing.format, l2CacheBytes: options.l2CacheBytes });
+        layers.push(layer);
+      }
+      return new Qcow2Chain(layers);
+    } catch (error) {
+      // The top source belongs to the caller; close only what this function opened.
+      await Promise.all(layers.slice(1).map(l => l.source.close().catch(() => undefined)));
+      throw error;
+    }
+  }
+
+  /**
+   * The extents covering `[offset, offset + length)` of the virtual disk (clipped to it):
+   * each part comes from the topmost layer that has it allocated, or is zero.
+   */
+  async resolveRange(offset: number, length: number): Promise<ChainExtent[]> {
+    const out: ChainExtent[] = [];
+    const end = Math.min(offset + length, this.virtualSize);
+    if (end > offset) await this.resolveIn(0, offset, end - offset, out);
+    return out;
+  }
+
+  /** Fills `target` with the guest bytes at `offset` (which must lie inside the disk). */
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    if (offset < 0 || offset + target.length > this.virtualSize) {
+      throw invalidArgument(`read of ${target.length} bytes at ${offset} is outside the ${this.virtualSize}-byte disk`);
+    }
+    const extents = await this.resolveRange(offset, target.length);
+    await Promise.all(
+      extents.map(extent => {
+        const part = target.subarray(extent.offset - offset, extent.offset - offset + extent.length);
+        if (extent.kind === 'zero') {
+          part.fill(0);
+          return undefined;
+        }
+        return this.readHost(extent.layer, extent.hostOffset, part);
+      }),
+    );
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const target = new Uint8Array(length);
+    await this.readInto(target, offset);
+    return target;
+  }
+
+  /**
+   * Reads host bytes of a layer. A data cluster may end past the end of the file (QEMU does
+   * not always extend the file over the last cluster): that tail reads as zeros, as in QEMU.
+   */
+  async readHost(layer: number, hostOffset: number, target: Uint8Array): Promise<void> {
+    const image = this.layers[layer];
+    const available = image.fileSize - hostOffset;
+    if (available >= target.length) {
+      await readSourceInto(image.source, target, hostOffset);
+      return;
+    }
+    if (available <= 0) {
+      throw corrupt(`data at host offset ${hostOffset} of ${image.name} is past the end of the file`);
+    }
+    await readSourceInto(image.source, target.subarray(0, available), hostOffset);
+    target.fill(0, available);
+  }
+
+  /** Closes the backing files this chain opened (the top source stays the caller's). */
+  async close(): Promise<void> {
+    await Promise.all(this.layers.slice(1).map(l => l.source.close()));
+  }
+
+  private async resolveIn(index: number, offset: number, length: number, out: ChainExtent[]): Promise<void> {
+    const layer = this.layers[index];
+    const end = offset + length;
+    const inside = Math.min(end, layer.virtualSize);
+    if (inside > offset) {
+      const extents: LayerExtent[] = [];
+      await layer.mapRange(offset, inside - offset, extents);
+      for (const extent of extents) {
+        if (extent.kind === 'data') {
+          pushChainExtent(out, { kind: 'data', offset: extent.offset, length: extent.length, layer: index, hostOffset: extent.hostOffset });
+        } else if (extent.kind === 'unallocated' && index + 1 < this.layers.length) {
+          await this.resolveIn(index + 1, extent.offset, extent.length, out);
+        } else {
+          pushChainExtent(out, { kind: 'zero', offset: extent.offset, length: extent.length });
+        }
+      }
+    }
+    if (end > Math.max(inside, offset)) {
+      const from = Math.max(inside, offset);
+      pushChainExtent(out, { kind: 'zero', offset: from, length: end - from });
+    }
+  }
+}
+
+function pushChainExtent(out: ChainExtent[], extent: ChainExtent): void {
+  const last = out[out.length - 1];
+  if (last && last.kind === extent.kind && last.offset + last.length === extent.offset) {
+    if (last.kind === 'zero' || (extent.kind === 'data' && last.layer === extent.layer && last.hostOffset + last.length === extent.hostOffset)) {
+      last.length += extent.length;
+      return;
+    }
+  }
+  out.push(extent);
+}
+
+async function openLayer(options: {
+  name: string;
+  source: RangeSource;
+  format?: string;
+  l2CacheBytes?: number;
+}): Promise<ImageLayer> {
+  let format = options.format;
+  if (format === undefined) {
+    // No backing format extension: probe like QEMU does (qcow2 magic, else raw).
+    const size = await options.source.size();
+    const magic = size >= 4 ? await options.source.read(0, 4) : new Uint8Array(0);
+    format = magic.length === 4 && readU32(magic, 0) === QCOW2_MAGIC ? 'qcow2' : 'raw';
+  }
+  try {
+    if (format === 'qcow2') return await Qcow2Image.open(options);
+    if (format === 'raw') return await RawImage.open(options);
+  } catch (error) {
+    await options.source.close().catch(() => undefined);
+    throw error;
+  }
+  await options.source.close().catch(() => undefined);
+  throw unsupported(`backing file ${options.name} has format "${format}"; only qcow2 and raw are supported`);
+}

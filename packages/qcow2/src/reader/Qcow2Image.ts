@@ -1,0 +1,123 @@
+import type { RangeSource } from '../io';
+import { readU32 } from '../codec/bigEndian';
+import { ClusterGeometry } from '../format/ClusterGeometry';
+import { HeaderField, MIN_CLUSTER_BITS } from '../format/constants';
+import { corrupt } from '../format/errors';
+import { decodeHeader, headerBytesNeeded, Qcow2Header } from '../format/header';
+import { EntryDecoder, UNALLOCATED, ZERO } from '../format/tableEntries';
+import { ImageLayer, LayerExtent, pushExtent } from './ImageLayer';
+import { L2Cache } from './L2Cache';
+import { readSourceInto } from './readSource';
+
+export const DEFAULT_L2_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Read access to one QCOW2 image (its active layer; internal snapshots are ignored).
+ * Holds the header, the L1 table entries the virtual disk needs, and a bounded L2 cache.
+ */
+export class Qcow2Image implements ImageLayer {
+  readonly format = 'qcow2' as const;
+  readonly granularity: number;
+  readonly virtualSize: number;
+  readonly backing?: { name: string; format?: string };
+  readonly geometry: ClusterGeometry;
+
+  private constructor(
+    readonly name: string,
+    readonly source: RangeSource,
+    readonly fileSize: number,
+    readonly header: Qcow2Header,
+    private readonly l1: Uint8Array,
+    private readonly decoder: EntryDecoder,
+    private readonly cache: L2Cache,
+  ) {
+    this.geometry = header.geometry;
+    this.granularity = header.geometry.clusterSize;
+    this.virtualSize = header.geometry.virtualSize;
+    this.backing = header.backing;
+  }
+
+  /** Parses and validates the header and L1 table of `source`; reads at most 2 MiB + L1. */
+  static async open(options: { source: RangeSource; name: string; l2CacheBytes?: number }): Promise<Qcow2Image> {
+    const { source, name } = options;
+    const fileSize = await source.size();
+    const first = await source.read(0, Math.min(fileSize, 2 ** MIN_CLUSTER_BITS));
+    let bytes = first;
+    if (first.length >= HeaderField.clusterBits + 4) {
+      const need = headerBytesNeeded({ fileSize, clusterBits: readU32(first, HeaderField.clusterBits) });
+      if (need > first.length) bytes = await source.read(0, need);
+    }
+    const header = decodeHeader({ bytes, fileSize });
+    const { geometry } = header;
+    const l1 =
+      geometry.l1Entries > 0
+        ? await source.read(header.l1TableOffset, geometry.l1Entries * 8)
+        : new Uint8Array(0);
+    const decoder = new EntryDecoder({
+      version: header.version,
+      clusterSize: geometry.clusterSize,
+      fileSize,
+      imageName: name,
+    });
+    const cache = new L2Cache({
+      tableBytes: geometry.clusterSize,
+      maxBytes: options.l2CacheBytes ?? DEFAULT_L2_CACHE_BYTES,
+    });
+    return new Qcow2Image(name, source, fileSize, header, l1, decoder, cache);
+  }
+
+  /** The L2 table of `l1Index`, or undefined when that part of the disk has none. */
+  async l2Table(l1Index: number): Promise<Uint8Array | undefined> {
+    const offset = this.decoder.l1(this.l1, l1Index);
+    if (offset === UNALLOCATED) return undefined;
+    const { clusterSize } = this.geometry;
+    if (offset + clusterSize > this.fileSize) {
+      throw corrupt(`l2 table at ${offset} of ${this.name} runs past the end of the file (${this.fileSize} bytes)`);
+    }
+    return this.cache.get(l1Index, async () => {
+      const table = new Uint8Array(clusterSize);
+      await readSourceInto(this.source, table, offset);
+      return table;
+    });
+  }
+
+  async mapRange(offset: number, length: number, out: LayerExtent[]): Promise<void> {
+    const { clusterSize, l2Span, l2Entries } = this.geometry;
+    const end = Math.min(offset + length, this.virtualSize);
+    let position = offset;
+    while (position < end) {
+      const l1Index = Math.floor(position / l2Span);
+      const spanEnd = Math.min(end, (l1Index + 1) * l2Span);
+      const table = await this.l2Table(l1Index);
+      if (!table) {
+        pushExtent(out, { kind: 'unallocated', offset: position, length: spanEnd - position });
+        position = spanEnd;
+        continue;
+      }
+      while (position < spanEnd) {
+        const cluster = Math.floor(position / clusterSize);
+        const clusterStart = cluster * clusterSize;
+        const pieceEnd = Math.min(spanEnd, clusterStart + clusterSize);
+        const entry = this.decoder.l2(table, cluster % l2Entries, clusterStart);
+        const pieceLength = pieceEnd - position;
+        const last = out[out.length - 1];
+        if (entry >= 0) {
+          const hostOffset = entry + (position - clusterStart);
+          if (last && last.kind === 'data' && last.offset + last.length === position && last.hostOffset + last.length === hostOffset) {
+            last.length += pieceLength;
+          } else {
+            out.push({ kind: 'data', offset: position, length: pieceLength, hostOffset });
+          }
+        } else {
+          const kind = entry === ZERO ? 'zero' : 'unallocated';
+          if (last && last.kind === kind && last.offset + last.length === position) {
+            last.length += pieceLength;
+          } else {
+            out.push({ kind, offset: position, length: pieceLength });
+          }
+        }
+        position = pieceEnd;
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { PositionalSink } from '../io';
+
+/**
+ * Gathers the writer's many small appends (clusters, L2 tables) into large sequential sink
+ * writes. Two buffers alternate: one fills while the other is being written, so the caller's
+ * work overlaps the sink's I/O and memory stays at two batches.
+ */
+export class AppendBatcher {
+  private readonly sink: PositionalSink;
+  private readonly buffers: [Uint8Array, Uint8Array];
+  private readonly pending: [Promise<void> | undefined, Promise<void> | undefined] = [
+    undefined,
+    undefined,
+  ];
+  private current = 0;
+  private fill = 0;
+  /** Sink offset of the first byte of the current buffer. */
+  private bufferStart: number;
+
+  constructor(options: { sink: PositionalSink; start: number; batchBytes: number }) {
+    this.sink = options.sink;
+    this.bufferStart = options.start;
+    this.buffers = [new Uint8Array(options.batchBytes), new Uint8Array(options.batchBytes)];
+  }
+
+  /** Sink offset the next appended byte will land at. */
+  get position(): number {
+    return this.bufferStart + this.fill;
+  }
+
+  /** Copies `data` into the batch; the caller may reuse `data` as soon as this returns. */
+  async append(data: Uint8Array): Promise<void> {
+    let from = 0;
+    while (from < data.length) {
+      const buffer = this.buffers[this.current];
+      const take = Math.min(buffer.length - this.fill, data.length - from);
+      buffer.set(take === data.length ? data : data.subarray(from, from + take), this.fill);
+      this.fill += take;
+      from += take;
+      if (this.fill === buffer.length) await this.rotate();
+    }
+  }
+
+  /** Appends `count` zero bytes. */
+  async appendZeros(count: number): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      const buffer = this.buffers[this.current];
+      const take = Math.min(buffer.length - this.fill, left);
+      buffer.fill(0, this.fill, this.fill + take);
+      this.fill += take;
+      left -= take;
+      if (this.fill === buffer.length) await this.rotate();
+    }
+  }
+
+  /** Writes out what is buffered and waits for every write to finish. */
+  async flush(): Promise<void> {
+    if (this.fill > 0) await this.rotate();
+    await Promise.all(this.pending);
+  }
+
+  private async rotate(): Promise<void> {
+    const index = this.current;
+    const data = this.buffers[index].subarray(0, this.fill);
+    const write = this.sink.write(data, this.bufferStart);
+    write.catch(() => undefined); // surfaced by the next await of this buffer or by flush()
+    this.pending[index] = write;
+    this.bufferStart += this.fill;
+    this.fill = 0;
+    this.current = 1 - index;
+    // The other buffer may still be in flight: wait before filling it again.
+    const previous = this.pending[this.current];
+    if (previous) {
+      this.pending[this.current] = undefined;
+      await previous;
+    }
+  }
+}
