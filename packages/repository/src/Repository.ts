@@ -1,4 +1,4 @@
-import type { BackingResolver, PositionalSink, RangeSource } from '@ferry/qcow2/src/io';
+import type { BackingResolver, PositionalSink, RangeSource } from '@ferry/qcow2';
 import {
   AlreadyExistsError,
   InvalidInputError,

@@ -1,5 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
-import type { PositionalSink } from '@ferry/qcow2/src/io';
+import type { PositionalSink } from '@ferry/qcow2';
 
 export const DEFAULT_DIGEST_BLOCK = 1024 * 1024;
 export const BLOCK_DIGEST_LENGTH = 32;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RangeSource } from '@ferry/qcow2/src/io';
+import type { RangeSource } from '@ferry/qcow2';
 import { IntegrityError } from '../errors';
 import { BLOCK_DIGEST_LENGTH } from './BlockDigestSink';
 

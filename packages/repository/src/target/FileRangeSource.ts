@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import type { RangeSource } from '@ferry/qcow2/src/io';
+import type { RangeSource } from '@ferry/qcow2';
 import { IntegrityError } from '../errors';
 import { mapFsError } from './fsErrors';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PositionalSink } from '@ferry/qcow2/src/io';
+import type { PositionalSink } from '@ferry/qcow2';
 import { InvalidInputError } from '../errors';
 import { mapFsError } from './fsErrors';
 

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { PositionalSink, RangeSource } from '@ferry/qcow2/src/io';
+import type { PositionalSink, RangeSource } from '@ferry/qcow2';
 import { InvalidInputError } from '../errors';
 import type { IncompleteUpload, ObjectInfo, Target } from './Target';
 import { FileSink, syncDir } from './FileSink';

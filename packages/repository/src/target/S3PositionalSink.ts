@@ -5,7 +5,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { PositionalSink } from '@ferry/qcow2/src/io';
+import type { PositionalSink } from '@ferry/qcow2';
 import { InvalidInputError } from '../errors';
 import { mapS3Error } from './s3Errors';
 

@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { RangeSource } from '@ferry/qcow2/src/io';
+import type { RangeSource } from '@ferry/qcow2';
 import { IntegrityError } from '../errors';
 import { mapS3Error } from './s3Errors';
 

@@ -11,7 +11,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { PositionalSink, RangeSource } from '@ferry/qcow2/src/io';
+import type { PositionalSink, RangeSource } from '@ferry/qcow2';
 import type { IncompleteUpload, ObjectInfo, OpenSinkOptions, Target } from './Target';
 import { checkKey } from './FilesystemTarget';
 import { MIN_PART_SIZE, S3PositionalSink } from './S3PositionalSink';

@@ -1,4 +1,4 @@
-import type { PositionalSink, RangeSource } from '@ferry/qcow2/src/io';
+import type { PositionalSink, RangeSource } from '@ferry/qcow2';
 
 /** One object as listed by a target. Keys are `/`-separated, relative to the target's root. */
 export interface ObjectInfo {

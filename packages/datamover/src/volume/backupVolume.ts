@@ -1,0 +1,354 @@
+import { createQcow2Writer, type Qcow2Writer } from '@ferry/qcow2';
+import {
+  layout,
+  verifyingStream,
+  type ObjectRef,
+  type Repository,
+  type VolumeRecord,
+} from '@ferry/repository';
+import { DatamoverError, toDatamoverError } from '../errors';
+import { AsyncQueue } from '../io/AsyncQueue';
+import { Device } from '../io/Device';
+import { ProgressReporter, type ProgressSink } from '../io/Progress';
+import { toClusterRuns, type ByteRange } from './changedRanges';
+import {
+  DIGEST_BYTES,
+  IndexReader,
+  clusterDigestInto,
+  encodeIndexHeader,
+} from './clusterIndex';
+import { ZeroCheck } from './ZeroCheck';
+
+export interface VolumeBackupOptions {
+  repo: Repository;
+  app: string;
+  pvc: string;
+  backupId: string;
+  /** Makes an incremental backup: an overlay on this committed (or kept) backup's image. */
+  parentBackupId?: string;
+  /** Block device or file to read. */
+  device: string;
+  /** Only these byte ranges changed since the parent (CBT); needs a parent. */
+  changedRanges?: ByteRange[];
+  clusterSize?: number;
+  /** Bytes read from the device at a time (a multiple of the cluster size); 4 MiB. */
+  chunkBytes?: number;
+  progress?: ProgressSink;
+}
+
+export interface VolumeBackupResult {
+  type: 'result';
+  operation: 'volume-backup';
+  app: string;
+  pvc: string;
+  backupId: string;
+  kind: 'full' | 'incremental';
+  parentBackupId: string | null;
+  virtualSize: number;
+  clusterSize: number;
+  image: { key: string; size: number; sums: ObjectRef };
+  index: ObjectRef;
+  /** The volume record to list in the backup's manifest at commit. */
+  record: ObjectRef;
+  stats: VolumeRecord['stats'] & { storedBytes: number };
+  timings: { startedAt: string; finishedAt: string; durationMs: number; readMiBps: number };
+}
+
+const DEFAULT_CLUSTER = 64 * 1024;
+const INDEX_FLUSH = 256 * 1024;
+
+/**
+ * Reads a volume once, front to back, and writes a QCOW2 image straight into the repository:
+ * a full image (zero clusters left out) or an overlay holding only clusters whose digest
+ * differs from the parent's index, which is streamed alongside the device (constant memory).
+ * Writes the new digest index and the volume record; the backup's manifest (commit) is the
+ * caller's step. On any failure nothing becomes visible: the image upload is aborted.
+ */
+export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackupResult> {
+  const started = new Date();
+  const clusterSize = o.clusterSize ?? DEFAULT_CLUSTER;
+  const chunkBytes = Math.max(clusterSize, Math.floor((o.chunkBytes ?? 4 << 20) / clusterSize) * clusterSize);
+  if (o.changedRanges && !o.parentBackupId) {
+    throw new DatamoverError('USAGE', 'changed ranges need a parent backup (--parent)');
+  }
+  const progress = new ProgressReporter({ operation: 'volume-backup', bytesTotal: 0, sink: o.progress });
+  progress.report('prepare', true);
+  await o.repo.assertNotCommitted(o.app, o.backupId);
+
+  const device = await Device.open({ path: o.device, write: false });
+  let writer: Qcow2Writer | undefined;
+  const indexQueue = new AsyncQueue(8);
+  let indexUpload: Promise<ObjectRef> | undefined;
+  let parentIndex: IndexReader | undefined;
+  try {
+    const virtualSize = device.size;
+    if (virtualSize % 512 !== 0) {
+      throw new DatamoverError('USAGE', `device ${o.device} is ${virtualSize} bytes, not a multiple of 512`);
+    }
+    progress.total = virtualSize;
+    const clusterCount = Math.ceil(virtualSize / clusterSize);
+
+    let parent: { backupId: string; record: ObjectRef } | null = null;
+    if (o.parentBackupId) {
+      const opened = await openParent(o, virtualSize, clusterSize);
+      parent = { backupId: o.parentBackupId, record: opened.recordRef };
+      parentIndex = opened.index;
+    }
+
+    const { key: imageKey, sink } = await o.repo.openImageSink({
+      app: o.app,
+      pvc: o.pvc,
+      backupId: o.backupId,
+      sizeHint: virtualSize,
+    });
+    writer = await createQcow2Writer({
+      sink,
+      virtualSize,
+      clusterSize,
+      backing: parent ? { name: layout.backingName(parent.backupId), format: 'qcow2' } : undefined,
+    });
+    indexUpload = o.repo.putStreamObject(layout.index(o.app, o.pvc, o.backupId), indexQueue);
+    indexUpload.catch(e => indexQueue.fail(e));
+    await indexQueue.push(encodeIndexHeader({ clusterSize, virtualSize, clusterCount }));
+
+    const stats = { bytesRead: 0, clusters: clusterCount, dataClusters: 0, zeroClusters: 0, changedClusters: 0 };
+    const engine = new DeltaEngine({ writer, clusterSize, virtualSize, stats, index: indexQueue });
+    const runs = o.changedRanges ? toClusterRuns(o.changedRanges, clusterSize, clusterCount) : undefined;
+    const perChunk = chunkBytes / clusterSize;
+    let buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    let runAt = 0;
+    // one chunk of clusters at a time; the next device read is issued before this one is hashed
+    const readChunk = (first: number, count: number, buf: Buffer) =>
+      device.read(buf, first * clusterSize, Math.min(count * clusterSize, virtualSize - first * clusterSize));
+    let pending: Promise<Uint8Array> | undefined = runs ? undefined : readChunk(0, perChunk, buffers[0]);
+    for (let first = 0; first < clusterCount; first += perChunk) {
+      const count = Math.min(perChunk, clusterCount - first);
+      const parentDigests = parentIndex ? await takeParent(parentIndex, count) : undefined;
+      if (!runs) {
+        const data = await pending!;
+        const next = first + perChunk;
+        buffers = [buffers[1], buffers[0]];
+        pending = next < clusterCount ? readChunk(next, perChunk, buffers[0]) : undefined;
+        stats.bytesRead += data.length;
+        progress.bytesRead = stats.bytesRead;
+        await engine.chunk({ first, count, data, parentDigests, touched: undefined });
+      } else {
+        // CBT: read only clusters inside changed runs; the others keep the parent's digest
+        while (runAt < runs.length && runs[runAt][1] <= first) runAt++;
+        const touched: Array<[number, number]> = [];
+        for (let r = runAt; r < runs.length && runs[r][0] < first + count; r++) {
+          touched.push([Math.max(runs[r][0], first), Math.min(runs[r][1], first + count)]);
+        }
+        const data = buffers[0];
+        for (const [a, b] of touched) {
+          const got = await readChunk(a, b - a, buffers[1]);
+          data.set(got, (a - first) * clusterSize);
+          stats.bytesRead += got.length;
+        }
+        progress.bytesRead = stats.bytesRead;
+        await engine.chunk({ first, count, data, parentDigests, touched });
+      }
+      progress.bytesWritten = engine.bytesWritten;
+      progress.report('read');
+    }
+    await engine.flushIndex();
+    if (parentIndex) await finishParent(parentIndex);
+    indexQueue.end();
+    progress.report('finish', true);
+    const written = await writer.finish();
+    const sumsRef = await o.repo.putObject(layout.sums(o.app, o.pvc, o.backupId), sink.sums());
+    const indexRef = await indexUpload;
+    const finished = new Date();
+    const record: VolumeRecord = {
+      formatVersion: 1,
+      app: o.app,
+      pvc: o.pvc,
+      backupId: o.backupId,
+      kind: parent ? 'incremental' : 'full',
+      parent,
+      virtualSize,
+      clusterSize,
+      image: { key: imageKey, size: written.imageSize, blockSize: o.repo.info.imageDigestBlockSize, sums: sumsRef },
+      index: indexRef,
+      stats: { ...stats, durationMs: finished.getTime() - started.getTime() },
+      source: { changedRanges: Boolean(runs) },
+      createdAt: finished.toISOString(),
+    };
+    const recordRef = await o.repo.putRecord(record);
+    progress.bytesWritten = written.imageSize;
+    progress.report('done', true);
+    const durationMs = finished.getTime() - started.getTime();
+    return {
+      type: 'result',
+      operation: 'volume-backup',
+      app: o.app,
+      pvc: o.pvc,
+      backupId: o.backupId,
+      kind: record.kind,
+      parentBackupId: parent?.backupId ?? null,
+      virtualSize,
+      clusterSize,
+      image: { key: imageKey, size: written.imageSize, sums: sumsRef },
+      index: indexRef,
+      record: recordRef,
+      stats: { ...record.stats, storedBytes: written.imageSize },
+      timings: {
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs,
+        readMiBps: Math.round((stats.bytesRead / 1048576 / Math.max(durationMs, 1)) * 1000 * 10) / 10,
+      },
+    };
+  } catch (e) {
+    const err = toDatamoverError(e);
+    await writer?.abort().catch(() => undefined);
+    indexQueue.fail(err);
+    await indexUpload?.catch(() => undefined);
+    throw err;
+  } finally {
+    await device.close();
+  }
+}
+
+async function openParent(o: VolumeBackupOptions, virtualSize: number, clusterSize: number) {
+  const parentId = o.parentBackupId!;
+  const hint = 'run a full backup instead (omit --parent)';
+  let layer;
+  try {
+    layer = await o.repo.readVolumeOf(o.app, o.pvc, parentId);
+  } catch (e) {
+    const inner = toDatamoverError(e);
+    if (inner.code === 'TARGET_UNREACHABLE' || inner.code === 'CREDENTIALS_INVALID') throw inner;
+    throw new DatamoverError('PARENT_UNUSABLE', `parent backup ${parentId} of ${o.app}/${o.pvc} is missing or unreadable: ${inner.message}`, { cause: e, hint });
+  }
+  const rec = layer.record;
+  if (rec.virtualSize !== virtualSize || rec.clusterSize !== clusterSize) {
+    throw new DatamoverError(
+      'PARENT_UNUSABLE',
+      `parent backup ${parentId} has ${rec.virtualSize} bytes in ${rec.clusterSize}-byte clusters, the volume now has ${virtualSize} bytes in ${clusterSize}-byte clusters`,
+      { hint },
+    );
+  }
+  const index = new IndexReader(verifyingStream(rec.index, await o.repo.target.getStream(rec.index.key)));
+  try {
+    const h = await index.readHeader();
+    if (h.clusterSize !== clusterSize || h.virtualSize !== virtualSize) {
+      throw new Error(`header says ${h.virtualSize} bytes in ${h.clusterSize}-byte clusters`);
+    }
+  } catch (e) {
+    throw new DatamoverError('PARENT_UNUSABLE', `digest index of parent backup ${parentId} is unusable: ${(e as Error).message}`, { cause: e, hint });
+  }
+  return { recordRef: layer.recordRef, index };
+}
+
+async function takeParent(index: IndexReader, count: number): Promise<Uint8Array> {
+  try {
+    return await index.take(count);
+  } catch (e) {
+    throw new DatamoverError('PARENT_UNUSABLE', `digest index of the parent backup is unusable: ${(e as Error).message}`, { cause: e, hint: 'run a full backup instead (omit --parent)' });
+  }
+}
+
+async function finishParent(index: IndexReader): Promise<void> {
+  try {
+    await index.finish();
+  } catch (e) {
+    throw new DatamoverError('PARENT_UNUSABLE', `digest index of the parent backup is corrupt: ${(e as Error).message}`, { cause: e, hint: 'run a full backup instead (omit --parent)' });
+  }
+}
+
+/** Per chunk: digest every cluster, decide what the image stores, append to the new index. */
+class DeltaEngine {
+  private indexBuf = Buffer.alloc(INDEX_FLUSH);
+  private indexFill = 0;
+  private readonly zero: ZeroCheck;
+  bytesWritten = 0;
+
+  constructor(
+    private readonly o: {
+      writer: Qcow2Writer;
+      clusterSize: number;
+      virtualSize: number;
+      stats: { dataClusters: number; zeroClusters: number; changedClusters: number };
+      index: AsyncQueue;
+    },
+  ) {
+    this.zero = new ZeroCheck(o.clusterSize);
+  }
+
+  async chunk(c: {
+    first: number;
+    count: number;
+    data: Uint8Array;
+    parentDigests?: Uint8Array;
+    touched?: Array<[number, number]>;
+  }): Promise<void> {
+    const cs = this.o.clusterSize;
+    const digests = Buffer.alloc(c.count * DIGEST_BYTES);
+    let runStart = -1;
+    const flushRun = async (end: number) => {
+      if (runStart < 0) return;
+      const bytes = Math.min(end * cs, this.o.virtualSize - c.first * cs);
+      await this.o.writer.writeClusters(c.first + runStart, c.data.subarray(runStart * cs, bytes));
+      this.bytesWritten += bytes - runStart * cs;
+      runStart = -1;
+    };
+    let t = 0;
+    for (let j = 0; j < c.count; j++) {
+      const at = j * DIGEST_BYTES;
+      if (c.touched) {
+        while (t < c.touched.length && c.touched[t][1] <= c.first + j) t++;
+        const inRun = t < c.touched.length && c.touched[t][0] <= c.first + j;
+        if (!inRun) {
+          await flushRun(j);
+          digests.set(c.parentDigests!.subarray(at, at + DIGEST_BYTES), at);
+          continue;
+        }
+      }
+      const start = j * cs;
+      const end = Math.min(start + cs, this.o.virtualSize - c.first * cs);
+      const isZero = this.zero.isZero(c.data, start, end);
+      if (!isZero) clusterDigestInto(c.data, start, end, digests, at);
+      const parentHad = c.parentDigests?.subarray(at, at + DIGEST_BYTES);
+      const unchanged = parentHad !== undefined && digests.compare(parentHad, 0, DIGEST_BYTES, at, at + DIGEST_BYTES) === 0;
+      if (unchanged) {
+        await flushRun(j);
+        continue;
+      }
+      if (isZero) {
+        await flushRun(j);
+        if (parentHad) {
+          await this.o.writer.markZero(c.first + j); // parent had data here: a zero-flag entry
+          this.o.stats.zeroClusters++;
+          this.o.stats.changedClusters++;
+        }
+        continue;
+      }
+      if (runStart < 0) runStart = j;
+      this.o.stats.dataClusters++;
+      if (parentHad) this.o.stats.changedClusters++;
+    }
+    await flushRun(c.count);
+    await this.pushIndex(digests);
+  }
+
+  private async pushIndex(d: Buffer): Promise<void> {
+    let pos = 0;
+    while (pos < d.length) {
+      const n = Math.min(d.length - pos, this.indexBuf.length - this.indexFill);
+      d.copy(this.indexBuf, this.indexFill, pos, pos + n);
+      this.indexFill += n;
+      pos += n;
+      if (this.indexFill === this.indexBuf.length) await this.flushIndex();
+    }
+  }
+
+  async flushIndex(): Promise<void> {
+    if (this.indexFill === 0) return;
+    const out = this.indexBuf.subarray(0, this.indexFill);
+    this.indexBuf = Buffer.alloc(INDEX_FLUSH);
+    this.indexFill = 0;
+    await this.o.index.push(out);
+  }
+}
+
