@@ -56,11 +56,24 @@ describe('backup backend plugin', () => {
     });
   });
 
+  it('lists no restores yet either', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const response = await request(server).get(
+      '/api/backup/entities/component/default/shop/restores',
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      entityRef: 'component:default/shop',
+      items: [],
+      totalCount: 0,
+    });
+  });
+
   it('refuses with 403 when the permission is denied, even for unknown entities', async () => {
     const server = await start(AuthorizeResult.DENY);
-    for (const name of ['shop', 'does-not-exist']) {
+    for (const path of ['shop/backups', 'shop/restores', 'does-not-exist/backups']) {
       const response = await request(server).get(
-        `/api/backup/entities/component/default/${name}/backups`,
+        `/api/backup/entities/component/default/${path}`,
       );
       expect(response.status).toBe(403);
       expect(response.body.error.name).toBe('NotAllowedError');

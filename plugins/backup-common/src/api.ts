@@ -35,6 +35,26 @@ export interface ListBackupsResponse {
   totalCount: number;
 }
 
+/** One restore of an entity's backup, as listed by `GET /entities/:kind/:namespace/:name/restores`. */
+export interface RestoreSummary {
+  id: string;
+  entityRef: string;
+  backupId: string;
+  cluster: string;
+  namespace: string;
+  phase: OperationPhase;
+  trigger: OperationTrigger;
+  createdAt: string;
+  completedAt?: string;
+  message?: string;
+}
+
+export interface ListRestoresResponse {
+  entityRef: string;
+  items: RestoreSummary[];
+  totalCount: number;
+}
+
 export interface HealthResponse {
   status: 'ok';
 }

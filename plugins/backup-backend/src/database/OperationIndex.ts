@@ -1,4 +1,8 @@
-import type { BackupSummary, OperationTrigger } from '@ferry/plugin-backup-common';
+import type {
+  BackupSummary,
+  OperationTrigger,
+  RestoreSummary,
+} from '@ferry/plugin-backup-common';
 import type { Knex } from 'knex';
 
 interface BackupRow {
@@ -15,6 +19,19 @@ interface BackupRow {
   completed_at: string | null;
   logical_bytes: number | string | null;
   stored_bytes: number | string | null;
+  message: string | null;
+}
+
+interface RestoreRow {
+  id: string;
+  entity_ref: string;
+  backup_id: string;
+  cluster: string;
+  namespace: string;
+  phase: string;
+  trigger: string;
+  created_at: string;
+  completed_at: string | null;
   message: string | null;
 }
 
@@ -40,6 +57,35 @@ export class OperationIndex {
       .limit(options.page.limit)
       .offset(options.page.offset);
     return { items: rows.map(toSummary), totalCount: Number(count) };
+  }
+
+  async listRestores(options: {
+    entityRef: string;
+    page: Page;
+  }): Promise<{ items: RestoreSummary[]; totalCount: number }> {
+    const query = this.db<RestoreRow>('ferry_restores').where('entity_ref', options.entityRef);
+    const [{ count }] = await query.clone().count({ count: '*' });
+    const rows = await query
+      .clone()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.page.limit)
+      .offset(options.page.offset);
+    return {
+      items: rows.map(row => ({
+        id: row.id,
+        entityRef: row.entity_ref,
+        backupId: row.backup_id,
+        cluster: row.cluster,
+        namespace: row.namespace,
+        phase: row.phase as RestoreSummary['phase'],
+        trigger: JSON.parse(row.trigger) as OperationTrigger,
+        createdAt: row.created_at,
+        completedAt: row.completed_at ?? undefined,
+        message: row.message ?? undefined,
+      })),
+      totalCount: Number(count),
+    };
   }
 
   async upsertBackup(backup: BackupSummary): Promise<void> {

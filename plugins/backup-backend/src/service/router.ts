@@ -4,6 +4,7 @@ import {
   backupReadPermission,
   HealthResponse,
   ListBackupsResponse,
+  ListRestoresResponse,
 } from '@ferry/plugin-backup-common';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import express from 'express';
@@ -51,7 +52,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.json(body);
   });
 
-  router.get('/entities/:kind/:namespace/:name/backups', async (req, res) => {
+  /** Resolves and authorizes the entity named in the path, then reads one page of its history. */
+  const entityRequest = async (req: express.Request) => {
     const entityRef = parseInput(entityParamsSchema, req.params, 'entity reference');
     const page = parseInput(pageSchema, req.query, 'query');
     const entity = await entityAccess.authorize({
@@ -59,9 +61,24 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       permission: backupReadPermission,
       credentials: await httpAuth.credentials(req, { allow: ['user', 'service'] }),
     });
-    const ref = stringifyEntityRef(entity);
-    const { items, totalCount } = await operationIndex.listBackups({ entityRef: ref, page });
-    const body: ListBackupsResponse = { entityRef: ref, items, totalCount };
+    return { entityRef: stringifyEntityRef(entity), page };
+  };
+
+  router.get('/entities/:kind/:namespace/:name/backups', async (req, res) => {
+    const query = await entityRequest(req);
+    const body: ListBackupsResponse = {
+      entityRef: query.entityRef,
+      ...(await operationIndex.listBackups(query)),
+    };
+    res.json(body);
+  });
+
+  router.get('/entities/:kind/:namespace/:name/restores', async (req, res) => {
+    const query = await entityRequest(req);
+    const body: ListRestoresResponse = {
+      entityRef: query.entityRef,
+      ...(await operationIndex.listRestores(query)),
+    };
     res.json(body);
   });
 

@@ -1,0 +1,1 @@
+export { BackupAnnotationsMissing } from './BackupAnnotationsMissing';

@@ -1,0 +1,1 @@
+export { EntityRestoresContent } from './EntityRestoresContent';

@@ -1,0 +1,75 @@
+import {
+  EmptyState,
+  Progress,
+  ResponseErrorPanel,
+  Table,
+  TableColumn,
+} from '@backstage/core-components';
+import TablePagination from '@material-ui/core/TablePagination';
+import { ReactNode, useState } from 'react';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import type { PageRequest } from '../../api/BackupApi';
+
+export interface PagedHistoryProps<T extends object> {
+  title: string;
+  /** Loads one page; re-run when the page changes. */
+  load: (page: PageRequest) => Promise<{ items: T[]; totalCount: number }>;
+  columns: TableColumn<T>[];
+  emptyTitle: string;
+  emptyDescription: string;
+  /** Shown above the table and the empty state (e.g. a "Back up now" button). */
+  actions?: ReactNode;
+  rowsPerPageOptions?: number[];
+}
+
+/** A server-paginated, newest-first history table with loading, error and empty states. */
+export function PagedHistory<T extends object>(props: PagedHistoryProps<T>) {
+  const rowsPerPageOptions = props.rowsPerPageOptions ?? [10, 20, 50];
+  const [page, setPage] = useState(0);
+  const [rowsPerPage, setRowsPerPage] = useState(rowsPerPageOptions[0]);
+  const { value, loading, error } = useAsyncRetry(
+    () => props.load({ limit: rowsPerPage, offset: page * rowsPerPage }),
+    [page, rowsPerPage],
+  );
+
+  if (error) {
+    return <ResponseErrorPanel error={error} />;
+  }
+  if (loading && !value) {
+    return <Progress />;
+  }
+  if (!value || value.totalCount === 0) {
+    return (
+      <EmptyState
+        missing="data"
+        title={props.emptyTitle}
+        description={props.emptyDescription}
+        action={props.actions}
+      />
+    );
+  }
+  return (
+    <>
+      {props.actions}
+      <Table<T>
+        title={props.title}
+        isLoading={loading}
+        columns={props.columns}
+        data={value.items}
+        options={{ paging: false, search: false, sorting: false, padding: 'dense' }}
+      />
+      <TablePagination
+        component="div"
+        count={value.totalCount}
+        page={page}
+        rowsPerPage={rowsPerPage}
+        rowsPerPageOptions={rowsPerPageOptions}
+        onPageChange={(_event, next) => setPage(next)}
+        onRowsPerPageChange={event => {
+          setRowsPerPage(Number(event.target.value));
+          setPage(0);
+        }}
+      />
+    </>
+  );
+}

@@ -1,0 +1,2 @@
+export { PagedHistory } from './PagedHistory';
+export type { PagedHistoryProps } from './PagedHistory';

@@ -1,0 +1,25 @@
+import { formatBytes, formatDuration, formatTrigger } from './format';
+
+describe('format', () => {
+  it('formats bytes in binary units', () => {
+    expect(formatBytes(undefined)).toBe('—');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(4 * 1024 ** 3)).toBe('4.0 GiB');
+    expect(formatBytes(200 * 1024 ** 2)).toBe('200 MiB');
+  });
+
+  it('formats durations', () => {
+    const start = '2026-11-25T10:00:00Z';
+    expect(formatDuration(start, undefined)).toBe('—');
+    expect(formatDuration(start, '2026-11-25T10:00:42Z')).toBe('42 s');
+    expect(formatDuration(start, '2026-11-25T10:03:05Z')).toBe('3 min 5 s');
+    expect(formatDuration(start, '2026-11-25T11:02:00Z')).toBe('1 h 2 min');
+  });
+
+  it('names who started an operation', () => {
+    expect(formatTrigger({ type: 'user', userEntityRef: 'user:default/ann' })).toBe('ann');
+    expect(formatTrigger({ type: 'schedule', policy: 'daily' })).toBe('schedule (daily)');
+    expect(formatTrigger({ type: 'kubernetes' })).toBe('kubectl / GitOps');
+  });
+});

@@ -1,0 +1,39 @@
+import type { OperationTrigger } from '@ferry/plugin-backup-common';
+
+const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** 1536 → "1.5 KiB"; undefined → "—". */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '—';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** Duration between two ISO timestamps: "42 s", "3 min 5 s", "1 h 2 min"; "—" while running. */
+export function formatDuration(startIso: string, endIso: string | undefined): string {
+  if (!endIso) return '—';
+  const seconds = Math.max(0, Math.round((Date.parse(endIso) - Date.parse(startIso)) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function formatTrigger(trigger: OperationTrigger): string {
+  switch (trigger.type) {
+    case 'user':
+      return trigger.userEntityRef.replace(/^user:(default\/)?/, '');
+    case 'schedule':
+      return `schedule (${trigger.policy})`;
+    case 'kubernetes':
+      return 'kubectl / GitOps';
+    default:
+      return 'unknown';
+  }
+}
