@@ -1,6 +1,11 @@
+export { startSandbox } from './sandbox';
+export type { Sandbox, StartSandboxOptions } from './sandbox';
 export { startS3Server } from './s3Server';
 export type { S3Server, StartS3ServerOptions } from './s3Server';
-export { binaryPath, binaryCacheDir, sandboxVersions } from './binaries';
-export type { SandboxBinary, SandboxVersions } from './binaries';
 export { startRegistry } from './registry';
 export type { Registry, StartRegistryOptions } from './registry';
+export { binaryPath, binaryCacheDir, sandboxVersions } from './binaries';
+export type { SandboxBinary, SandboxVersions } from './binaries';
+export { readPodLogFile as readPodLog, imageRepository } from './agent/Kubelet';
+export { driverName as sandboxDriverName } from './agent/constants';
+export { readManifestDirs, readManifestFile, applyObjects } from './applyManifests';

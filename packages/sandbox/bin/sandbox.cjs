@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/* eslint-disable no-console */
+// The sandbox CLI: `start` (foreground until Ctrl-C), `stop`, `build`. See ../README.md.
+require('@backstage/cli/config/nodeTransform.cjs');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const packageRoot = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(packageRoot, '..', '..');
+
+const usage = `usage: npm run sandbox -- <command> [options]
+  start   start the sandbox and keep it running until Ctrl-C (builds missing binaries first)
+            --data-dir <dir>   state folder (default .sandbox)
+            --crd-dir <dir>    apply every *.yaml of <dir> (repeatable; default plugins/backup-backend/crds when present)
+            --bin-dir <dir>    prepend <dir> to PATH of datamover pods (repeatable)
+            --keep             keep the state of the previous run (default: start fresh)
+  stop    stop a sandbox started by 'start' in another terminal (--data-dir as above)
+  build   build the pinned binaries (scripts/build-binaries.sh)`;
+
+function build() {
+  const result = spawnSync('bash', [path.join(packageRoot, 'scripts', 'build-binaries.sh')], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+async function start(values) {
+  const sandboxApi = require('../src/index.ts');
+  try {
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw']) {
+      sandboxApi.binaryPath(name);
+    }
+  } catch {
+    build();
+  }
+  const dataDir = path.resolve(values['data-dir'] ?? path.join(repoRoot, '.sandbox'));
+  const defaultCrds = path.join(repoRoot, 'plugins', 'backup-backend', 'crds');
+  const crdDirs = values['crd-dir'] ?? (fs.existsSync(defaultCrds) ? [defaultCrds] : []);
+  const sandbox = await sandboxApi.startSandbox({
+    dataDir,
+    reset: !values.keep,
+    crdDirs,
+    binDirs: values['bin-dir'] ?? [],
+    log: message => console.log(`[sandbox] ${message}`),
+  });
+  const info = {
+    kubeconfig: sandbox.kubeconfigPath,
+    apiServer: sandbox.apiServerUrl,
+    node: sandbox.nodeName,
+    s3: sandbox.s3 && {
+      endpoint: sandbox.s3.endpoint,
+      region: sandbox.s3.region,
+      accessKeyId: sandbox.s3.accessKeyId,
+      secretAccessKey: sandbox.s3.secretAccessKey,
+    },
+    pid: process.pid,
+  };
+  fs.writeFileSync(path.join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`);
+  console.log(`[sandbox] Running. KUBECONFIG=${sandbox.kubeconfigPath}`);
+  if (sandbox.s3) console.log(`[sandbox] S3 ${sandbox.s3.endpoint} (${sandbox.s3.accessKeyId} / ${sandbox.s3.secretAccessKey})`);
+  console.log(`[sandbox] Details in ${path.join(dataDir, 'sandbox.json')}; Ctrl-C stops it.`);
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('[sandbox] Stopping...');
+    await sandbox.stop();
+    fs.rmSync(path.join(dataDir, 'sandbox.json'), { force: true });
+    console.log('[sandbox] Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function stop(values) {
+  const dataDir = path.resolve(values['data-dir'] ?? path.join(repoRoot, '.sandbox'));
+  const lockFile = path.join(dataDir, 'run', 'sandbox.lock');
+  if (fs.existsSync(lockFile)) {
+    const pid = Number(fs.readFileSync(lockFile, 'utf8').trim());
+    try {
+      process.kill(pid, 'SIGTERM');
+      console.log(`[sandbox] Sent SIGTERM to ${pid}`);
+      for (let i = 0; i < 150; i++) {
+        process.kill(pid, 0);
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+    } catch {
+      // gone
+    }
+  }
+  const { killFromPidDir } = require('../src/managedProcess.ts');
+  const killed = killFromPidDir(path.join(dataDir, 'run'));
+  if (killed > 0) console.log(`[sandbox] Killed ${killed} left-over process group(s)`);
+  fs.rmSync(lockFile, { force: true });
+  console.log('[sandbox] Stopped.');
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      'crd-dir': { type: 'string', multiple: true },
+      'bin-dir': { type: 'string', multiple: true },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(usage);
+    return;
+  }
+  if (command === 'start') return start(values);
+  if (command === 'stop') return stop(values);
+  if (command === 'build') return build();
+  console.error(`unknown command '${command}'\n${usage}`);
+  process.exit(2);
+}
+
+main().catch(error => {
+  console.error(`[sandbox] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
