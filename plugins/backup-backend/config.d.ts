@@ -46,6 +46,11 @@ export interface Config {
       /** Entities this policy applies to, e.g. `{ kind: component, spec.lifecycle: production }`. */
       filter?: { [key: string]: string };
     }>;
+    /** Who administers Ferry (restore anywhere, the platform page). */
+    permissions?: {
+      /** Entity refs (users or groups) of administrators. */
+      adminRefs?: string[];
+    };
     /** The datamover Jobs that move volume bytes inside the cluster. */
     datamover?: {
       /** Container image of the datamover. */

@@ -57,6 +57,9 @@ export const ferryConfigSchema = z
     defaultTarget: nameSchema.optional(),
     policies: z.array(policyConfigSchema).default([]),
     datamover: datamoverConfigSchema.default({}),
+    permissions: z
+      .object({ adminRefs: z.array(z.string()).default([]) })
+      .default({}),
   })
   .superRefine((value, ctx) => {
     const targetNames = new Set<string>();

@@ -1,0 +1,60 @@
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  backupCreatePermission,
+  backupRestoreAnywherePermission,
+} from '@ferry/plugin-backup-common';
+import { FerryPermissionPolicy } from './ferryPermissionPolicy';
+
+import { mockCredentials } from '@backstage/backend-test-utils';
+
+const claimsOf: Record<string, string[]> = {
+  'user:default/ann': ['user:default/ann', 'group:default/team-shop'],
+  'user:default/root': ['user:default/root', 'group:default/platform-team'],
+};
+const userInfo = {
+  getUserInfo: async (credentials: any) => ({
+    userEntityRef: credentials.principal.userEntityRef,
+    ownershipEntityRefs: claimsOf[credentials.principal.userEntityRef],
+  }),
+};
+const user = (userEntityRef: string) => {
+  const credentials = mockCredentials.user(userEntityRef);
+  return { credentials, info: { userEntityRef, ownershipEntityRefs: [] } };
+};
+
+describe('FerryPermissionPolicy', () => {
+  const policy = new FerryPermissionPolicy({
+    adminRefs: ['group:default/platform-team'],
+    userInfo,
+  });
+
+  it('answers entity permissions with the catalog isEntityOwner condition', async () => {
+    const decision = await policy.handle(
+      { permission: backupCreatePermission },
+      user('user:default/ann'),
+    );
+    expect(decision).toEqual({
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'catalog',
+      resourceType: 'catalog-entity',
+      conditions: {
+        rule: 'IS_ENTITY_OWNER',
+        resourceType: 'catalog-entity',
+        params: { claims: ['user:default/ann', 'group:default/team-shop'] },
+      },
+    });
+  });
+
+  it('allows administrators only for admin permissions', async () => {
+    const admin = await policy.handle(
+      { permission: backupRestoreAnywherePermission },
+      user('user:default/root'),
+    );
+    const owner = await policy.handle(
+      { permission: backupRestoreAnywherePermission },
+      user('user:default/ann'),
+    );
+    expect(admin.result).toBe(AuthorizeResult.ALLOW);
+    expect(owner.result).toBe(AuthorizeResult.DENY);
+  });
+});
