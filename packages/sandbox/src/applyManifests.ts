@@ -3,12 +3,12 @@ import {
   KubeConfig,
   KubernetesObject,
   KubernetesObjectApi,
+  loadAllYaml,
   PatchStrategy,
   V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { waitFor } from './waitFor';
 
 /** Every object of every `*.yaml`/`*.yml` file in the given folders (sorted by file name). */
@@ -23,14 +23,19 @@ export function readManifestDirs(dirs: string[]): KubernetesObject[] {
   return files.flatMap(readManifestFile);
 }
 
+/**
+ * Objects of a multi-document YAML file, deserialised with client-node's model classes (its
+ * serializer drops JSON names such as `x-kubernetes-validations` from plain objects).
+ */
 export function readManifestFile(file: string): KubernetesObject[] {
-  const documents = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'));
+  let documents: Array<KubernetesObject | null>;
+  try {
+    documents = loadAllYaml(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`invalid YAML in ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const objects: KubernetesObject[] = [];
-  for (const document of documents) {
-    if (document.errors.length > 0) {
-      throw new Error(`invalid YAML in ${file}: ${document.errors[0].message}`);
-    }
-    const value = document.toJSON() as KubernetesObject | null;
+  for (const value of documents) {
     if (!value) continue;
     if (!value.apiVersion || !value.kind || !value.metadata?.name) {
       throw new Error(`object in ${file} lacks apiVersion, kind or metadata.name`);

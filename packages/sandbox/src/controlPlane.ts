@@ -95,6 +95,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // Endpoints may not hold loopback addresses: no endpoints for the kubernetes Service;
+      // process pods reach the apiserver through KUBERNETES_SERVICE_HOST/PORT (127.0.0.1).
+      '--endpoint-reconciler-type=none',
       `--secure-port=${apiPort}`,
       `--cert-dir=${path.join(dataDir, 'apiserver')}`,
       `--tls-cert-file=${pki.apiserver.cert}`,

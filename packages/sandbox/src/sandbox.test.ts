@@ -1,0 +1,415 @@
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  V1Job,
+  V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { binaryPath, repoRoot } from './binaries';
+import { isPortOpen } from './ports';
+import { Sandbox, startSandbox } from './sandbox';
+import { waitFor } from './waitFor';
+
+const execFileAsync = promisify(execFile);
+const group = { group: 'snapshot.storage.k8s.io', version: 'v1' };
+
+// One sandbox for the whole file: start-up costs a few seconds.
+let sandbox: Sandbox;
+let core: CoreV1Api;
+let batch: BatchV1Api;
+let custom: CustomObjectsApi;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ ephemeral: true });
+  core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  batch = sandbox.kubeConfig.makeApiClient(BatchV1Api);
+  custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
+}, 180_000);
+
+afterAll(async () => {
+  if (!sandbox) return;
+  const apiPort = Number(new URL(sandbox.apiServerUrl).port);
+  await sandbox.stop();
+  // Nothing left behind: the apiserver port is closed and the data folder is gone.
+  expect(await isPortOpen(apiPort)).toBe(false);
+  expect(fs.existsSync(sandbox.dataDir)).toBe(false);
+}, 60_000);
+
+async function createNamespace(name: string) {
+  await core.createNamespace({ body: { metadata: { name } } });
+  await waitFor(
+    async () => (await core.listNamespacedServiceAccount({ namespace: name })).items.some(a => a.metadata?.name === 'default'),
+    { description: `default service account in ${name}` },
+  );
+}
+
+function claim(name: string, options: Partial<V1PersistentVolumeClaim['spec']> = {}): V1PersistentVolumeClaim {
+  return {
+    metadata: { name },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'ferry-sandbox',
+      resources: { requests: { storage: '8Mi' } },
+      ...options,
+    },
+  };
+}
+
+async function waitBound(namespace: string, name: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
+      return pvc.status?.phase === 'Bound' ? pvc : undefined;
+    },
+    { description: `claim ${namespace}/${name} to be Bound`, timeoutMs },
+  );
+}
+
+async function snapshot(namespace: string, name: string, claimName: string) {
+  await custom.createNamespacedCustomObject({
+    ...group,
+    namespace,
+    plural: 'volumesnapshots',
+    body: {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name },
+      spec: { volumeSnapshotClassName: 'ferry-sandbox', source: { persistentVolumeClaimName: claimName } },
+    },
+  });
+  return waitFor(
+    async () => {
+      const vs = (await custom.getNamespacedCustomObject({ ...group, namespace, plural: 'volumesnapshots', name })) as {
+        status?: { readyToUse?: boolean; boundVolumeSnapshotContentName?: string; restoreSize?: string; creationTime?: string };
+      };
+      return vs.status?.readyToUse ? vs : undefined;
+    },
+    { description: `snapshot ${namespace}/${name} to be ready` },
+  );
+}
+
+const fromSnapshot = (snapshotName: string) => ({
+  apiGroup: 'snapshot.storage.k8s.io',
+  kind: 'VolumeSnapshot',
+  name: snapshotName,
+});
+
+describe('sandbox storage (CSI driver sandbox.ferry.io)', () => {
+  const ns = 'storage';
+  beforeAll(() => createNamespace(ns), 30_000);
+
+  it('binds a PVC to a PV with spec.csi backed by a sparse file of the requested size', async () => {
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('plain') });
+    const pvc = await waitBound(ns, 'plain');
+    const pv = await core.readPersistentVolume({ name: pvc.spec!.volumeName! });
+    expect(pv.spec?.csi?.driver).toBe('sandbox.ferry.io');
+    expect(pv.spec?.claimRef?.name).toBe('plain');
+    expect(pv.status?.phase).toBe('Bound');
+    const file = await sandbox.volumePath(pv.metadata!.name!);
+    const stat = fs.statSync(file);
+    expect(stat.size).toBe(8 * 1024 * 1024);
+    expect(stat.blocks * 512).toBeLessThan(stat.size); // sparse
+  }, 60_000);
+
+  it('restores bytes written into a volume from a VolumeSnapshot of it, and deletes what it created', async () => {
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('source') });
+    await waitBound(ns, 'source');
+    const first = Buffer.from('ferry sandbox volume data at offset 0\n');
+    const later = Buffer.alloc(4096, 0xab);
+    await sandbox.writeVolume({ namespace: ns, claim: 'source', data: first });
+    await sandbox.writeVolume({ namespace: ns, claim: 'source', offset: 5 * 1024 * 1024, data: later });
+
+    const vs = await snapshot(ns, 'source-snap', 'source');
+    expect(vs.status?.restoreSize).toBe(String(8 * 1024 * 1024));
+    expect(Number.isNaN(Date.parse(vs.status!.creationTime!))).toBe(false);
+    const contentName = vs.status!.boundVolumeSnapshotContentName!;
+    const content = (await custom.getClusterCustomObject({ ...group, plural: 'volumesnapshotcontents', name: contentName })) as {
+      spec: { sourceVolumeMode: string; deletionPolicy: string };
+      status: { readyToUse: boolean; restoreSize: number; snapshotHandle: string; creationTime: number };
+    };
+    expect(content.status.readyToUse).toBe(true);
+    expect(content.status.restoreSize).toBe(8 * 1024 * 1024);
+    expect(content.spec.sourceVolumeMode).toBe('Filesystem');
+    expect(content.status.creationTime).toBeGreaterThan(0);
+    const snapshotFile = path.join(sandbox.dataDir, 'snapshots', `${content.status.snapshotHandle}.img`);
+    expect(fs.statSync(snapshotFile).blocks * 512).toBeLessThan(1024 * 1024); // only data extents copied
+
+    // Changing the source after the snapshot must not change the snapshot.
+    await sandbox.writeVolume({ namespace: ns, claim: 'source', data: Buffer.from('CHANGED') });
+
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: claim('restored', { resources: { requests: { storage: '16Mi' } }, dataSource: fromSnapshot('source-snap') }),
+    });
+    await waitBound(ns, 'restored');
+    expect((await sandbox.readVolume({ namespace: ns, claim: 'restored', length: first.length })).equals(first)).toBe(true);
+    const readLater = await sandbox.readVolume({ namespace: ns, claim: 'restored', offset: 5 * 1024 * 1024, length: 4096 });
+    expect(readLater.equals(later)).toBe(true);
+    expect(fs.statSync(await sandbox.claimVolumePath({ namespace: ns, claim: 'restored' })).size).toBe(16 * 1024 * 1024);
+
+    // Deleting the snapshot (deletionPolicy Delete) removes its content and file.
+    await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, plural: 'volumesnapshots', name: 'source-snap' });
+    await waitFor(
+      async () => {
+        try {
+          await custom.getClusterCustomObject({ ...group, plural: 'volumesnapshotcontents', name: contentName });
+          return false;
+        } catch (error) {
+          return (error as { code?: number }).code === 404;
+        }
+      },
+      { description: `content ${contentName} to be deleted` },
+    );
+    expect(fs.existsSync(snapshotFile)).toBe(false);
+
+    // Deleting a claim (reclaim Delete) removes its PV and file.
+    const restoredFile = await sandbox.claimVolumePath({ namespace: ns, claim: 'restored' });
+    const pvName = (await core.readNamespacedPersistentVolumeClaim({ name: 'restored', namespace: ns })).spec!.volumeName!;
+    await core.deleteNamespacedPersistentVolumeClaim({ name: 'restored', namespace: ns });
+    await waitFor(
+      async () => {
+        try {
+          await core.readPersistentVolume({ name: pvName });
+          return false;
+        } catch (error) {
+          return (error as { code?: number }).code === 404;
+        }
+      },
+      { description: `PV ${pvName} to be deleted` },
+    );
+    expect(fs.existsSync(restoredFile)).toBe(false);
+  }, 90_000);
+
+  it('provisions a Block claim from a Filesystem snapshot only with allow-volume-mode-change', async () => {
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('fs') });
+    await waitBound(ns, 'fs');
+    const data = Buffer.from('block view of a filesystem volume');
+    await sandbox.writeVolume({ namespace: ns, claim: 'fs', offset: 4096, data });
+    const vs = await snapshot(ns, 'fs-snap', 'fs');
+    const contentName = vs.status!.boundVolumeSnapshotContentName!;
+
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: claim('as-block', { volumeMode: 'Block', dataSource: fromSnapshot('fs-snap') }),
+    });
+    const refusal = await waitFor(
+      async () => {
+        const events = await core.listNamespacedEvent({
+          namespace: ns,
+          fieldSelector: 'involvedObject.name=as-block,reason=ProvisioningFailed',
+        });
+        return events.items[0];
+      },
+      { description: 'a ProvisioningFailed event for as-block' },
+    );
+    expect(refusal.message).toContain('snapshot.storage.kubernetes.io/allow-volume-mode-change');
+    expect((await core.readNamespacedPersistentVolumeClaim({ name: 'as-block', namespace: ns })).status?.phase).toBe('Pending');
+
+    await custom.patchClusterCustomObject({
+      ...group,
+      plural: 'volumesnapshotcontents',
+      name: contentName,
+      body: [
+        {
+          op: 'add',
+          path: '/metadata/annotations',
+          value: { 'snapshot.storage.kubernetes.io/allow-volume-mode-change': 'true' },
+        },
+      ],
+    });
+    const bound = await waitBound(ns, 'as-block');
+    const pv = await core.readPersistentVolume({ name: bound.spec!.volumeName! });
+    expect(pv.spec?.volumeMode).toBe('Block');
+    const read = await sandbox.readVolume({ namespace: ns, claim: 'as-block', offset: 4096, length: data.length });
+    expect(read.equals(data)).toBe(true);
+  }, 90_000);
+});
+
+describe('sandbox kubelet (process pods, real job controller)', () => {
+  const ns = 'jobs';
+  beforeAll(async () => {
+    await createNamespace(ns);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'creds' }, stringData: { token: 'secret-token-value', 'config.json': '{"a":1}' } },
+    });
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('disk', { volumeMode: 'Block' }) });
+    await waitBound(ns, 'disk');
+    await sandbox.writeVolume({ namespace: ns, claim: 'disk', data: Buffer.from('DEVICE-BYTES') });
+  }, 60_000);
+
+  function job(name: string, script: string): V1Job {
+    return {
+      metadata: { name },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'mover',
+                image: 'ferry.io/datamover:v9.9',
+                command: ['sh', '-c', script],
+                env: [
+                  { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
+                  { name: 'GREETING', value: 'hello $(TOKEN)' },
+                ],
+                volumeMounts: [{ name: 'creds', mountPath: '/etc/ferry', readOnly: true }],
+                volumeDevices: [{ name: 'disk', devicePath: '/dev/ferry-src' }],
+              },
+            ],
+            volumes: [
+              { name: 'creds', secret: { secretName: 'creds' } },
+              { name: 'disk', persistentVolumeClaim: { claimName: 'disk' } },
+            ],
+          },
+        },
+      },
+    };
+  }
+
+  async function jobPod(name: string) {
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${name}` });
+    expect(pods.items).toHaveLength(1);
+    return pods.items[0];
+  }
+
+  async function waitJobCondition(name: string, type: 'Complete' | 'Failed') {
+    return waitFor(
+      async () => {
+        const current = await batch.readNamespacedJob({ name, namespace: ns });
+        return current.status?.conditions?.find(c => c.type === type && c.status === 'True');
+      },
+      { description: `job ${name} to be ${type}`, timeoutMs: 60_000 },
+    );
+  }
+
+  it('completes a Job whose pod runs a real command with env, secrets and a block device', async () => {
+    const script = [
+      'set -e',
+      'echo "greeting=$GREETING"',
+      'echo "file=$(cat /etc/ferry/config.json)"',
+      'echo "device=$(head -c 12 /dev/ferry-src)"',
+      'test -s /var/run/secrets/kubernetes.io/serviceaccount/token',
+      'printf "{\\"bytes\\":12}" > /dev/termination-log',
+    ].join('\n');
+    await batch.createNamespacedJob({ namespace: ns, body: job('ok', script) });
+    await waitJobCondition('ok', 'Complete');
+    const pod = await jobPod('ok');
+    expect(pod.status?.phase).toBe('Succeeded');
+    const terminated = pod.status?.containerStatuses?.[0].state?.terminated;
+    expect(terminated?.exitCode).toBe(0);
+    expect(terminated?.message).toBe('{"bytes":12}');
+    const log = sandbox.readPodLog({ namespace: ns, pod: pod.metadata!.name! })!;
+    expect(log).toContain('greeting=hello secret-token-value');
+    expect(log).toContain('file={"a":1}');
+    expect(log).toContain('device=DEVICE-BYTES');
+    // The same log through the apiserver (kubectl logs path → the node agent's kubelet endpoint).
+    const viaApi = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns, container: 'mover' });
+    expect(viaApi).toContain('device=DEVICE-BYTES');
+  }, 90_000);
+
+  it('fails a Job whose command exits non-zero, with exit code and termination message', async () => {
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: job('broken', 'echo "about to fail"; printf "no such backup" > /dev/termination-log; exit 3'),
+    });
+    await waitJobCondition('broken', 'Failed');
+    const pod = await jobPod('broken');
+    expect(pod.status?.phase).toBe('Failed');
+    const terminated = pod.status?.containerStatuses?.[0].state?.terminated;
+    expect(terminated?.exitCode).toBe(3);
+    expect(terminated?.reason).toBe('Error');
+    expect(terminated?.message).toBe('no such backup');
+  }, 90_000);
+
+  it('kills the process of a deleted pod', async () => {
+    await batch.createNamespacedJob({ namespace: ns, body: job('sleeper', 'echo started; exec sleep 300') });
+    const pod = await waitFor(
+      async () => {
+        const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=sleeper' });
+        return pods.items.find(p => p.status?.containerStatuses?.[0]?.state?.running);
+      },
+      { description: 'the sleeper pod to run' },
+    );
+    await batch.deleteNamespacedJob({ name: 'sleeper', namespace: ns, propagationPolicy: 'Foreground' });
+    await waitFor(
+      async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=sleeper' })).items.length === 0,
+      { description: 'the sleeper pod to be gone', timeoutMs: 30_000 },
+    );
+    const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
+    expect(stdout).not.toContain('sleep 300');
+    expect(pod.metadata?.name).toBeTruthy();
+  }, 60_000);
+});
+
+describe('helm on the sandbox', () => {
+  it('installs the demo chart: release Secret, bound claims, Ready pods', async () => {
+    const env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm') };
+    const chart = path.join(repoRoot, 'test', 'fixtures', 'charts', 'demo');
+    await execFileAsync(binaryPath('helm'), ['install', 'demo', chart, '--namespace', 'demo', '--create-namespace', '--wait', '--timeout', '90s'], {
+      env,
+    });
+    const release = await core.readNamespacedSecret({ name: 'sh.helm.release.v1.demo.v1', namespace: 'demo' });
+    expect(release.type).toBe('helm.sh/release.v1');
+    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' });
+    expect(claims.items.map(c => c.metadata!.name).sort()).toEqual(['data-demo-db-0', 'data-demo-db-1', 'wal-demo-db-0', 'wal-demo-db-1']);
+    expect(claims.items.every(c => c.status?.phase === 'Bound')).toBe(true);
+    const pods = await core.listNamespacedPod({ namespace: 'demo' });
+    expect(pods.items).toHaveLength(3);
+    expect(pods.items.every(p => p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'))).toBe(true);
+    const { stdout } = await execFileAsync(binaryPath('helm'), ['list', '--namespace', 'demo', '--output', 'json'], { env });
+    expect(JSON.parse(stdout)[0]).toMatchObject({ name: 'demo', status: 'deployed' });
+  }, 150_000);
+});
+
+describe('namespace deletion', () => {
+  it('finishes with claims, snapshots, pods and jobs in it, and deletes their files', async () => {
+    const ns = 'doomed';
+    await createNamespace(ns);
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('vol') });
+    await waitBound(ns, 'vol');
+    const file = await sandbox.claimVolumePath({ namespace: ns, claim: 'vol' });
+    const vs = await snapshot(ns, 'vol-snap', 'vol');
+    const content = (await custom.getClusterCustomObject({
+      ...group,
+      plural: 'volumesnapshotcontents',
+      name: vs.status!.boundVolumeSnapshotContentName!,
+    })) as { status: { snapshotHandle: string } };
+    const snapshotFile = path.join(sandbox.dataDir, 'snapshots', `${content.status.snapshotHandle}.img`);
+    expect(fs.existsSync(snapshotFile)).toBe(true);
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'app' },
+        spec: {
+          containers: [{ name: 'app', image: 'busybox:1.36', volumeMounts: [{ name: 'v', mountPath: '/data' }] }],
+          volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'vol' } }],
+        },
+      },
+    });
+    await waitFor(
+      async () => (await core.readNamespacedPod({ name: 'app', namespace: ns })).status?.phase === 'Running',
+      { description: 'pod app to run' },
+    );
+    await core.deleteNamespace({ name: ns });
+    await waitFor(
+      async () => {
+        try {
+          await core.readNamespace({ name: ns });
+          return false;
+        } catch (error) {
+          return (error as { code?: number }).code === 404;
+        }
+      },
+      { description: `namespace ${ns} to be deleted`, timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await waitFor(() => !fs.existsSync(file), { description: `${file} to be deleted` });
+    await waitFor(() => !fs.existsSync(snapshotFile), { description: `${snapshotFile} to be deleted` });
+  }, 120_000);
+});
