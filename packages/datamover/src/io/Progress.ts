@@ -37,7 +37,7 @@ export class ProgressReporter {
 
   report(phase: ProgressEvent['phase'], force = false): void {
     const now = Date.now();
-    if (!force && phase === this.phase && now - this.last < (this.o.intervalMs ?? 1000)) return;
+    if (!force && phase === this.phase && now - this.last < (this.o.intervalMs ?? defaultInterval())) return;
     this.last = now;
     this.phase = phase;
     this.o.sink?.({
@@ -50,4 +50,10 @@ export class ProgressReporter {
       elapsed: Math.round((now - this.started) / 100) / 10,
     });
   }
+}
+
+/** FERRY_PROGRESS_INTERVAL_MS (default 1000): minimum time between two progress lines. */
+function defaultInterval(): number {
+  const v = Number(process.env.FERRY_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 1000;
 }

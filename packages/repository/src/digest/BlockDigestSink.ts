@@ -31,23 +31,28 @@ export class BlockDigestSink implements PositionalSink {
     this.held = new Uint8Array(this.heldBlocks * this.blockSize);
   }
 
-  async write(data: Uint8Array, offset: number): Promise<void> {
-    await this.inner.write(data, offset);
+  /**
+   * Digests synchronously, in call order, before handing the bytes on: the QCOW2 writer issues
+   * its next append before the previous one has finished, so completion order means nothing.
+   */
+  write(data: Uint8Array, offset: number): Promise<void> {
     const heldEnd = this.held.length;
     if (offset < heldEnd) {
       this.held.set(data.subarray(0, Math.min(data.length, heldEnd - offset)), offset);
     }
-    if (offset + data.length <= this.headBytes) return;
-    // an append: hash the part beyond the held blocks
-    let pos = Math.max(0, heldEnd - offset);
-    while (pos < data.length) {
-      this.current ??= createHash('sha256');
-      const n = Math.min(data.length - pos, this.blockSize - this.currentFill);
-      this.current.update(data.subarray(pos, pos + n));
-      this.currentFill += n;
-      pos += n;
-      if (this.currentFill === this.blockSize) this.finishBlock();
+    if (offset + data.length > this.headBytes) {
+      // an append: hash the part beyond the held blocks
+      let pos = Math.max(0, heldEnd - offset);
+      while (pos < data.length) {
+        this.current ??= createHash('sha256');
+        const n = Math.min(data.length - pos, this.blockSize - this.currentFill);
+        this.current.update(data.subarray(pos, pos + n));
+        this.currentFill += n;
+        pos += n;
+        if (this.currentFill === this.blockSize) this.finishBlock();
+      }
     }
+    return this.inner.write(data, offset);
   }
 
   private finishBlock(): void {

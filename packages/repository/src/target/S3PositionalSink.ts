@@ -73,7 +73,21 @@ export class S3PositionalSink implements PositionalSink {
     this.firstPart = Buffer.alloc(this.firstPartSize);
   }
 
-  async write(data: Uint8Array, offset: number): Promise<void> {
+  private tail: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes are applied one after the other in call order (the QCOW2 writer issues an append
+   * before the previous one has resolved); a failure fails every later write.
+   */
+  write(data: Uint8Array, offset: number): Promise<void> {
+    const next = this.tail.then(() => this.writeNow(data, offset));
+    this.tail = next.catch(e => {
+      this.failure ??= e;
+    });
+    return next;
+  }
+
+  private async writeNow(data: Uint8Array, offset: number): Promise<void> {
     this.requireOpen();
     if (this.failure) throw this.failure;
     if (offset + data.length <= this.headBytes) {
@@ -109,7 +123,9 @@ export class S3PositionalSink implements PositionalSink {
 
   async commit(): Promise<{ size: number }> {
     this.requireOpen();
+    await this.tail;
     try {
+      if (this.failure) throw this.failure;
       if (this.headBytes < 0) throw new InvalidInputError('commit before reserveHead');
       if (this.current && this.currentFill > 0) await this.flushCurrent();
       const firstLength = Math.min(this.appended, this.firstPartSize);

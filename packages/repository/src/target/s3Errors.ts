@@ -32,6 +32,7 @@ const CREDENTIAL_NAMES = new Set([
   'InvalidToken',
   'ExpiredToken',
   'CredentialsProviderError',
+  'XAdminUserNotFound', // versitygw: unknown access key id (HTTP 404)
 ]);
 
 /** The HTTP status of an SDK error, if it has one. */
@@ -46,17 +47,17 @@ export function mapS3Error(e: unknown, key: string, where: string): Error {
   const name = err.name ?? err.Code ?? '';
   const code = err.code ?? '';
   const status = s3Status(e);
-  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
-    return new ObjectNotFoundError(key, { cause: e });
-  }
-  if (name === 'NoSuchBucket') {
-    return new TargetUnreachableError(`bucket of S3 target ${where} does not exist`, { cause: e });
-  }
   if (CREDENTIAL_NAMES.has(name) || status === 403 || status === 401) {
     return new CredentialsError(
       `S3 target ${where} rejected the credentials for ${key} (${name || status})`,
       { cause: e },
     );
+  }
+  if (name === 'NoSuchBucket') {
+    return new TargetUnreachableError(`bucket of S3 target ${where} does not exist`, { cause: e });
+  }
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
+    return new ObjectNotFoundError(key, { cause: e });
   }
   if (name === 'QuotaExceeded' || name === 'StorageFull' || status === 507) {
     return new NoSpaceError(`S3 target ${where} is out of space writing ${key}`, { cause: e });

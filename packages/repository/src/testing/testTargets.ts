@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { startS3Server, type S3Server } from '@ferry/sandbox';
+// the module itself, not the package index: the rest of the sandbox is not needed here
+import { startS3Server, type S3Server } from '@ferry/sandbox/src/s3Server';
 import { FilesystemTarget } from '../target/FilesystemTarget';
 import { S3Target } from '../target/S3Target';
 import type { Target } from '../target/Target';
