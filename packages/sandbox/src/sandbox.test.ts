@@ -2,6 +2,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  StorageV1Api,
   V1Job,
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
@@ -227,6 +228,41 @@ describe('sandbox storage (CSI driver sandbox.ferry.io)', () => {
     const read = await sandbox.readVolume({ namespace: ns, claim: 'as-block', offset: 4096, length: data.length });
     expect(read.equals(data)).toBe(true);
   }, 90_000);
+  it('provisions a WaitForFirstConsumer claim once the scheduler picked the node for its pod', async () => {
+    const storage = sandbox.kubeConfig.makeApiClient(StorageV1Api);
+    await storage.createStorageClass({
+      body: {
+        metadata: { name: 'ferry-sandbox-wffc' },
+        provisioner: 'sandbox.ferry.io',
+        volumeBindingMode: 'WaitForFirstConsumer',
+      },
+    });
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: claim('late', { storageClassName: 'ferry-sandbox-wffc' }),
+    });
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    expect((await core.readNamespacedPersistentVolumeClaim({ name: 'late', namespace: ns })).status?.phase).toBe('Pending');
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'consumer' },
+        spec: {
+          containers: [{ name: 'app', image: 'busybox:1.36', volumeMounts: [{ name: 'v', mountPath: '/data' }] }],
+          volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'late' } }],
+        },
+      },
+    });
+    await waitBound(ns, 'late');
+    const pod = await waitFor(
+      async () => {
+        const current = await core.readNamespacedPod({ name: 'consumer', namespace: ns });
+        return current.status?.phase === 'Running' ? current : undefined;
+      },
+      { description: 'pod consumer to run' },
+    );
+    expect(pod.spec?.nodeName).toBe(sandbox.nodeName);
+  }, 60_000);
 });
 
 describe('sandbox kubelet (process pods, real job controller)', () => {

@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { CertPair } from '../pki';
 import { freeLoopbackPort } from '../ports';
-import { snapshotGroup, snapshotVersion } from './constants';
+import { driverName, snapshotGroup, snapshotVersion } from './constants';
 import { Kubelet } from './Kubelet';
 import { startKubeletServer } from './KubeletServer';
 import { ResourceWatch } from './kube';
@@ -85,6 +85,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const registration = new NodeRegistration({
     core,
     coordination,
+    storage,
+    driverName,
     nodeName: options.nodeName,
     kubeletPort: server.port,
     kubeletVersion: options.kubeletVersion,

@@ -1,4 +1,11 @@
-import { CoordinationV1Api, CoreV1Api, V1MicroTime, V1Node, V1NodeCondition } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  StorageV1Api,
+  V1MicroTime,
+  V1Node,
+  V1NodeCondition,
+} from '@kubernetes/client-node';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { getOrUndefined, isConflict, updateWithRetry } from './kube';
@@ -6,6 +13,9 @@ import { getOrUndefined, isConflict, updateWithRetry } from './kube';
 export type NodeRegistrationOptions = {
   core: CoreV1Api;
   coordination: CoordinationV1Api;
+  storage: StorageV1Api;
+  /** CSI driver announced in the node's CSINode object. */
+  driverName: string;
   nodeName: string;
   kubeletPort: number;
   kubeletVersion: string;
@@ -51,8 +61,29 @@ export class NodeRegistration {
     }
     await this.heartbeat();
     await this.renewLease();
+    await this.registerCsiNode();
     this.timers.push(setInterval(() => this.heartbeat().catch(e => this.warn('status', e)), 20_000));
     this.timers.push(setInterval(() => this.renewLease().catch(e => this.warn('lease', e)), 10_000));
+  }
+
+  /** The CSINode object the kubelet's plugin manager would create for our driver. */
+  private async registerCsiNode() {
+    const { core, storage, nodeName, driverName } = this.options;
+    if (await getOrUndefined(() => storage.readCSINode({ name: nodeName }))) return;
+    const node = await core.readNode({ name: nodeName });
+    try {
+      await storage.createCSINode({
+        body: {
+          metadata: {
+            name: nodeName,
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata!.uid! }],
+          },
+          spec: { drivers: [{ name: driverName, nodeID: nodeName, topologyKeys: [] }] },
+        },
+      });
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
   }
 
   stop(): void {

@@ -55,6 +55,13 @@ export class Provisioner {
     if (!className) return;
     const storageClass = await getOrUndefined(() => storage.readStorageClass({ name: className }));
     if (!storageClass || storageClass.provisioner !== driverName) return;
+    // WaitForFirstConsumer: the scheduler picks the node first (annotation on the claim).
+    if (
+      storageClass.volumeBindingMode === 'WaitForFirstConsumer' &&
+      !claim.metadata?.annotations?.['volume.kubernetes.io/selected-node']
+    ) {
+      return;
+    }
     const pvName = Provisioner.pvName(claim);
     if (await getOrUndefined(() => core.readPersistentVolume({ name: pvName }))) return;
 
