@@ -21,25 +21,33 @@ export async function makeVolume(path: string, size: number, seed: { extents: nu
 
 /** Writes `writes` random 4..64 KiB pieces and zeroes one range; returns the bytes touched. */
 export async function mutateVolume(path: string, o: { writes: number; zeroBytes?: number }): Promise<number> {
+  return (await mutateVolumeRanges(path, o)).reduce((s, r) => s + r.length, 0);
+}
+
+/** Like mutateVolume; returns the written ranges (what CBT would report). */
+export async function mutateVolumeRanges(
+  path: string,
+  o: { writes: number; zeroBytes?: number },
+): Promise<Array<{ offset: number; length: number }>> {
   const h = await fs.open(path, 'r+');
-  let touched = 0;
+  const ranges: Array<{ offset: number; length: number }> = [];
   try {
     const size = (await h.stat()).size;
     for (let i = 0; i < o.writes; i++) {
       const len = 4096 * (1 + Math.floor(Math.random() * 16));
       const off = 4096 * Math.floor(Math.random() * ((size - len) / 4096));
       await h.write(randomBytes(len), 0, len, off);
-      touched += len;
+      ranges.push({ offset: off, length: len });
     }
     if (o.zeroBytes) {
       const off = 65536 * Math.floor(Math.random() * ((size - o.zeroBytes) / 65536));
       await h.write(Buffer.alloc(o.zeroBytes), 0, o.zeroBytes, off);
-      touched += o.zeroBytes;
+      ranges.push({ offset: off, length: o.zeroBytes });
     }
   } finally {
     await h.close();
   }
-  return touched;
+  return ranges;
 }
 
 export async function sameBytes(a: string, b: string): Promise<boolean> {

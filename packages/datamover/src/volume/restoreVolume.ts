@@ -63,6 +63,8 @@ export async function restoreVolume(o: VolumeRestoreOptions): Promise<VolumeRest
       source: topSource,
       name: top.record.image.key,
       resolveBacking: o.repo.backingResolver(layers),
+      // 2 MiB of L2 tables per layer map 16 GiB of guest each; plenty for a front-to-back walk
+      l2CacheBytes: 2 * 1024 * 1024,
     });
     if (chain.virtualSize !== virtualSize) {
       throw new DatamoverError('INTEGRITY', `image ${top.record.image.key} has virtual size ${chain.virtualSize}, its record says ${virtualSize}`);
