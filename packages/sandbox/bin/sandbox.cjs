@@ -86,6 +86,8 @@ async function stop(values) {
         process.kill(pid, 0);
         await new Promise(resolve => setTimeout(resolve, 100));
       }
+      console.log(`[sandbox] ${pid} did not stop within 15 s: killing it`);
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }

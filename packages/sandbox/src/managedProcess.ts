@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -33,6 +33,25 @@ export type ManagedProcess = {
 
 const running = new Set<number>();
 let exitHookInstalled = false;
+let watchdog: ChildProcess | undefined;
+
+/**
+ * One watchdog process per Node process (bin/watchdog.cjs): it kills our process groups when
+ * this process dies without running its exit hook (e.g. a jest worker killed with SIGKILL).
+ */
+function tellWatchdog(line: string) {
+  if (!watchdog) {
+    watchdog = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'watchdog.cjs')], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
+    watchdog.on('error', () => undefined);
+    watchdog.stdin?.on('error', () => undefined);
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void })?.unref?.();
+  }
+  watchdog.stdin?.write(`${line}\n`);
+}
 
 /** Kills every process group this module started and that is still running (used on exit). */
 export function killAllManagedProcesses(): void {
@@ -72,6 +91,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     throw new Error(`could not start ${options.name} (${options.command})`);
   }
   running.add(pid);
+  tellWatchdog(`add ${pid}`);
   const pidFile = options.pidDir ? path.join(options.pidDir, `${options.name}.pid`) : undefined;
   if (pidFile) {
     fs.mkdirSync(path.dirname(pidFile), { recursive: true });
@@ -83,6 +103,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
       if (done) return;
       done = true;
       running.delete(pid);
+      tellWatchdog(`remove ${pid}`);
       // Children of the group (if any) go with it.
       killGroup(pid, 'SIGKILL');
       if (pidFile) fs.rmSync(pidFile, { force: true });

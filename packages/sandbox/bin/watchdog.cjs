@@ -1,0 +1,31 @@
+// Kills the process groups it is told about once its parent (a Node process using
+// src/managedProcess.ts) goes away, even when that parent is killed with SIGKILL: the parent
+// holds our stdin; end-of-file means it is gone. Lines: "add <pgid>" / "remove <pgid>".
+const groups = new Set();
+let buffer = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', chunk => {
+  buffer += chunk;
+  let newline;
+  while ((newline = buffer.indexOf('\n')) >= 0) {
+    const [verb, value] = buffer.slice(0, newline).trim().split(/\s+/);
+    buffer = buffer.slice(newline + 1);
+    const pgid = Number(value);
+    if (!Number.isInteger(pgid) || pgid <= 1) continue;
+    if (verb === 'add') groups.add(pgid);
+    if (verb === 'remove') groups.delete(pgid);
+  }
+});
+const killAll = () => {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  process.exit(0);
+};
+process.stdin.on('end', killAll);
+process.stdin.on('error', killAll);
+process.on('SIGTERM', () => undefined);
