@@ -209,12 +209,12 @@ export class FilesystemTarget implements Target {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw mapFsError(e, keyPrefix || '.', this.root);
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    entries.sort((a, b) => Number(a.name > b.name) - Number(a.name < b.name));
     for (const entry of entries) {
       const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
       const hidden = hiddenParent || entry.name.startsWith('.');
       if (entry.isDirectory()) {
-        if (!(key + '/').startsWith(filter) && !filter.startsWith(key + '/')) continue;
+        if (!`${key}/`.startsWith(filter) && !filter.startsWith(`${key}/`)) continue;
         yield* this.walkDir(path.join(dir, entry.name), key, filter, hidden);
       } else if (entry.isFile() && key.startsWith(filter)) {
         const s = await fs.stat(path.join(dir, entry.name)).catch(() => undefined);
