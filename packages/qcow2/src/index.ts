@@ -26,3 +26,5 @@ export { FileSink } from './file/FileSink';
 export { FileRangeSource } from './file/FileRangeSource';
 export { FileDiskSink } from './file/FileDiskSink';
 export { fileBackingResolver } from './file/fileBackingResolver';
+export { fileAllocation, parseFilefrag } from './file/fileAllocation';
+export { planSegments, type ByteRange, type Segment } from './plan/segments';

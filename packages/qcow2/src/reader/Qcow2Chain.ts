@@ -93,7 +93,11 @@ export class Qcow2Chain {
     if (offset < 0 || offset + target.length > this.virtualSize) {
       throw invalidArgument(`read of ${target.length} bytes at ${offset} is outside the ${this.virtualSize}-byte disk`);
     }
-    const extents = await this.resolveRange(offset, target.length);
+    await this.readResolved(target, offset, await this.resolveRange(offset, target.length));
+  }
+
+  /** Fills `target` (guest bytes at `offset`) from extents {@link resolveRange} returned for it. */
+  async readResolved(target: Uint8Array, offset: number, extents: ChainExtent[]): Promise<void> {
     await Promise.all(
       extents.map(extent => {
         const part = target.subarray(extent.offset - offset, extent.offset - offset + extent.length);

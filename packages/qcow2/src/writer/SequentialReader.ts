@@ -1,54 +1,92 @@
-import type { RangeSource } from '../io';
-import { readSourceInto } from '../reader/readSource';
+import type { Segment } from '../plan/segments';
+
+interface Slot<T> {
+  segment: Segment;
+  buffer?: Uint8Array;
+  promise: Promise<T | undefined>;
+}
+
+/** A segment of the pass with its bytes (for `read` segments) and what `read` returned. */
+export interface ReadSegment<T> {
+  segment: Segment;
+  /** The bytes of a `read` segment; valid until the next call of `next`. */
+  bytes?: Uint8Array;
+  extra?: T;
+}
 
 /**
- * Reads `[0, size)` of a source in fixed chunks, one chunk ahead of the consumer, with two
- * reused buffers: the next read runs while the current chunk is processed.
+ * Walks a plan of segments with `depth` reads in flight ahead of the consumer (several reads
+ * at once keep the kernel and storage busy while earlier chunks are processed). Buffers of
+ * `bufferBytes` are reused: memory stays `depth * bufferBytes` whatever the volume size.
  */
-export class SequentialReader {
-  private readonly buffers: [Uint8Array, Uint8Array];
-  private next = 0;
-  private started = false;
-  private ahead?: { promise: Promise<void>; buffer: Uint8Array; offset: number; length: number };
+export class SequentialReader<T = void> {
+  private readonly free: Uint8Array[] = [];
+  private readonly inFlight: Array<Slot<T>> = [];
+  private lent?: Uint8Array;
+  private pendingSegment?: Segment;
+  private exhausted = false;
 
   constructor(
     private readonly options: {
-      read: (target: Uint8Array, offset: number) => Promise<void>;
-      size: number;
-      chunkBytes: number;
+      segments: Iterator<Segment>;
+      /** Fills `target` for a read segment (it may use the whole buffer, e.g. two halves). */
+      read: (segment: Segment, target: Uint8Array) => Promise<T>;
+      bufferBytes: number;
+      depth?: number;
     },
   ) {
-    this.buffers = [new Uint8Array(options.chunkBytes), new Uint8Array(options.chunkBytes)];
+    const depth = Math.max(1, options.depth ?? 4);
+    for (let i = 0; i < depth; i++) this.free.push(new Uint8Array(options.bufferBytes));
   }
 
-  static forSource(options: { source: RangeSource; size: number; chunkBytes: number }): SequentialReader {
-    return new SequentialReader({
-      read: (target, offset) => readSourceInto(options.source, target, offset),
-      size: options.size,
-      chunkBytes: options.chunkBytes,
-    });
+  async next(): Promise<ReadSegment<T> | undefined> {
+    if (this.lent) {
+      this.free.push(this.lent);
+      this.lent = undefined;
+    }
+    this.fill();
+    const slot = this.inFlight.shift();
+    if (!slot) return undefined;
+    let extra: T | undefined;
+    try {
+      extra = await slot.promise;
+    } catch (error) {
+      await Promise.allSettled(this.inFlight.map(s => s.promise));
+      throw error;
+    }
+    this.lent = slot.buffer;
+    this.fill();
+    return { segment: slot.segment, bytes: slot.buffer, extra };
   }
 
-  /**
-   * The next chunk, or undefined at the end. The returned bytes stay valid until the call
-   * after next (two buffers alternate).
-   */
-  async nextChunk(): Promise<{ offset: number; bytes: Uint8Array } | undefined> {
-    const current = this.started ? this.ahead : this.start(0);
-    this.started = true;
-    if (!current) return undefined;
-    await current.promise;
-    this.ahead = this.start(current.offset + current.length);
-    return { offset: current.offset, bytes: current.buffer.subarray(0, current.length) };
+  private fill(): void {
+    // Holes need no buffer; keep at most a few queued so the plan is consumed lazily.
+    while (!this.exhausted && this.inFlight.length < 64) {
+      const segment = this.pendingSegment ?? this.take();
+      if (!segment) return;
+      if (segment.kind === 'hole') {
+        this.pendingSegment = undefined;
+        this.inFlight.push({ segment, promise: Promise.resolve(undefined) });
+        continue;
+      }
+      const buffer = this.free.pop();
+      if (!buffer) {
+        this.pendingSegment = segment;
+        return;
+      }
+      this.pendingSegment = undefined;
+      const promise = this.options.read(segment, buffer);
+      promise.catch(() => undefined); // awaited in order by next()
+      this.inFlight.push({ segment, buffer, promise });
+    }
   }
 
-  private start(offset: number): SequentialReader['ahead'] {
-    if (offset >= this.options.size) return undefined;
-    const length = Math.min(this.options.chunkBytes, this.options.size - offset);
-    const buffer = this.buffers[this.next];
-    this.next = 1 - this.next;
-    const promise = this.options.read(buffer.subarray(0, length), offset);
-    promise.catch(() => undefined); // awaited by nextChunk
-    return { promise, buffer, offset, length };
+  private take(): Segment | undefined {
+    const step = this.options.segments.next();
+    if (step.done) {
+      this.exhausted = true;
+      return undefined;
+    }
+    return step.value;
   }
 }

@@ -1,10 +1,13 @@
 import type { PositionalSink, RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
-import { createQcow2Writer, Qcow2WriteResult } from './Qcow2Writer';
+import { ByteRange, planSegments } from '../plan/segments';
+import { readSourceInto } from '../reader/readSource';
+import { createQcow2Writer, Qcow2WriteResult, Qcow2Writer } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector } from './ZeroDetector';
 
-export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_READ_DEPTH = 4;
 
 export interface ConvertRawOptions {
   /** The raw volume (a block device or a file). */
@@ -13,8 +16,15 @@ export interface ConvertRawOptions {
   /** Bytes of the volume; the source's size by default. */
   virtualSize?: number;
   clusterSize?: number;
-  /** Sequential read size; 8 MiB by default (a multiple of the cluster size). */
+  /**
+   * Ranges of the volume that may hold data, when known (FIEMAP of a sparse file, CSI
+   * GetMetadataAllocated of a snapshot): the rest is not read and is stored as zeros.
+   */
+  allocated?: readonly ByteRange[];
+  /** Sequential read size; 4 MiB by default (a multiple of the cluster size). */
   chunkBytes?: number;
+  /** Reads in flight at once; 4 by default. */
+  readDepth?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -26,37 +36,48 @@ export async function convertRawToQcow2(options: ConvertRawOptions): Promise<Qco
   const virtualSize = options.virtualSize ?? (await options.source.size());
   const writer = await createQcow2Writer({ sink: options.sink, virtualSize, clusterSize: options.clusterSize });
   const { clusterSize } = writer.geometry;
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-    await writer.abort();
-    throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
-  }
+  const chunkBytes = options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   try {
-    const reader = SequentialReader.forSource({ source: options.source, size: virtualSize, chunkBytes });
+    if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
+      throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
+    }
+    const reader = new SequentialReader({
+      segments: planSegments({ size: virtualSize, clusterSize, chunkBytes, allocated: options.allocated }),
+      read: (segment, target) => readSourceInto(options.source, target.subarray(0, segment.length), segment.offset),
+      bufferBytes: chunkBytes,
+      depth: options.readDepth ?? DEFAULT_READ_DEPTH,
+    });
     const zeros = new ZeroDetector(clusterSize);
-    for (let chunk = await reader.nextChunk(); chunk; chunk = await reader.nextChunk()) {
-      const { bytes, offset } = chunk;
-      const firstCluster = offset / clusterSize;
-      let runStart = -1;
-      for (let at = 0; at < bytes.length; at += clusterSize) {
-        const end = Math.min(at + clusterSize, bytes.length);
-        if (zeros.isZero(bytes, at, end)) {
-          if (runStart >= 0) {
-            await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
-            runStart = -1;
-          }
-        } else if (runStart < 0) {
-          runStart = at;
-        }
+    for (let step = await reader.next(); step; step = await reader.next()) {
+      const { segment } = step;
+      if (segment.kind === 'read') {
+        await writeNonZeroClusters({ writer, zeros, bytes: step.bytes!.subarray(0, segment.length), offset: segment.offset });
       }
-      if (runStart >= 0) {
-        await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart));
-      }
-      options.onProgress?.({ doneBytes: offset + bytes.length, totalBytes: virtualSize });
+      options.onProgress?.({ doneBytes: segment.offset + segment.length, totalBytes: virtualSize });
     }
     return await writer.finish();
   } catch (error) {
     await writer.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/** Stores the non-zero clusters of a cluster-aligned chunk, in runs of adjacent clusters. */
+async function writeNonZeroClusters(options: { writer: Qcow2Writer; zeros: ZeroDetector; bytes: Uint8Array; offset: number }): Promise<void> {
+  const { writer, zeros, bytes } = options;
+  const { clusterSize } = writer.geometry;
+  const firstCluster = options.offset / clusterSize;
+  let runStart = -1;
+  for (let at = 0; at < bytes.length; at += clusterSize) {
+    const end = Math.min(at + clusterSize, bytes.length);
+    if (zeros.isZero(bytes, at, end)) {
+      if (runStart >= 0) {
+        await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
+        runStart = -1;
+      }
+    } else if (runStart < 0) {
+      runStart = at;
+    }
+  }
+  if (runStart >= 0) await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart));
 }

@@ -1,8 +1,10 @@
 import type { PositionalSink, RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
+import { ByteRange, planSegments, Segment } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
-import { DEFAULT_CHUNK_BYTES } from './convertRawToQcow2';
-import { createQcow2Writer, Qcow2WriteResult } from './Qcow2Writer';
+import { readSourceInto } from '../reader/readSource';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
+import { createQcow2Writer, Qcow2WriteResult, Qcow2Writer } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector, rangesEqual } from './ZeroDetector';
 
@@ -17,7 +19,10 @@ export interface OverlayFromRawOptions {
   /** Bytes of the volume; the source's size by default (it may differ from the previous one). */
   virtualSize?: number;
   clusterSize?: number;
+  /** Ranges of the volume that may hold data, when known; the rest is not read (zeros). */
+  allocated?: readonly ByteRange[];
   chunkBytes?: number;
+  readDepth?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -29,66 +34,117 @@ export interface OverlayWriteResult extends Qcow2WriteResult {
 /**
  * Incremental backup against a previous image: reads the volume and the previous chain side by
  * side, in one sequential pass, and writes an overlay holding only the clusters that changed
- * (clusters that became zero get the zero flag). The delta engine of packages/datamover does
- * the same from a digest index instead of the previous image's bytes.
+ * (clusters that became zero get the zero flag). Where the previous chain holds no data only
+ * the volume is read; where the volume is a known hole nothing is read. The delta engine of
+ * packages/datamover does the same from a digest index instead of the previous image's bytes.
  */
 export async function writeOverlayFromRaw(options: OverlayFromRawOptions): Promise<OverlayWriteResult> {
-  const { previous } = options;
-  const virtualSize = options.virtualSize ?? (await options.source.size());
-  const writer = await createQcow2Writer({
-    sink: options.sink,
-    virtualSize,
-    clusterSize: options.clusterSize,
-    backing: options.backing,
-  });
+  const { previous, source } = options;
+  const virtualSize = options.virtualSize ?? (await source.size());
+  const writer = await createQcow2Writer({ sink: options.sink, virtualSize, clusterSize: options.clusterSize, backing: options.backing });
   const { clusterSize } = writer.geometry;
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-    await writer.abort();
-    throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
-  }
-  let unchangedClusters = 0;
+  const chunkBytes = options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
+  const state = { unchanged: 0 };
   try {
-    const current = SequentialReader.forSource({ source: options.source, size: virtualSize, chunkBytes });
-    const before = new SequentialReader({
-      size: virtualSize,
-      chunkBytes,
-      read: async (target, offset) => {
-        const inside = Math.max(0, Math.min(target.length, previous.virtualSize - offset));
-        if (inside > 0) await previous.readInto(target.subarray(0, inside), offset);
-        target.fill(0, inside);
+    if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
+      throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
+    }
+    // Each buffer holds the volume's bytes in its first half and the previous bytes in its second.
+    const reader = new SequentialReader<boolean>({
+      segments: planSegments({ size: virtualSize, clusterSize, chunkBytes, allocated: options.allocated }),
+      read: async (segment, buffer) => {
+        const [, previousHasData] = await Promise.all([
+          readSourceInto(source, buffer.subarray(0, segment.length), segment.offset),
+          readPrevious(previous, segment, buffer.subarray(chunkBytes, chunkBytes + segment.length)),
+        ]);
+        return previousHasData;
       },
+      bufferBytes: 2 * chunkBytes,
+      depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
     const zeros = new ZeroDetector(clusterSize);
-    for (;;) {
-      const [now, then] = await Promise.all([current.nextChunk(), before.nextChunk()]);
-      if (!now || !then) break;
-      const bytes = Buffer.from(now.bytes.buffer, now.bytes.byteOffset, now.bytes.length);
-      const firstCluster = now.offset / clusterSize;
-      let runStart = -1;
-      const flushRun = async (at: number) => {
-        if (runStart < 0) return;
-        await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
-        runStart = -1;
-      };
-      for (let at = 0; at < bytes.length; at += clusterSize) {
-        const end = Math.min(at + clusterSize, bytes.length);
-        if (rangesEqual(bytes, then.bytes, at, end)) {
-          await flushRun(at);
-          unchangedClusters++;
-        } else if (zeros.isZero(bytes, at, end)) {
-          await flushRun(at);
-          await writer.markZero(firstCluster + at / clusterSize);
-        } else if (runStart < 0) {
-          runStart = at;
-        }
+    for (let step = await reader.next(); step; step = await reader.next()) {
+      const { segment } = step;
+      if (segment.kind === 'hole') {
+        await zeroWherePreviousHadData({ writer, previous, segment, state });
+      } else {
+        const bytes = Buffer.from(step.bytes!.buffer, step.bytes!.byteOffset, segment.length);
+        const before = step.extra ? step.bytes!.subarray(chunkBytes, chunkBytes + segment.length) : undefined;
+        await writeChangedClusters({ writer, zeros, bytes, before, offset: segment.offset, state });
       }
-      await flushRun(bytes.length);
-      options.onProgress?.({ doneBytes: now.offset + bytes.length, totalBytes: virtualSize });
+      options.onProgress?.({ doneBytes: segment.offset + segment.length, totalBytes: virtualSize });
     }
-    return { ...(await writer.finish()), unchangedClusters };
+    return { ...(await writer.finish()), unchangedClusters: state.unchanged };
   } catch (error) {
     await writer.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/** Reads the previous chain's bytes for a segment; false (nothing read) when it holds only zeros there. */
+async function readPrevious(previous: Qcow2Chain, segment: Segment, target: Uint8Array): Promise<boolean> {
+  const inside = Math.max(0, Math.min(segment.length, previous.virtualSize - segment.offset));
+  if (inside === 0) return false;
+  const extents = await previous.resolveRange(segment.offset, inside);
+  if (extents.every(extent => extent.kind === 'zero')) return false;
+  await previous.readResolved(target.subarray(0, inside), segment.offset, extents);
+  target.fill(0, inside);
+  return true;
+}
+
+/** A hole of the volume: clusters where the previous chain has data became zero. */
+async function zeroWherePreviousHadData(options: { writer: Qcow2Writer; previous: Qcow2Chain; segment: Segment; state: { unchanged: number } }) {
+  const { writer, previous, segment } = options;
+  const { clusterSize } = writer.geometry;
+  const first = segment.offset / clusterSize;
+  const count = Math.ceil(segment.length / clusterSize);
+  const inside = Math.max(0, Math.min(segment.length, previous.virtualSize - segment.offset));
+  let zeroed = 0;
+  if (inside > 0) {
+    let nextCluster = first;
+    for (const extent of await previous.resolveRange(segment.offset, inside)) {
+      if (extent.kind !== 'data') continue;
+      const from = Math.max(nextCluster, Math.floor(extent.offset / clusterSize));
+      const to = Math.ceil((extent.offset + extent.length) / clusterSize);
+      for (let index = from; index < to; index++) await writer.markZero(index);
+      zeroed += Math.max(0, to - from);
+      nextCluster = Math.max(nextCluster, to);
+    }
+  }
+  options.state.unchanged += count - zeroed;
+}
+
+/** Compares a read segment with the previous bytes (absent: all zeros) and stores what changed. */
+async function writeChangedClusters(options: {
+  writer: Qcow2Writer;
+  zeros: ZeroDetector;
+  bytes: Buffer;
+  before?: Uint8Array;
+  offset: number;
+  state: { unchanged: number };
+}): Promise<void> {
+  const { writer, zeros, bytes, before } = options;
+  const { clusterSize } = writer.geometry;
+  const firstCluster = options.offset / clusterSize;
+  let runStart = -1;
+  const flushRun = async (at: number) => {
+    if (runStart < 0) return;
+    await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
+    runStart = -1;
+  };
+  for (let at = 0; at < bytes.length; at += clusterSize) {
+    const end = Math.min(at + clusterSize, bytes.length);
+    // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.
+    const same = before ? rangesEqual(bytes, before, at, end) : zeros.isZero(bytes, at, end);
+    if (same) {
+      await flushRun(at);
+      options.state.unchanged++;
+    } else if (before && zeros.isZero(bytes, at, end)) {
+      await flushRun(at);
+      await writer.markZero(firstCluster + at / clusterSize);
+    } else if (runStart < 0) {
+      runStart = at;
+    }
+  }
+  await flushRun(bytes.length);
 }

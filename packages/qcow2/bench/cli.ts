@@ -1,0 +1,76 @@
+/**
+ * The "ours" side of the benchmark, run as its own process so its time and peak RSS are
+ * measured like qemu-img's:
+ *   full <raw> <out.qcow2>
+ *   incremental <new.raw> <previous.qcow2> <out.qcow2>      (backing name = previous's file name)
+ *   restore <top.qcow2> <out.raw>
+ * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>.
+ * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
+ */
+import * as path from 'node:path';
+import {
+  FileDiskSink,
+  FileRangeSource,
+  FileSink,
+  Qcow2Chain,
+  fileAllocation,
+  convertRawToQcow2,
+  fileBackingResolver,
+  hydrate,
+  writeOverlayFromRaw,
+} from '../src';
+
+async function openChain(image: string): Promise<{ chain: Qcow2Chain; source: FileRangeSource }> {
+  const source = await FileRangeSource.open({ path: image });
+  const chain = await Qcow2Chain.open({ source, name: image, resolveBacking: fileBackingResolver });
+  return { chain, source };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const sync = args.includes('--sync');
+  const sizeAt = args.indexOf('--cluster-size');
+  const clusterSize = sizeAt >= 0 ? Number(args[sizeAt + 1]) : undefined;
+  const positional = args.filter((a, i) => !a.startsWith('--') && (sizeAt < 0 || i !== sizeAt + 1));
+  const [command, ...files] = positional;
+  if (command === 'full') {
+    const source = await FileRangeSource.open({ path: files[0] });
+    const allocated = await fileAllocation({ path: files[0] });
+    const sink = await FileSink.create({ path: files[1], sync, overwrite: true });
+    const result = await convertRawToQcow2({ source, sink, clusterSize, allocated });
+    await source.close();
+    process.stdout.write(`${JSON.stringify({ dataClusters: result.dataClusters, imageSize: result.imageSize })}\n`);
+  } else if (command === 'incremental') {
+    const [raw, previous, out] = files;
+    const source = await FileRangeSource.open({ path: raw });
+    const prev = await openChain(previous);
+    const result = await writeOverlayFromRaw({
+      source,
+      allocated: await fileAllocation({ path: raw }),
+      previous: prev.chain,
+      backing: { name: path.basename(previous), format: 'qcow2' },
+      sink: await FileSink.create({ path: out, sync, overwrite: true }),
+      clusterSize,
+    });
+    await prev.chain.close();
+    await prev.source.close();
+    await source.close();
+    process.stdout.write(`${JSON.stringify({ dataClusters: result.dataClusters, zeroClusters: result.zeroClusters, imageSize: result.imageSize })}\n`);
+  } else if (command === 'restore') {
+    const [image, out] = files;
+    const { chain, source } = await openChain(image);
+    const sink = await FileDiskSink.open({ path: out, size: chain.virtualSize, sync });
+    const result = await hydrate({ chain, sink });
+    await sink.close();
+    await chain.close();
+    await source.close();
+    process.stdout.write(`${JSON.stringify({ dataBytes: result.dataBytes })}\n`);
+  } else {
+    throw new Error(`unknown command "${command}": use full, incremental or restore`);
+  }
+}
+
+main().catch(error => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

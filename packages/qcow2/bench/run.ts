@@ -1,0 +1,232 @@
+/**
+ * npm run bench:qcow2 — the standard QCOW2 workload, ours against qemu-img, side by side.
+ * Environment: FERRY_BENCH_DIR (scratch parent, default the OS temp dir), BENCH_RUNS (3),
+ * BENCH_SIZE_GIB (4), BENCH_BIG_GIB (64; 0 skips the large sparse volume), BENCH_BIG_RUNS (1).
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Measurement, measure, median, run } from './measure';
+import { applyChanges, writeInitialState } from './workload';
+
+const GiB = 1024 ** 3;
+const cli = process.env.BENCH_CLI ?? path.join(__dirname, 'cli.js');
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const sizeGiB = Number(process.env.BENCH_SIZE_GIB ?? 4);
+const bigGiB = Number(process.env.BENCH_BIG_GIB ?? 64);
+const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
+
+interface Row {
+  name: string;
+  ours: Measurement[];
+  theirs: Measurement[];
+  oursBytes?: number;
+  theirsBytes?: number;
+}
+
+const rows: Row[] = [];
+
+function row(name: string): Row {
+  let found = rows.find(r => r.name === name);
+  if (!found) rows.push((found = { name, ours: [], theirs: [] }));
+  return found;
+}
+
+async function sizeOf(file: string): Promise<number> {
+  return (await fs.stat(file)).size;
+}
+
+/** Runs both sides, alternating who goes first, with dirty pages flushed before each. */
+async function compare(options: {
+  name: string;
+  dir: string;
+  round: number;
+  ours: { args: string[]; output: string };
+  theirs: Array<{ args: string[] }>;
+  theirsOutput: string;
+}): Promise<void> {
+  const target = row(options.name);
+  const oursFirst = options.round % 2 === 0;
+  const doOurs = async () => {
+    await fs.rm(path.join(options.dir, options.ours.output), { force: true });
+    await run('sync', [], options.dir);
+    target.ours.push(await measure({ command: process.execPath, args: [cli, ...options.ours.args], cwd: options.dir, scratch: options.dir }));
+    target.oursBytes = await sizeOf(path.join(options.dir, options.ours.output));
+  };
+  const doTheirs = async () => {
+    await fs.rm(path.join(options.dir, options.theirsOutput), { force: true });
+    await run('sync', [], options.dir);
+    let seconds = 0;
+    let maxRssMiB = 0;
+    for (const step of options.theirs) {
+      const m = await measure({ command: 'qemu-img', args: step.args, cwd: options.dir, scratch: options.dir });
+      seconds += m.seconds;
+      maxRssMiB = Math.max(maxRssMiB, m.maxRssMiB);
+    }
+    target.theirs.push({ seconds, maxRssMiB, stdout: '' });
+    target.theirsBytes = await sizeOf(path.join(options.dir, options.theirsOutput));
+  };
+  if (oursFirst) {
+    await doOurs();
+    await doTheirs();
+  } else {
+    await doTheirs();
+    await doOurs();
+  }
+}
+
+/** Reads a file once so both sides start from a warm page cache. */
+async function warm(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
+  try {
+    for (let position = 0; ; position += buffer.length) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function identical(dir: string, a: string, aFormat: string, b: string, bFormat: string): Promise<void> {
+  await run('qemu-img', ['compare', '-q', '-f', aFormat, '-F', bFormat, a, b], dir);
+}
+
+async function standardWorkload(options: { dir: string; size: number; label: string; rounds: number; withZeros: boolean }): Promise<void> {
+  const { dir, size, label } = options;
+  const log = (message: string) => process.stderr.write(`[bench ${label}] ${message}\n`);
+  log('Building workload');
+  const extents = await writeInitialState({ path: path.join(dir, 'state0.raw'), size, dataFraction: (0.1 * 4 * GiB) / size, seed: 7 });
+  for (let k = 1; k <= 5; k++) {
+    await run('cp', ['--sparse=always', `state${k - 1}.raw`, `state${k}.raw`], dir);
+    await applyChanges({ path: path.join(dir, `state${k}.raw`), size, changedFraction: (0.01 * 4 * GiB) / size, seed: 100 + k });
+  }
+  if (options.withZeros) {
+    await run('cp', ['--sparse=never', 'state0.raw', 'dense0.raw'], dir);
+    await run('cp', ['--sparse=never', 'state1.raw', 'dense1.raw'], dir);
+  }
+  log(`State 0: ${extents} data extents; 5 later states. Warming the page cache`);
+  for (const file of await fs.readdir(dir)) if (file.endsWith('.raw')) await warm(path.join(dir, file));
+
+  for (let round = 0; round < options.rounds; round++) {
+    log(`Round ${round + 1}/${options.rounds}`);
+    await compare({
+      name: `${label} full backup, zero regions as holes`,
+      dir, round,
+      ours: { args: ['full', 'state0.raw', 'o0.qcow2'], output: 'o0.qcow2' },
+      theirs: [{ args: ['convert', '-O', 'qcow2', 'state0.raw', 'q0.qcow2'] }],
+      theirsOutput: 'q0.qcow2',
+    });
+    if (options.withZeros) {
+      await compare({
+        name: `${label} full backup, zero regions as zero bytes`,
+        dir, round,
+        ours: { args: ['full', 'dense0.raw', 'oz0.qcow2'], output: 'oz0.qcow2' },
+        theirs: [{ args: ['convert', '-O', 'qcow2', 'dense0.raw', 'qz0.qcow2'] }],
+        theirsOutput: 'qz0.qcow2',
+      });
+    }
+    for (let k = 1; k <= 5; k++) {
+      await compare({
+        name: `${label} incremental (per overlay, 5 states), holes`,
+        dir, round,
+        ours: { args: ['incremental', '--sync', `state${k}.raw`, `o${k - 1}.qcow2`, `o${k}.qcow2`], output: `o${k}.qcow2` },
+        theirs: [
+          { args: ['create', '-q', '-f', 'qcow2', '-b', `state${k}.raw`, '-F', 'raw', `q${k}.qcow2`] },
+          { args: ['rebase', '-b', `q${k - 1}.qcow2`, '-F', 'qcow2', `q${k}.qcow2`] },
+        ],
+        theirsOutput: `q${k}.qcow2`,
+      });
+    }
+    if (options.withZeros) {
+      await compare({
+        name: `${label} incremental, zero regions as zero bytes`,
+        dir, round,
+        ours: { args: ['incremental', '--sync', 'dense1.raw', 'o0.qcow2', 'oz1.qcow2'], output: 'oz1.qcow2' },
+        theirs: [
+          { args: ['create', '-q', '-f', 'qcow2', '-b', 'dense1.raw', '-F', 'raw', 'qz1.qcow2'] },
+          { args: ['rebase', '-b', 'q0.qcow2', '-F', 'qcow2', 'qz1.qcow2'] },
+        ],
+        theirsOutput: 'qz1.qcow2',
+      });
+    }
+    await compare({
+      name: `${label} restore of a chain of 6`,
+      dir, round,
+      ours: { args: ['restore', 'o5.qcow2', 'restored-ours.raw'], output: 'restored-ours.raw' },
+      theirs: [{ args: ['convert', '-O', 'raw', 'q5.qcow2', 'restored-qemu.raw'] }],
+      theirsOutput: 'restored-qemu.raw',
+    });
+    if (round === 0) {
+      log('Checking results with qemu-img (untimed)');
+      for (let k = 0; k <= 5; k++) {
+        await run('qemu-img', ['check', '-q', `o${k}.qcow2`], dir);
+        await identical(dir, `state${k}.raw`, 'raw', `o${k}.qcow2`, 'qcow2');
+      }
+      await identical(dir, 'state5.raw', 'raw', 'restored-ours.raw', 'raw');
+      await identical(dir, 'restored-qemu.raw', 'raw', 'restored-ours.raw', 'raw');
+    }
+  }
+  // Overlay sizes: all five, ours and qemu-img's.
+  let ours = 0;
+  let theirs = 0;
+  for (let k = 1; k <= 5; k++) {
+    ours += await sizeOf(path.join(dir, `o${k}.qcow2`));
+    theirs += await sizeOf(path.join(dir, `q${k}.qcow2`));
+  }
+  const incremental = row(`${label} incremental (per overlay, 5 states), holes`);
+  incremental.oursBytes = ours / 5;
+  incremental.theirsBytes = theirs / 5;
+}
+
+function format(): string {
+  const mib = (bytes?: number) => (bytes === undefined ? '' : (bytes / 1024 / 1024).toFixed(1));
+  const lines = [
+    '| operation | ours s | qemu-img s | ours/qemu | ours peak RSS MiB | qemu-img peak RSS MiB | ours output MiB | qemu-img output MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const ours = median(r.ours.map(m => m.seconds));
+    const theirs = median(r.theirs.map(m => m.seconds));
+    const rss = (ms: Measurement[]) => Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
+    lines.push(
+      `| ${r.name} | ${ours.toFixed(2)} | ${theirs.toFixed(2)} | **${(ours / theirs).toFixed(2)}×** | ${rss(r.ours)} | ${rss(r.theirs)} | ${mib(r.oursBytes)} | ${mib(r.theirsBytes)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const parent = process.env.FERRY_BENCH_DIR ?? os.tmpdir();
+  const root = await fs.mkdtemp(path.join(parent, 'ferry-qcow2-bench-'));
+  const cleanup = () => fs.rm(root, { recursive: true, force: true });
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const qemu = await run('qemu-img', ['--version'], root).catch(() => {
+      throw new Error('qemu-img not found: install Debian qemu-utils (scripts/apt-packages.txt)');
+    });
+    const standard = path.join(root, 'standard');
+    await fs.mkdir(standard);
+    await standardWorkload({ dir: standard, size: sizeGiB * GiB, label: `${sizeGiB} GiB`, rounds: runs, withZeros: true });
+    await fs.rm(standard, { recursive: true, force: true });
+    if (bigGiB > 0) {
+      const big = path.join(root, 'big');
+      await fs.mkdir(big);
+      await standardWorkload({ dir: big, size: bigGiB * GiB, label: `${bigGiB} GiB sparse`, rounds: bigRuns, withZeros: false });
+    }
+    const header = [
+      `QCOW2 benchmark: ${qemu.split('\n')[0]}, node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`,
+      `median of ${runs} runs (${bigRuns} for the ${bigGiB} GiB sparse volume); incremental = seconds per overlay, qemu-img = create -b + rebase`,
+      '',
+    ];
+    process.stdout.write(`${header.join('\n')}${format()}\n`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch(error => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
