@@ -345,6 +345,8 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     expect(log).toContain('greeting=hello secret-token-value');
     expect(log).toContain('file={"a":1}');
     expect(log).toContain('device=DEVICE-BYTES');
+    // Mount points were made in the sandbox's private view, not on the host.
+    expect(fs.existsSync('/etc/ferry')).toBe(false);
     // The same log through the apiserver (kubectl logs path → the node agent's kubelet endpoint).
     const viaApi = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns, container: 'mover' });
     expect(viaApi).toContain('device=DEVICE-BYTES');

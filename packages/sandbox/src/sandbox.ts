@@ -162,6 +162,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     await applyObjects(kubeConfig, readManifestDirs([builtIn]));
     if (options.crdDirs?.length) await applyObjects(kubeConfig, readManifestDirs(options.crdDirs));
 
+    log('Manifests applied; waiting for the controller-manager and the node');
     const core = kubeConfig.makeApiClient(CoreV1Api);
     // The controller-manager works once it has created the default service account.
     await waitFor(

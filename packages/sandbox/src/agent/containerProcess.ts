@@ -44,6 +44,36 @@ function canonicalTarget(target: string): string {
 
 const hiddenRootEntries = new Set(['proc', 'dev', 'run', 'sys', 'lost+found']);
 
+const privateRoots = ['/dev', '/run', '/proc'];
+
+/**
+ * bubblewrap creates a missing mount point in the real folder when that folder is bound from the
+ * host (e.g. `/etc/ferry` under `/etc`), which would leave empty folders on the host. For each
+ * such target, the deepest existing host folder on its path is replaced by a tmpfs in which each
+ * of its entries is bound again, so the mount point is created in the tmpfs instead.
+ */
+function shadowForMissingTargets(targets: string[]): string[] {
+  const ancestors = new Set<string>();
+  for (const target of targets) {
+    if (privateRoots.some(root => target === root || target.startsWith(`${root}/`))) continue;
+    if (fs.existsSync(target)) continue;
+    let ancestor = path.posix.dirname(target);
+    while (ancestor !== '/' && !fs.existsSync(ancestor)) ancestor = path.posix.dirname(ancestor);
+    if (ancestor !== '/') ancestors.add(ancestor);
+  }
+  const args: string[] = [];
+  // Shallow first: a deeper tmpfs stacks on the re-bound entry of a shallower one.
+  for (const ancestor of [...ancestors].sort((a, b) => a.split('/').length - b.split('/').length)) {
+    args.push('--tmpfs', ancestor);
+    for (const entry of fs.readdirSync(ancestor, { withFileTypes: true })) {
+      const full = path.posix.join(ancestor, entry.name);
+      if (entry.isSymbolicLink()) args.push('--symlink', fs.readlinkSync(full), full);
+      else args.push('--bind', full, full);
+    }
+  }
+  return args;
+}
+
 /** The bubblewrap arguments that run a container's command with its volumes where the pod spec says. */
 export function bubblewrapArgs(launch: ContainerLaunch, terminationFile: string): string[] {
   const { container, volumes, pod } = launch;
@@ -90,6 +120,7 @@ export function bubblewrapArgs(launch: ContainerLaunch, terminationFile: string)
     readOnly: false,
   });
   mounts.sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  args.push(...shadowForMissingTargets(mounts.map(m => m.target)));
   for (const mount of mounts) args.push(mount.readOnly ? '--ro-bind' : '--bind', mount.source, mount.target);
   args.push('--chdir', container.workingDir || '/');
   return args;
