@@ -115,11 +115,16 @@ async function main() {
     console.log(usage);
     return;
   }
-  if (command === 'start') return start(values);
-  if (command === 'stop') return stop(values);
-  if (command === 'build') return build();
-  console.error(`unknown command '${command}'\n${usage}`);
-  process.exit(2);
+  if (command === 'start') {
+    await start(values);
+  } else if (command === 'stop') {
+    await stop(values);
+  } else if (command === 'build') {
+    build();
+  } else {
+    console.error(`unknown command '${command}'\n${usage}`);
+    process.exit(2);
+  }
 }
 
 main().catch(error => {

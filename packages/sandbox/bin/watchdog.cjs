@@ -6,8 +6,7 @@ let buffer = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', chunk => {
   buffer += chunk;
-  let newline;
-  while ((newline = buffer.indexOf('\n')) >= 0) {
+  for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
     const [verb, value] = buffer.slice(0, newline).trim().split(/\s+/);
     buffer = buffer.slice(newline + 1);
     const pgid = Number(value);

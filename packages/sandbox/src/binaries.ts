@@ -12,8 +12,8 @@ export type SandboxBinary =
   | 'helm'
   | 'versitygw';
 
-/** Root folder of the sandbox package (one level above src/). */
-export const packageRoot = path.resolve(__dirname, '..');
+/** Root folder of the sandbox package (resolved through the workspace link, not __dirname). */
+export const packageRoot = path.dirname(require.resolve('@ferry/sandbox/package.json'));
 
 /** Root of the Ferry repository (two levels above the package). */
 export const repoRoot = path.resolve(packageRoot, '..', '..');

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from './binaries';
 
 export type StartProcessOptions = {
   /** Short name used in log file names, pid files and error messages. */
@@ -41,7 +42,7 @@ let watchdog: ChildProcess | undefined;
  */
 function tellWatchdog(line: string) {
   if (!watchdog) {
-    watchdog = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'watchdog.cjs')], {
+    watchdog = spawn(process.execPath, [path.join(packageRoot, 'bin', 'watchdog.cjs')], {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
     });

@@ -31,14 +31,8 @@ beforeAll(async () => {
   custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
 }, 180_000);
 
-afterAll(async () => {
-  if (!sandbox) return;
-  const apiPort = Number(new URL(sandbox.apiServerUrl).port);
-  await sandbox.stop();
-  // Nothing left behind: the apiserver port is closed and the data folder is gone.
-  expect(await isPortOpen(apiPort)).toBe(false);
-  expect(fs.existsSync(sandbox.dataDir)).toBe(false);
-}, 60_000);
+// stop() is idempotent: the last test stops the sandbox and checks what is left; this is for failures.
+afterAll(() => sandbox?.stop(), 60_000);
 
 async function createNamespace(name: string) {
   await core.createNamespace({ body: { metadata: { name } } });
@@ -450,4 +444,21 @@ describe('namespace deletion', () => {
     await waitFor(() => !fs.existsSync(file), { description: `${file} to be deleted` });
     await waitFor(() => !fs.existsSync(snapshotFile), { description: `${snapshotFile} to be deleted` });
   }, 120_000);
+});
+
+describe('stop', () => {
+  it('leaves no process, port or data folder behind', async () => {
+    const apiPort = Number(new URL(sandbox.apiServerUrl).port);
+    const s3Port = Number(new URL(sandbox.s3!.endpoint).port);
+    const pids = fs
+      .readdirSync(path.join(sandbox.dataDir, 'run'))
+      .filter(f => f.endsWith('.pid'))
+      .map(f => Number(fs.readFileSync(path.join(sandbox.dataDir, 'run', f), 'utf8')));
+    expect(pids.length).toBe(5); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, versitygw
+    await sandbox.stop();
+    expect(await isPortOpen(apiPort)).toBe(false);
+    expect(await isPortOpen(s3Port)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    expect(fs.existsSync(sandbox.dataDir)).toBe(false);
+  }, 60_000);
 });

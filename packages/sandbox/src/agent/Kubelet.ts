@@ -74,7 +74,7 @@ export class Kubelet {
     return undefined;
   }
 
-  async reconcilePod(key: string): Promise<ReconcileResult | void> {
+  async reconcilePod(key: string): Promise<ReconcileResult | undefined> {
     const { core, nodeName } = this.options;
     const { namespace, name } = splitKey(key);
     const pod = await getOrUndefined(() => core.readNamespacedPod({ name, namespace }));
@@ -85,12 +85,15 @@ export class Kubelet {
         await runner.kill(0);
       }
     }
-    if (!pod || pod.spec?.nodeName !== nodeName) return;
+    if (!pod || pod.spec?.nodeName !== nodeName) return undefined;
     const uid = pod.metadata!.uid!;
-    if (pod.metadata?.deletionTimestamp) return this.terminate(pod);
+    if (pod.metadata?.deletionTimestamp) {
+      await this.terminate(pod);
+      return undefined;
+    }
     const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
-    if (this.runners.has(uid)) return;
+    if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+    if (this.runners.has(uid)) return undefined;
     if (this.isProcessPod(pod)) {
       const runner = new PodRunner({
         core,
@@ -104,7 +107,7 @@ export class Kubelet {
         log: this.options.log,
       });
       this.runners.set(uid, runner);
-      return;
+      return undefined;
     }
     if (phase !== 'Running' || !pod.status?.containerStatuses?.every(c => c.ready)) {
       await this.reportRunningWithoutProcess(pod);
@@ -192,7 +195,8 @@ export function readPodLogFile(options: {
     const logs = path.join(podsDir, candidate.name, 'logs');
     if (!fs.existsSync(logs)) continue;
     const files = fs.readdirSync(logs).filter(f => f.endsWith('.log'));
-    const file = options.container ? `${options.container}.log` : files.length === 1 ? files[0] : undefined;
+    let file: string | undefined = options.container ? `${options.container}.log` : undefined;
+    if (!options.container && files.length === 1) file = files[0];
     if (file && files.includes(file)) return fs.readFileSync(path.join(logs, file), 'utf8');
   }
   return undefined;

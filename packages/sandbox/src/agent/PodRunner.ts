@@ -125,17 +125,20 @@ export class PodRunner {
     try {
       volumes = await this.prepare();
     } catch (error) {
-      if (error instanceof VolumeUnsupported) return this.failPod('UnsupportedVolume', error.message);
-      throw error;
+      if (!(error instanceof VolumeUnsupported)) throw error;
+      await this.failPod('UnsupportedVolume', error.message);
+      return;
     }
     if (!volumes) return;
     for (const container of pod.spec!.initContainers ?? []) {
-      const ok = await this.runWithRestarts(container, volumes, true);
-      if (!ok) return this.finish();
+      if (!(await this.runWithRestarts(container, volumes, true))) {
+        await this.finish();
+        return;
+      }
     }
     this.phase = 'Running';
     await Promise.all(pod.spec!.containers.map(c => this.runWithRestarts(c, volumes!, false)));
-    return this.finish();
+    await this.finish();
   }
 
   private async failPod(reason: string, message: string) {

@@ -46,24 +46,24 @@ export class Provisioner {
     return `pvc-${claim.metadata!.uid}`;
   }
 
-  async reconcileClaim(key: string): Promise<ReconcileResult | void> {
+  async reconcileClaim(key: string): Promise<ReconcileResult | undefined> {
     const { core, storage } = this.options;
     const { namespace, name } = splitKey(key);
     const claim = await getOrUndefined(() => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
-    if (!claim || claim.metadata?.deletionTimestamp || claim.spec?.volumeName) return;
+    if (!claim || claim.metadata?.deletionTimestamp || claim.spec?.volumeName) return undefined;
     const className = claim.spec?.storageClassName;
-    if (!className) return;
+    if (!className) return undefined;
     const storageClass = await getOrUndefined(() => storage.readStorageClass({ name: className }));
-    if (!storageClass || storageClass.provisioner !== driverName) return;
+    if (!storageClass || storageClass.provisioner !== driverName) return undefined;
     // WaitForFirstConsumer: the scheduler picks the node first (annotation on the claim).
     if (
       storageClass.volumeBindingMode === 'WaitForFirstConsumer' &&
       !claim.metadata?.annotations?.['volume.kubernetes.io/selected-node']
     ) {
-      return;
+      return undefined;
     }
     const pvName = Provisioner.pvName(claim);
-    if (await getOrUndefined(() => core.readPersistentVolume({ name: pvName }))) return;
+    if (await getOrUndefined(() => core.readPersistentVolume({ name: pvName }))) return undefined;
 
     const volumeHandle = `vol-${claim.metadata!.uid}`;
     const volumeMode = (claim.spec?.volumeMode ?? 'Filesystem') as 'Filesystem' | 'Block';
@@ -122,6 +122,7 @@ export class Provisioner {
       message: `Successfully provisioned volume ${pvName}`,
       component: `${driverName}_${agentComponent}`,
     });
+    return undefined;
   }
 
   private async createBackingFile(
@@ -215,11 +216,11 @@ export class Provisioner {
   }
 
   /** Deletes the backing file and the PV once it is Released (reclaim Delete) or being deleted. */
-  async reconcileVolume(name: string): Promise<ReconcileResult | void> {
+  async reconcileVolume(name: string): Promise<ReconcileResult | undefined> {
     const { core, store } = this.options;
     const volume = await getOrUndefined(() => core.readPersistentVolume({ name }));
-    if (!volume?.spec?.csi || volume.spec.csi.driver !== driverName) return;
-    if (volume.metadata?.annotations?.[provisionedByAnnotation] !== driverName) return;
+    if (!volume?.spec?.csi || volume.spec.csi.driver !== driverName) return undefined;
+    if (volume.metadata?.annotations?.[provisionedByAnnotation] !== driverName) return undefined;
     const reclaimDelete = volume.spec.persistentVolumeReclaimPolicy === 'Delete';
     const released = volume.status?.phase === 'Released' || volume.status?.phase === 'Failed';
     if (reclaimDelete && released && !volume.metadata?.deletionTimestamp) {
@@ -231,7 +232,7 @@ export class Provisioner {
     if (volume.metadata?.deletionTimestamp && volume.metadata.finalizers?.includes(pvFinalizer)) {
       // Only once no other finalizer (pv-protection) holds it: the claim is gone.
       const others = volume.metadata.finalizers.filter(f => f !== pvFinalizer);
-      if (others.length > 0) return;
+      if (others.length > 0) return undefined;
       if (reclaimDelete) await store.deleteVolume(volume.spec.csi.volumeHandle);
       await ignoreNotFound(() =>
         updateWithRetry({
@@ -246,5 +247,6 @@ export class Provisioner {
         }),
       );
     }
+    return undefined;
   }
 }

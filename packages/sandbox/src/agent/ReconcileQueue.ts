@@ -1,4 +1,4 @@
-export type Reconcile = (key: string) => Promise<ReconcileResult | void>;
+export type Reconcile = (key: string) => Promise<ReconcileResult | undefined>;
 
 /** What a reconcile asks for: nothing (done), or another look after `requeueAfterMs`. */
 export type ReconcileResult = { requeueAfterMs: number };

@@ -127,17 +127,17 @@ export class Snapshotter {
     );
   }
 
-  async reconcileSnapshot(key: string): Promise<ReconcileResult | void> {
+  async reconcileSnapshot(key: string): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
     const snapshot = await this.getSnapshot(namespace, name);
-    if (!snapshot) return;
+    if (!snapshot) return undefined;
     if (snapshot.metadata.deletionTimestamp) return this.deleteSnapshot(snapshot);
     const finalizers = snapshot.metadata.finalizers ?? [];
     if (!finalizers.includes(snapshotBoundFinalizer)) {
       await this.setFinalizers(snapshot, [...finalizers, snapshotBoundFinalizer]);
-      return; // the update event brings us back
+      return undefined; // the update event brings us back
     }
-    if (snapshot.status?.readyToUse) return;
+    if (snapshot.status?.readyToUse) return undefined;
     const source = snapshot.spec.source;
     if (source.volumeSnapshotContentName) return this.bindPreProvisioned(snapshot, source.volumeSnapshotContentName);
     const claimName = source.persistentVolumeClaimName!;
@@ -206,6 +206,7 @@ export class Snapshotter {
       this.options.log(`Snapshot ${key} of ${pvName} is ready (${restoreSize} bytes)`);
     }
     await this.markReady(snapshot, content);
+    return undefined;
   }
 
   private async markReady(snapshot: VolumeSnapshot, content: VolumeSnapshotContent) {
@@ -225,7 +226,7 @@ export class Snapshotter {
     });
   }
 
-  private async bindPreProvisioned(snapshot: VolumeSnapshot, contentName: string): Promise<ReconcileResult | void> {
+  private async bindPreProvisioned(snapshot: VolumeSnapshot, contentName: string): Promise<ReconcileResult | undefined> {
     let content = await this.getContent(contentName);
     if (!content) return this.snapshotError(snapshot, `volume snapshot content ${contentName} not found`);
     const ref = content.spec.volumeSnapshotRef;
@@ -252,9 +253,10 @@ export class Snapshotter {
       })) as VolumeSnapshotContent;
     }
     await this.markReady(snapshot, content);
+    return undefined;
   }
 
-  private async deleteSnapshot(snapshot: VolumeSnapshot): Promise<ReconcileResult | void> {
+  private async deleteSnapshot(snapshot: VolumeSnapshot): Promise<ReconcileResult | undefined> {
     const contentName =
       snapshot.status?.boundVolumeSnapshotContentName ??
       (snapshot.spec.source.persistentVolumeClaimName ? `snapcontent-${snapshot.metadata.uid}` : undefined);
@@ -275,11 +277,12 @@ export class Snapshotter {
     if (finalizers.includes(snapshotBoundFinalizer)) {
       await this.setFinalizers(snapshot, finalizers.filter(f => f !== snapshotBoundFinalizer));
     }
+    return undefined;
   }
 
-  async reconcileContent(name: string): Promise<ReconcileResult | void> {
+  async reconcileContent(name: string): Promise<ReconcileResult | undefined> {
     const content = await this.getContent(name);
-    if (!content || content.spec.driver !== driverName) return;
+    if (!content || content.spec.driver !== driverName) return undefined;
     if (content.metadata.deletionTimestamp) {
       if (content.spec.deletionPolicy === 'Delete' && content.status?.snapshotHandle) {
         await this.options.store.deleteSnapshot(content.status.snapshotHandle);
@@ -289,13 +292,13 @@ export class Snapshotter {
       if (finalizers.includes(contentBoundFinalizer)) {
         await this.setContentFinalizers(content, finalizers.filter(f => f !== contentBoundFinalizer));
       }
-      return;
+      return undefined;
     }
     // A dynamically created content whose snapshot is gone (deleted while we were not looking).
     const ref = content.spec.volumeSnapshotRef;
-    if (!content.spec.source.volumeHandle || !ref.name || !ref.namespace || !ref.uid) return;
+    if (!content.spec.source.volumeHandle || !ref.name || !ref.namespace || !ref.uid) return undefined;
     const snapshot = await this.getSnapshot(ref.namespace, ref.name);
-    if (snapshot && snapshot.metadata.uid === ref.uid) return;
+    if (snapshot && snapshot.metadata.uid === ref.uid) return undefined;
     if (content.spec.deletionPolicy === 'Delete') {
       await ignoreNotFound(() =>
         this.options.custom.deleteClusterCustomObject({ ...group, plural: 'volumesnapshotcontents', name }),
@@ -303,5 +306,6 @@ export class Snapshotter {
     } else if (content.metadata.finalizers?.includes(contentBoundFinalizer)) {
       await this.setContentFinalizers(content, content.metadata.finalizers.filter(f => f !== contentBoundFinalizer));
     }
+    return undefined;
   }
 }

@@ -61,7 +61,8 @@ export function podStatus(options: {
   const initialized = init.every(r => r.state.terminated?.exitCode === 0) || phase === 'Succeeded';
   const allReady = phase === 'Running' && main.every(r => Boolean(r.state.running));
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const readyReason = terminal ? 'PodCompleted' : allReady ? undefined : 'ContainersNotReady';
+  let readyReason: string | undefined = allReady ? undefined : 'ContainersNotReady';
+  if (terminal) readyReason = 'PodCompleted';
   const scheduled = pod.status?.conditions?.find(c => c.type === 'PodScheduled');
   const startTime = pod.status?.startTime ?? new Date();
   return {
