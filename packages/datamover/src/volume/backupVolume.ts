@@ -50,6 +50,7 @@ export interface VolumeBackupResult {
 }
 
 const DEFAULT_CLUSTER = 64 * 1024;
+const READ_AHEAD = 2;
 
 /**
  * Reads a volume once, front to back, and writes a QCOW2 image straight into the repository:
@@ -109,20 +110,28 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     const engine = new DeltaEngine({ writer, clusterSize, virtualSize, stats, index: indexQueue });
     const runs = o.changedRanges ? toClusterRuns(o.changedRanges, clusterSize, clusterCount) : undefined;
     const perChunk = chunkBytes / clusterSize;
-    let buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    // READ_AHEAD chunks are read while one is digested (device reads go through libuv's pool)
+    const buffers = Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(chunkBytes));
     let runAt = 0;
-    // one chunk of clusters at a time; the next device read is issued before this one is hashed
     const readChunk = (first: number, count: number, buf: Buffer) =>
       device.read(buf, first * clusterSize, Math.min(count * clusterSize, virtualSize - first * clusterSize));
-    let pending: Promise<Uint8Array> | undefined = runs ? undefined : readChunk(0, perChunk, buffers[0]);
+    const pending: Array<Promise<Uint8Array>> = [];
+    let nextRead = 0;
+    const fillReadAhead = () => {
+      while (!runs && pending.length < READ_AHEAD && nextRead < clusterCount) {
+        const read = readChunk(nextRead, perChunk, buffers[(nextRead / perChunk) % buffers.length]);
+        read.catch(() => undefined); // reported when awaited; not unhandled if we stop early
+        pending.push(read);
+        nextRead += perChunk;
+      }
+    };
+    fillReadAhead();
     for (let first = 0; first < clusterCount; first += perChunk) {
       const count = Math.min(perChunk, clusterCount - first);
       const parentDigests = parentIndex ? await takeParent(parentIndex, count) : undefined;
       if (!runs) {
-        const data = await pending!;
-        const next = first + perChunk;
-        buffers = [buffers[1], buffers[0]];
-        pending = next < clusterCount ? readChunk(next, perChunk, buffers[0]) : undefined;
+        const data = await pending.shift()!;
+        fillReadAhead();
         stats.bytesRead += data.length;
         progress.bytesRead = stats.bytesRead;
         await engine.chunk({ first, count, data, parentDigests, touched: undefined });
