@@ -20,6 +20,7 @@ export const EXIT_CODES = {
   NOT_FOUND: 18,
   ALREADY_COMMITTED: 19,
   REPOSITORY_FORMAT: 20,
+  INTERRUPTED: 21,
 } as const;
 
 export type DatamoverErrorCode = keyof typeof EXIT_CODES;

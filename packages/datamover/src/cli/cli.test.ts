@@ -125,6 +125,31 @@ describe.each(testTargetKinds())('ferry-datamover CLI on a $name target', kind =
     expect(verify.lines[0]).toMatchObject({ ok: true, problems: [], uncommitted: [] });
   });
 
+  it('stops on SIGTERM: the upload is aborted, nothing is left to collect', async () => {
+    const vol = path.join(kind.scratch, 'term.raw');
+    await makeVolume(vol, 64 * MiB, { extents: 300, maxExtent: 1024 * 1024 });
+    const id = newBackupId();
+    const child = spawn(LAUNCHER, ['volume', 'backup', '--app', 'term', '--pvc', 'data', '--backup-id', id, '--device', vol], {
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', d => {
+      out += d;
+      if (!sent && /"phase":"read"/.test(out)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const code = await new Promise(r => child.on('close', r));
+    const last = JSON.parse(out.trim().split('\n').pop()!);
+    expect({ code, last: last.code }).toEqual({ code: EXIT_CODES.INTERRUPTED, last: 'INTERRUPTED' });
+    const incomplete = [];
+    for await (const u of target.listIncomplete('apps/term/')) incomplete.push(u.key);
+    expect(incomplete).toEqual([]);
+    expect(await target.head(`apps/term/volumes/data/${id}.qcow2`)).toBeUndefined();
+  });
+
   it('exits with a distinct code per failure, and writes it to the termination message', async () => {
     const vol = path.join(kind.scratch, 'small.raw');
     await makeVolume(vol, 2 * MiB, { extents: 4, maxExtent: 65536 });

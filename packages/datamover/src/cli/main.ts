@@ -55,7 +55,12 @@ const COMMAND_FLAGS = {
 type Values = Record<string, string | boolean | undefined>;
 
 /** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output = createOutput(env)): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: Output = createOutput(env),
+  signal?: AbortSignal,
+): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
@@ -110,6 +115,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output =
             changedRanges: rangesFile ? parseChangedRanges(await fs.readFile(rangesFile, 'utf8'), rangesFile) : undefined,
             clusterSize: get('cluster-size') ? Number(get('cluster-size')) : undefined,
             progress,
+            signal,
           });
           if (flag('commit')) {
             const lock = await AppLock.acquire({ target, app });

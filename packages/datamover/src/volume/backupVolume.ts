@@ -29,6 +29,8 @@ export interface VolumeBackupOptions {
   /** Bytes read from the device at a time (a multiple of the cluster size); 4 MiB. */
   chunkBytes?: number;
   progress?: ProgressSink;
+  /** Stops the backup between chunks (SIGTERM): the upload is aborted, nothing stays. */
+  signal?: AbortSignal;
 }
 
 export interface VolumeBackupResult {
@@ -127,6 +129,9 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     };
     fillReadAhead();
     for (let first = 0; first < clusterCount; first += perChunk) {
+      if (o.signal?.aborted) {
+        throw new DatamoverError('INTERRUPTED', `backup of ${o.app}/${o.pvc} was interrupted; nothing was committed`);
+      }
       const count = Math.min(perChunk, clusterCount - first);
       const parentDigests = parentIndex ? await takeParent(parentIndex, count) : undefined;
       if (!runs) {
