@@ -5,12 +5,14 @@ import {
   StorageV1Api,
   V1Job,
   V1PersistentVolumeClaim,
+  VersionApi,
 } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { binaryPath, repoRoot } from './binaries';
+import { binaryPath, repoRoot, sandboxVersions } from './binaries';
 import { isPortOpen } from './ports';
 import { Sandbox, startSandbox } from './sandbox';
 import { waitFor } from './waitFor';
@@ -24,15 +26,59 @@ let core: CoreV1Api;
 let batch: BatchV1Api;
 let custom: CustomObjectsApi;
 
+const crdDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sandbox-crds-'));
+
 beforeAll(async () => {
-  sandbox = await startSandbox({ ephemeral: true });
+  fs.writeFileSync(
+    path.join(crdDir, 'widgets.yaml'),
+    [
+      'apiVersion: apiextensions.k8s.io/v1',
+      'kind: CustomResourceDefinition',
+      'metadata: { name: widgets.test.ferry.io }',
+      'spec:',
+      '  group: test.ferry.io',
+      '  scope: Namespaced',
+      '  names: { kind: Widget, plural: widgets, singular: widget, listKind: WidgetList }',
+      '  versions:',
+      '    - name: v1',
+      '      served: true',
+      '      storage: true',
+      '      subresources: { status: {} }',
+      '      schema:',
+      '        openAPIV3Schema:',
+      '          type: object',
+      '          properties:',
+      '            spec: { type: object, x-kubernetes-preserve-unknown-fields: true }',
+      '            status: { type: object, x-kubernetes-preserve-unknown-fields: true }',
+      '',
+    ].join('\n'),
+  );
+  sandbox = await startSandbox({ ephemeral: true, crdDirs: [crdDir] });
   core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   batch = sandbox.kubeConfig.makeApiClient(BatchV1Api);
   custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
 }, 180_000);
 
 // stop() is idempotent: the last test stops the sandbox and checks what is left; this is for failures.
-afterAll(() => sandbox?.stop(), 60_000);
+afterAll(async () => {
+  await sandbox?.stop();
+  fs.rmSync(crdDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('start-up', () => {
+  it('reports the pinned Kubernetes version and applies the CRDs of crdDirs', async () => {
+    const version = await sandbox.kubeConfig.makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe(sandboxVersions().kubernetes);
+    const widget = await custom.createNamespacedCustomObject({
+      group: 'test.ferry.io',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      body: { apiVersion: 'test.ferry.io/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } },
+    });
+    expect(widget.metadata.uid).toBeTruthy();
+  });
+});
 
 async function createNamespace(name: string) {
   await core.createNamespace({ body: { metadata: { name } } });
@@ -270,6 +316,8 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('disk', { volumeMode: 'Block' }) });
     await waitBound(ns, 'disk');
     await sandbox.writeVolume({ namespace: ns, claim: 'disk', data: Buffer.from('DEVICE-BYTES') });
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('out') });
+    await waitBound(ns, 'out');
   }, 60_000);
 
   function job(name: string, script: string): V1Job {
@@ -289,13 +337,17 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
                   { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
                   { name: 'GREETING', value: 'hello $(TOKEN)' },
                 ],
-                volumeMounts: [{ name: 'creds', mountPath: '/etc/ferry', readOnly: true }],
+                volumeMounts: [
+                  { name: 'creds', mountPath: '/etc/ferry', readOnly: true },
+                  { name: 'out', mountPath: '/ferry/out', subPath: name },
+                ],
                 volumeDevices: [{ name: 'disk', devicePath: '/dev/ferry-src' }],
               },
             ],
             volumes: [
               { name: 'creds', secret: { secretName: 'creds' } },
               { name: 'disk', persistentVolumeClaim: { claimName: 'disk' } },
+              { name: 'out', persistentVolumeClaim: { claimName: 'out' } },
             ],
           },
         },
@@ -326,6 +378,7 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
       'echo "file=$(cat /etc/ferry/config.json)"',
       'echo "device=$(head -c 12 /dev/ferry-src)"',
       'test -s /var/run/secrets/kubernetes.io/serviceaccount/token',
+      'echo "$GREETING" > /ferry/out/result.txt',
       'printf "{\\"bytes\\":12}" > /dev/termination-log',
     ].join('\n');
     await batch.createNamespacedJob({ namespace: ns, body: job('ok', script) });
@@ -341,6 +394,10 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     expect(log).toContain('device=DEVICE-BYTES');
     // Mount points were made in the sandbox's private view, not on the host.
     expect(fs.existsSync('/etc/ferry')).toBe(false);
+    expect(fs.existsSync('/ferry')).toBe(false);
+    // A Filesystem claim mounted into a process pod is a folder beside the volume's file.
+    const outFile = await sandbox.claimVolumePath({ namespace: ns, claim: 'out' });
+    expect(fs.readFileSync(outFile.replace(/\.img$/, '.files/ok/result.txt'), 'utf8')).toBe('hello secret-token-value\n');
     // The same log through the apiserver (kubectl logs path → the node agent's kubelet endpoint).
     const viaApi = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns, container: 'mover' });
     expect(viaApi).toContain('device=DEVICE-BYTES');
@@ -368,6 +425,11 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
         return pods.items.find(p => p.status?.containerStatuses?.[0]?.state?.running);
       },
       { description: 'the sleeper pod to run' },
+    );
+    // The log of a running container, through the apiserver and the node agent's kubelet endpoint.
+    await waitFor(
+      async () => (await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns })).includes('started'),
+      { description: 'the sleeper log to say started' },
     );
     await batch.deleteNamespacedJob({ name: 'sleeper', namespace: ns, propagationPolicy: 'Foreground' });
     await waitFor(
@@ -429,6 +491,29 @@ describe('namespace deletion', () => {
       async () => (await core.readNamespacedPod({ name: 'app', namespace: ns })).status?.phase === 'Running',
       { description: 'pod app to run' },
     );
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'mover' } } });
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'busy' },
+        spec: {
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              serviceAccountName: 'mover',
+              containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', 'echo busy; exec sleep 301'] }],
+            },
+          },
+        },
+      },
+    });
+    await waitFor(
+      async () => {
+        const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=busy' });
+        return pods.items.some(p => p.status?.containerStatuses?.[0]?.state?.running);
+      },
+      { description: 'the busy job pod to run' },
+    );
     await core.deleteNamespace({ name: ns });
     await waitFor(
       async () => {
@@ -443,6 +528,8 @@ describe('namespace deletion', () => {
     );
     await waitFor(() => !fs.existsSync(file), { description: `${file} to be deleted` });
     await waitFor(() => !fs.existsSync(snapshotFile), { description: `${snapshotFile} to be deleted` });
+    const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
+    expect(stdout).not.toContain('sleep 301');
   }, 120_000);
 });
 
