@@ -4,6 +4,7 @@ import {
   InvalidInputError,
   IntegrityError,
   ObjectNotFoundError,
+  RepositoryError,
   UnsupportedFormatError,
 } from './errors';
 import { checkBackupId, checkName, layout, parseBackupKey, parseVolumeKey } from './layout';
@@ -45,11 +46,9 @@ export class Repository {
     try {
       bytes = await target.get(key);
     } catch (e) {
-      if (!(e instanceof ObjectNotFoundError) || !options?.create) {
-        if (e instanceof ObjectNotFoundError) {
-          throw new ObjectNotFoundError(key, { cause: new Error(`${target.description} holds no Ferry repository`) });
-        }
-        throw e;
+      if (!(e instanceof ObjectNotFoundError)) throw e;
+      if (!options?.create) {
+        throw new RepositoryError('NOT_FOUND', `${target.description} holds no Ferry repository (no ${key})`, { cause: e });
       }
     }
     if (!bytes) {
@@ -183,12 +182,18 @@ export class Repository {
     if (await this.isCommitted(app, backupId)) {
       const m = await this.readManifest(app, backupId);
       const v = m.volumes.find(x => x.pvc === pvc);
-      if (!v) throw new ObjectNotFoundError(layout.record(app, pvc, backupId), { cause: new Error(`backup ${backupId} has no volume ${pvc}`) });
+      if (!v) throw new RepositoryError('NOT_FOUND', `backup ${backupId} of ${app} has no volume ${pvc}`);
       ref = v.record;
     } else {
       const keepKey = layout.keep(app, pvc, backupId);
-      const marker = parseJsonObject(keepMarkerSchema, keepKey, await this.target.get(keepKey));
-      ref = marker.record;
+      let marker: Uint8Array;
+      try {
+        marker = await this.target.get(keepKey);
+      } catch (e) {
+        if (!(e instanceof ObjectNotFoundError)) throw e;
+        throw new RepositoryError('NOT_FOUND', `backup ${backupId} of ${app} is not committed and volume ${pvc} is not kept for another backup`, { cause: e });
+      }
+      ref = parseJsonObject(keepMarkerSchema, keepKey, marker).record;
     }
     const record = await this.readRecord(ref);
     if (record.app !== app || record.pvc !== pvc || record.backupId !== backupId) {
