@@ -16,6 +16,8 @@ const usage = `usage: npm run sandbox -- <command> [options]
             --crd-dir <dir>    apply every *.yaml of <dir> (repeatable; default plugins/backup-backend/crds when present)
             --bin-dir <dir>    prepend <dir> to PATH of datamover pods (repeatable)
             --keep             keep the state of the previous run (default: start fresh)
+            --demo             helm-install test/fixtures/charts/demo as release 'demo' in namespace 'demo'
+                               and write data into its volumes
   stop    stop a sandbox started by 'start' in another terminal (--data-dir as above)
   build   build the pinned binaries (scripts/build-binaries.sh)`;
 
@@ -55,6 +57,11 @@ async function start(values) {
     },
     pid: process.pid,
   };
+  if (values.demo) {
+    console.log('[sandbox] Installing the demo app (helm release demo in namespace demo)');
+    const demo = await sandboxApi.installDemoApp(sandbox);
+    console.log(`[sandbox] Demo app ready: ${demo.written.size} volumes with data`);
+  }
   fs.writeFileSync(path.join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`);
   console.log(`[sandbox] Running. KUBECONFIG=${sandbox.kubeconfigPath}`);
   if (sandbox.s3) console.log(`[sandbox] S3 ${sandbox.s3.endpoint} (${sandbox.s3.accessKeyId} / ${sandbox.s3.secretAccessKey})`);
@@ -107,6 +114,7 @@ async function main() {
       'crd-dir': { type: 'string', multiple: true },
       'bin-dir': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
+      demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

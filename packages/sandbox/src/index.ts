@@ -9,3 +9,5 @@ export type { SandboxBinary, SandboxVersions } from './binaries';
 export { readPodLogFile as readPodLog, imageRepository } from './agent/Kubelet';
 export { driverName as sandboxDriverName } from './agent/constants';
 export { readManifestDirs, readManifestFile, applyObjects } from './applyManifests';
+export { installDemoApp } from './demoApp';
+export type { DemoApp, InstallDemoAppOptions } from './demoApp';

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { binaryPath, repoRoot, sandboxVersions } from './binaries';
+import { binaryPath, sandboxVersions } from './binaries';
+import { installDemoApp } from './demoApp';
 import { isPortOpen } from './ports';
 import { Sandbox, startSandbox } from './sandbox';
 import { waitFor } from './waitFor';
@@ -443,12 +444,8 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
 });
 
 describe('helm on the sandbox', () => {
-  it('installs the demo chart: release Secret, bound claims, Ready pods', async () => {
-    const env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm') };
-    const chart = path.join(repoRoot, 'test', 'fixtures', 'charts', 'demo');
-    await execFileAsync(binaryPath('helm'), ['install', 'demo', chart, '--namespace', 'demo', '--create-namespace', '--wait', '--timeout', '90s'], {
-      env,
-    });
+  it('installs the demo chart: release Secret, bound claims, Ready pods, data in the volumes', async () => {
+    const demo = await installDemoApp(sandbox);
     const release = await core.readNamespacedSecret({ name: 'sh.helm.release.v1.demo.v1', namespace: 'demo' });
     expect(release.type).toBe('helm.sh/release.v1');
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' });
@@ -457,8 +454,17 @@ describe('helm on the sandbox', () => {
     const pods = await core.listNamespacedPod({ namespace: 'demo' });
     expect(pods.items).toHaveLength(3);
     expect(pods.items.every(p => p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'))).toBe(true);
+    const env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm') };
     const { stdout } = await execFileAsync(binaryPath('helm'), ['list', '--namespace', 'demo', '--output', 'json'], { env });
     expect(JSON.parse(stdout)[0]).toMatchObject({ name: 'demo', status: 'deployed' });
+    // The data written by installDemoApp is in the volumes.
+    expect([...demo.written.keys()].sort()).toEqual(['data-demo-db-0', 'data-demo-db-1', 'wal-demo-db-0', 'wal-demo-db-1']);
+    for (const [claimName, extents] of demo.written) {
+      for (const extent of extents) {
+        const read = await sandbox.readVolume({ namespace: 'demo', claim: claimName, offset: extent.offset, length: extent.data.length });
+        expect(read.equals(extent.data)).toBe(true);
+      }
+    }
   }, 150_000);
 });
 

@@ -1,4 +1,5 @@
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import fs from 'node:fs';
 import {
   agentComponent,
   contentBoundFinalizer,
@@ -241,7 +242,7 @@ export class Snapshotter {
       if (!handle) return this.snapshotError(snapshot, `volume snapshot content ${contentName} has no snapshotHandle`);
       let restoreSize: number;
       try {
-        restoreSize = (await import('node:fs')).statSync(this.options.store.snapshotFile(handle)).size;
+        restoreSize = fs.statSync(this.options.store.snapshotFile(handle)).size;
       } catch {
         return this.snapshotError(snapshot, `snapshot ${handle} of content ${contentName} does not exist in the sandbox`);
       }
