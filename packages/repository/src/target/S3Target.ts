@@ -38,6 +38,7 @@ export interface S3TargetOptions {
 
 const DEFAULT_PART = 8 * 1024 * 1024;
 const MAX_PARTS = 10000;
+const SINK_MEMORY = 64 * 1024 * 1024;
 
 /** Target on an S3 bucket through the AWS SDK v3 (any S3-compatible endpoint). */
 export class S3Target implements Target {
@@ -197,14 +198,18 @@ export class S3Target implements Target {
   }
 
   async openSink(key: string, options?: OpenSinkOptions): Promise<PositionalSink> {
+    const partSize = this.partSizeFor(options?.sizeHint);
+    // Parts grow past 8 MiB only for volumes over ~80 GiB (S3 allows 10,000 parts); then fewer
+    // uploads run at once so memory stays near 64 MiB, never below one part in flight.
+    const queueSize = Math.max(1, Math.min(this.o.queueSize ?? 4, Math.floor(SINK_MEMORY / partSize) - 2));
     return new S3PositionalSink({
       client: this.client,
       bucket: this.o.bucket,
       objectKey: this.full(key),
       key,
       where: this.description,
-      partSize: this.partSizeFor(options?.sizeHint),
-      queueSize: this.o.queueSize ?? 4,
+      partSize,
+      queueSize,
     });
   }
 
