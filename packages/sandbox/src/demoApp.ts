@@ -49,8 +49,8 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
   const apps = sandbox.kubeConfig.makeApiClient(AppsV1Api);
   await waitFor(
     async () => {
-      const sets = await apps.listNamespacedStatefulSet({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
-      return sets.items.every(s => (s.status?.readyReplicas ?? 0) === (s.spec?.replicas ?? 1));
+      const statefulSets = await apps.listNamespacedStatefulSet({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
+      return statefulSets.items.every(s => (s.status?.readyReplicas ?? 0) === (s.spec?.replicas ?? 1));
     },
     { description: `the stateful sets of release ${release} to be ready`, timeoutMs: 60_000 },
   );
