@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Qcow2Image } from '@ferry/qcow2';
 import { RepositoryError } from '../errors';
 import { layout, parseBackupKey, parseVolumeKey } from '../layout';
 import type { Repository } from '../Repository';
@@ -101,6 +102,8 @@ async function checkLayer(
     const blocks = Math.ceil(img.size / img.blockSize);
     if (sums.length !== blocks * BLOCK_DIGEST_LENGTH) return 'digest list does not cover the image';
     if (!(await repo.target.head(record.index.key))) return `index ${record.index.key} is missing`;
+    const structure = await checkStructure(repo, record);
+    if (structure) return structure;
     if (!deep) return undefined;
     // stream the image once, hashing block by block
     let block = 0;
@@ -139,6 +142,27 @@ async function checkLayer(
     return undefined;
   } catch (e) {
     return describe(e);
+  }
+}
+
+/** The QCOW2 header agrees with the record: virtual size, cluster size, backing file name. */
+async function checkStructure(repo: Repository, record: VolumeRecord): Promise<string | undefined> {
+  const source = await repo.openImage({ backupId: record.backupId, record, recordRef: { key: '', size: 0, digest: '' } });
+  try {
+    const image = await Qcow2Image.open({ source, name: record.image.key, l2CacheBytes: 65536 });
+    const wantBacking = record.parent ? layout.backingName(record.parent.backupId) : undefined;
+    if (image.virtualSize !== record.virtualSize) {
+      return `image has virtual size ${image.virtualSize}, the record says ${record.virtualSize}`;
+    }
+    if (image.granularity !== record.clusterSize) {
+      return `image has ${image.granularity}-byte clusters, the record says ${record.clusterSize}`;
+    }
+    if (image.backing?.name !== wantBacking) {
+      return `image's backing file is ${JSON.stringify(image.backing?.name ?? null)}, the record says ${JSON.stringify(wantBacking ?? null)}`;
+    }
+    return undefined;
+  } finally {
+    await source.close();
   }
 }
 
