@@ -5,16 +5,13 @@ import {
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
-import { APPLICATION_ANNOTATIONS } from '@ferry/plugin-backup-common';
+import type { Entity } from '@backstage/catalog-model';
+import { isBackupAvailable } from '@ferry/plugin-backup-common';
 import { backupApiRef } from './api/BackupApi';
 import { BackupClient } from './api/BackupClient';
 
 /** Entities carrying any annotation that tells Ferry what to back up. */
-const applicationFilter = {
-  $any: APPLICATION_ANNOTATIONS.map(annotation => ({
-    [`metadata.annotations.${annotation}`]: { $exists: true },
-  })),
-};
+const applicationFilter = (entity: Entity) => isBackupAvailable(entity);
 
 const backupApi = ApiBlueprint.make({
   params: defineParams =>

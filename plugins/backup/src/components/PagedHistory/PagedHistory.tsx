@@ -1,14 +1,14 @@
 import {
   EmptyState,
   Progress,
-  ResponseErrorPanel,
   Table,
   TableColumn,
 } from '@backstage/core-components';
 import TablePagination from '@material-ui/core/TablePagination';
-import { ReactNode, useState } from 'react';
+import { useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import type { PageRequest } from '../../api/BackupApi';
+import { ApiErrorPanel } from '../ApiErrorPanel';
 
 export interface PagedHistoryProps<T extends object> {
   title: string;
@@ -18,7 +18,7 @@ export interface PagedHistoryProps<T extends object> {
   emptyTitle: string;
   emptyDescription: string;
   /** Shown above the table and the empty state (e.g. a "Back up now" button). */
-  actions?: ReactNode;
+  actions?: JSX.Element;
   rowsPerPageOptions?: number[];
 }
 
@@ -33,7 +33,7 @@ export function PagedHistory<T extends object>(props: PagedHistoryProps<T>) {
   );
 
   if (error) {
-    return <ResponseErrorPanel error={error} />;
+    return <ApiErrorPanel error={error} />;
   }
   if (loading && !value) {
     return <Progress />;

@@ -1,0 +1,1 @@
+export { ApiErrorPanel } from './ApiErrorPanel';

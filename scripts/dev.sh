@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts Ferry locally: installs what is missing, starts the sandbox cluster with the demo app
+# (when packages/sandbox provides it), then the Backstage backend and app. Ctrl-C stops all.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+source scripts/node-env.sh
+export PATH="$root/node_modules/.bin:$PATH"
+mkdir -p .sandbox .ferry
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+configs=(--config "$root/app-config.yaml")
+if [ -f packages/sandbox/bin/sandbox.cjs ]; then
+  echo "[ferry dev] Starting the sandbox cluster with the demo app (log: .sandbox/sandbox.log)"
+  rm -f .sandbox/app-config.sandbox.yaml
+  setsid node packages/sandbox/bin/sandbox.cjs start --demo --app-config .sandbox/app-config.sandbox.yaml \
+    > .sandbox/sandbox.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 180); do [ -f .sandbox/app-config.sandbox.yaml ] && break; sleep 1; done
+  if [ -f .sandbox/app-config.sandbox.yaml ]; then
+    configs+=(--config "$root/.sandbox/app-config.sandbox.yaml")
+  else
+    echo "[ferry dev] The sandbox did not come up; Backstage starts without a cluster. See .sandbox/sandbox.log"
+  fi
+fi
+
+echo "[ferry dev] Starting the Backstage backend (log: .ferry/backend.log) and app (log: .ferry/app.log)"
+(cd packages/backend && exec setsid backstage-cli package start "${configs[@]}") > .ferry/backend.log 2>&1 &
+pids+=($!)
+(cd packages/app && BROWSER=none exec setsid backstage-cli package start "${configs[@]}") > .ferry/app.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  curl -sf http://localhost:7007/api/backup/health >/dev/null 2>&1 && curl -sf http://localhost:3000 >/dev/null 2>&1 && break
+  sleep 1
+done
+if curl -sf http://localhost:3000 >/dev/null 2>&1; then
+  echo
+  echo "  Ferry is running: http://localhost:3000/catalog/default/component/shop/backups"
+  echo "  (sign in as Guest; Ctrl-C stops everything)"
+  echo
+else
+  echo "[ferry dev] Backstage did not answer within 5 minutes; see .ferry/backend.log and .ferry/app.log"
+fi
+wait

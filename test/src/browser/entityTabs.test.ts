@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, screenshot, signInAsGuest } from '../support/browser';
+import { repoRoot } from '../support/repoRoot';
+import { RunningBackstage, startBackstage } from '../support/startBackstage';
+
+jest.setTimeout(300_000);
+
+describe('the Backstage app in Chromium', () => {
+  let backstage: RunningBackstage;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    backstage = await startBackstage({
+      appPort: 3310,
+      backendPort: 7310,
+      logDir: join(repoRoot, 'test-results/browser-foundation'),
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${backstage.appUrl}/catalog`);
+    await signInAsGuest(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await backstage?.stop();
+  });
+
+  it('lists the example components in the catalog', async () => {
+    await page.goto(`${backstage.appUrl}/catalog?filters[kind]=component&filters[user]=all`);
+    for (const title of ['Shop', 'Ledger', 'Docs site']) {
+      await page.getByRole('cell', { name: title, exact: true }).first().waitFor();
+    }
+    await screenshot(page, 'foundation-01-catalog');
+  });
+
+  it('shows the Backups and Restores tabs of an annotated component, filled from the backend', async () => {
+    await page.goto(`${backstage.appUrl}/catalog/default/component/shop`);
+    await page.getByRole('tab', { name: 'Backups' }).click();
+    await page.getByText('No backups yet for Shop').waitFor();
+    expect(page.url()).toMatch(/\/catalog\/default\/component\/shop\/backups$/);
+    await screenshot(page, 'foundation-02-backups-tab');
+    await page.getByRole('tab', { name: 'Restores' }).click();
+    await page.getByText('No restores yet for Shop').waitFor();
+    await screenshot(page, 'foundation-03-restores-tab');
+  });
+
+  it('shows the backend refusal to a user who does not own the component', async () => {
+    await page.goto(`${backstage.appUrl}/catalog/default/component/ledger/backups`);
+    await page
+      .getByText('not allowed to backup.read on component:default/ledger')
+      .first()
+      .waitFor();
+    await screenshot(page, 'foundation-04-forbidden');
+  });
+
+  it('offers no backup tabs on a component without Kubernetes annotations', async () => {
+    await page.goto(`${backstage.appUrl}/catalog/default/component/docs-site`);
+    await page.getByRole('tab', { name: 'Overview' }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Backups' }).count()).toBe(0);
+  });
+});

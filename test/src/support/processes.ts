@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A child process in its own process group, so stop() ends it and everything it started. */
+export interface Managed {
+  name: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startManaged(options: {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env?: Record<string, string>;
+  logDir: string;
+}): Promise<Managed> {
+  await mkdir(options.logDir, { recursive: true });
+  const log = createWriteStream(join(options.logDir, `${options.name}.log`));
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    // Children run as in development, not with the NODE_ENV=test of the jest process.
+    env: { ...process.env, NODE_ENV: 'development', ...options.env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  return {
+    name: options.name,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const group = -child.pid!;
+      try {
+        process.kill(group, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(group, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `url` until it answers 2xx; fails with the last error after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs: number, managed?: Managed) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (managed && managed.process.exitCode !== null) {
+      throw new Error(`${managed.name} exited with code ${managed.process.exitCode} before ${url} answered`);
+    }
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+      lastError = new Error(`${url} answered ${response.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise(resolve => setTimeout(resolve, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}

@@ -1,0 +1,69 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Managed, startManaged, waitForHttp } from './processes';
+import { repoRoot } from './repoRoot';
+
+export interface RunningBackstage {
+  appUrl: string;
+  backendUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Backstage backend and the app's dev server the way `npm run dev` does, on the given
+ * ports, with app-config.yaml plus `extraConfigFiles` (e.g. the sandbox cluster's config).
+ */
+export async function startBackstage(options: {
+  appPort: number;
+  backendPort: number;
+  logDir: string;
+  extraConfigFiles?: string[];
+}): Promise<RunningBackstage> {
+  const appUrl = `http://localhost:${options.appPort}`;
+  const backendUrl = `http://localhost:${options.backendPort}`;
+  const portsConfig = join(options.logDir, 'app-config.ports.json');
+  await mkdir(options.logDir, { recursive: true });
+  await writeFile(
+    portsConfig,
+    JSON.stringify({
+      app: { baseUrl: appUrl },
+      backend: {
+        baseUrl: backendUrl,
+        listen: { port: options.backendPort },
+        cors: { origin: appUrl },
+      },
+    }),
+  );
+  const configArgs = [join(repoRoot, 'app-config.yaml'), ...(options.extraConfigFiles ?? []), portsConfig]
+    .flatMap(file => ['--config', file]);
+  const cli = join(repoRoot, 'node_modules/.bin/backstage-cli');
+  const started: Managed[] = [];
+  const stop = async () => {
+    await Promise.all(started.map(m => m.stop()));
+  };
+  try {
+    const backend = await startManaged({
+      name: 'backend',
+      command: cli,
+      args: ['package', 'start', ...configArgs],
+      cwd: join(repoRoot, 'packages/backend'),
+      logDir: options.logDir,
+    });
+    started.push(backend);
+    const app = await startManaged({
+      name: 'app',
+      command: cli,
+      args: ['package', 'start', ...configArgs],
+      cwd: join(repoRoot, 'packages/app'),
+      env: { BROWSER: 'none' },
+      logDir: options.logDir,
+    });
+    started.push(app);
+    await waitForHttp(`${backendUrl}/api/backup/health`, 120_000, backend);
+    await waitForHttp(appUrl, 240_000, app);
+    return { appUrl, backendUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
