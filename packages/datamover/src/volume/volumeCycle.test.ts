@@ -135,7 +135,7 @@ describe.each(testTargetKinds())('volume backup and restore on a $name target', 
     await repo.target.close();
   });
 
-  it('refuses an incremental on a missing parent with a hint to run a full backup', async () => {
+  it('refuses an incremental on a missing, resized or corrupt parent with a hint to run a full backup', async () => {
     const repo = await Repository.open(await kind.make(), { create: true });
     const vol = path.join(kind.scratch, 'small.raw');
     await makeVolume(vol, 1 * MiB, { extents: 2, maxExtent: 65536 });
@@ -143,9 +143,29 @@ describe.each(testTargetKinds())('volume backup and restore on a $name target', 
     expect(err).toBeInstanceOf(DatamoverError);
     expect(err).toMatchObject({ code: 'PARENT_UNUSABLE', hint: expect.stringContaining('full backup') });
     await expect(backupVolume({ repo, app: 'shop', pvc: 'db', backupId: newBackupId(), device: path.join(kind.scratch, 'nope') })).rejects.toMatchObject({ code: 'DEVICE_MISSING' });
+    // a parent of another size, and a parent whose digest index was damaged
+    const base = newBackupId();
+    const full = await backupVolume({ repo, app: 'shop', pvc: 'db', backupId: base, device: vol });
+    await commit(repo, 'shop', base);
+    const bigger = path.join(kind.scratch, 'bigger.raw');
+    await makeVolume(bigger, 2 * MiB, { extents: 2, maxExtent: 65536 });
+    await expect(backupVolume({ repo, app: 'shop', pvc: 'db', backupId: newBackupId(), parentBackupId: base, device: bigger })).rejects.toMatchObject({
+      code: 'PARENT_UNUSABLE',
+      message: expect.stringContaining('the volume now has 2097152 bytes'),
+    });
+    const indexFile = objectFile(repo.target, full.index.key, kind.server?.dataDir);
+    const bytes = await fs.readFile(indexFile);
+    bytes[bytes.length - 1] ^= 1;
+    await fs.writeFile(indexFile, bytes);
+    await expect(backupVolume({ repo, app: 'shop', pvc: 'db', backupId: newBackupId(), parentBackupId: base, device: vol })).rejects.toMatchObject({
+      code: 'PARENT_UNUSABLE',
+      message: expect.stringMatching(/digest index of the parent backup is corrupt: .*digest is sha256:/),
+      hint: expect.stringContaining('full backup'),
+    });
     const incomplete = [];
     for await (const u of repo.target.listIncomplete('apps/')) incomplete.push(u);
     expect(incomplete).toEqual([]);
+    expect(await repo.listBackups('shop')).toEqual([base]);
     await repo.target.close();
   });
 });
