@@ -16,6 +16,9 @@ const usage = `usage: npm run sandbox -- <command> [options]
             --crd-dir <dir>    apply every *.yaml of <dir> (repeatable; default plugins/backup-backend/crds when present)
             --bin-dir <dir>    prepend <dir> to PATH of datamover pods (repeatable)
             --keep             keep the state of the previous run (default: start fresh)
+            --app-config <f>   when ready, write a Backstage config fragment to <f>: a Kubernetes
+                               cluster 'sandbox' (URL, CA, cluster-admin service-account token)
+            --cluster-name <n> name of that cluster entry (default sandbox)
             --demo             helm-install test/fixtures/charts/demo as release 'demo' in namespace 'demo'
                                and write data into its volumes
   stop    stop a sandbox started by 'start' in another terminal (--data-dir as above)
@@ -63,6 +66,9 @@ async function start(values) {
     console.log(`[sandbox] Demo app ready: ${demo.written.size} volumes with data`);
   }
   fs.writeFileSync(path.join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`);
+  if (values['app-config']) {
+    await writeAppConfig(sandboxApi, sandbox, values['app-config'], values['cluster-name'] ?? 'sandbox');
+  }
   console.log(`[sandbox] Running. KUBECONFIG=${sandbox.kubeconfigPath}`);
   if (sandbox.s3) console.log(`[sandbox] S3 ${sandbox.s3.endpoint} (${sandbox.s3.accessKeyId} / ${sandbox.s3.secretAccessKey})`);
   console.log(`[sandbox] Details in ${path.join(dataDir, 'sandbox.json')}; Ctrl-C stops it.`);
@@ -79,6 +85,34 @@ async function start(values) {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   setInterval(() => undefined, 1 << 30);
+}
+
+/** A Backstage config fragment naming the sandbox as a Kubernetes cluster (written atomically). */
+async function writeAppConfig(sandboxApi, sandbox, file, clusterName) {
+  const { token } = await sandboxApi.createServiceAccountToken(sandbox);
+  const ca = fs.readFileSync(path.join(sandbox.dataDir, 'pki', 'ca.crt')).toString('base64');
+  const lines = [
+    '# Written by `npm run sandbox -- start --app-config`: the sandbox cluster for Backstage.',
+    `# S3 server: ${sandbox.s3 ? `${sandbox.s3.endpoint} (access key ${sandbox.s3.accessKeyId}, secret ${sandbox.s3.secretAccessKey}, region ${sandbox.s3.region}, path-style)` : 'not started'}`,
+    `# kubeconfig: ${sandbox.kubeconfigPath}`,
+    'kubernetes:',
+    '  serviceLocatorMethod:',
+    '    type: multiTenant',
+    '  clusterLocatorMethods:',
+    '    - type: config',
+    '      clusters:',
+    `        - name: ${clusterName}`,
+    `          url: ${sandbox.apiServerUrl}`,
+    '          authProvider: serviceAccount',
+    `          serviceAccountToken: ${token}`,
+    `          caData: ${ca}`,
+    '',
+  ];
+  const target = path.resolve(file);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(`${target}.tmp`, lines.join('\n'), { mode: 0o600 });
+  fs.renameSync(`${target}.tmp`, target);
+  console.log(`[sandbox] Backstage config written to ${target}`);
 }
 
 async function stop(values) {
@@ -115,6 +149,8 @@ async function main() {
       'bin-dir': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
       demo: { type: 'boolean' },
+      'app-config': { type: 'string' },
+      'cluster-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

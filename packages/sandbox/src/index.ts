@@ -11,3 +11,5 @@ export { driverName as sandboxDriverName } from './agent/constants';
 export { readManifestDirs, readManifestFile, applyObjects } from './applyManifests';
 export { installDemoApp } from './demoApp';
 export type { DemoApp, InstallDemoAppOptions } from './demoApp';
+export { createServiceAccountToken } from './serviceAccountToken';
+export type { ServiceAccountTokenOptions } from './serviceAccountToken';

@@ -9,11 +9,13 @@ import {
 } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath, sandboxVersions } from './binaries';
 import { installDemoApp } from './demoApp';
+import { createServiceAccountToken } from './serviceAccountToken';
 import { isPortOpen } from './ports';
 import { Sandbox, startSandbox } from './sandbox';
 import { waitFor } from './waitFor';
@@ -79,6 +81,22 @@ describe('start-up', () => {
     });
     expect(widget.metadata.uid).toBeTruthy();
   });
+
+  it('issues a cluster-admin service-account token that the apiserver accepts', async () => {
+    const { token } = await createServiceAccountToken(sandbox);
+    const ca = fs.readFileSync(path.join(sandbox.dataDir, 'pki', 'ca.crt'));
+    const status = (authorization: string) =>
+      new Promise<number>((resolve, reject) => {
+        https
+          .get(`${sandbox.apiServerUrl}/api/v1/namespaces`, { ca, headers: { authorization } }, response => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+    expect(await status(`Bearer ${token}`)).toBe(200);
+    expect(await status('Bearer not-a-token')).toBe(401);
+  }, 30_000);
 });
 
 async function createNamespace(name: string) {
