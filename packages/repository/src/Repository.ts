@@ -278,6 +278,8 @@ export class Repository {
     lock: AppLock;
     /** Records from the datamover results; absent: every record staged for this id. */
     volumes?: Array<{ pvc: string; record: ObjectRef }>;
+    /** Objects of the backup stored elsewhere (e.g. `images/index/<app>/<id>.json`), checked here. */
+    extraObjects?: ObjectRef[];
     metadata?: Record<string, unknown>;
     createdAt?: string;
   }): Promise<Manifest> {
@@ -316,6 +318,10 @@ export class Repository {
       if (obj.key === layout.manifest(o.app, o.backupId)) continue;
       const data = await this.target.get(obj.key);
       objects.push({ key: obj.key, size: data.length, digest: digestOf(data) });
+    }
+    for (const ref of o.extraObjects ?? []) {
+      checkObject(ref, await this.target.get(ref.key));
+      objects.push(ref);
     }
     const manifest: Manifest = {
       formatVersion: MANIFEST_VERSION,

@@ -39,8 +39,12 @@ describe.each(testTargetKinds())('repository operations on a $name target', kind
     const id = newBackupId();
     const yaml = await repo.putBackupObject({ app: 'shop', backupId: id, path: 'resources/apps/Deployment/web.yaml', data: 'kind: Deployment\n' });
     const lock = await AppLock.acquire({ target: repo.target, app: 'shop' });
-    const m = await repo.commitBackup({ app: 'shop', backupId: id, lock, metadata: { phase: 'Completed' } });
-    expect(m.objects).toEqual([yaml]);
+    const images = await repo.putObject(`images/index/shop/${id}.json`, '{"manifests":[]}');
+    const wrong = { ...images, key: 'images/index/shop/other.json' };
+    await repo.target.put(wrong.key, 'something else');
+    await expect(repo.commitBackup({ app: 'shop', backupId: id, lock, extraObjects: [wrong] })).rejects.toBeInstanceOf(IntegrityError);
+    const m = await repo.commitBackup({ app: 'shop', backupId: id, lock, extraObjects: [images], metadata: { phase: 'Completed' } });
+    expect(m.objects).toEqual([yaml, images]);
     await expect(repo.commitBackup({ app: 'shop', backupId: id, lock })).rejects.toBeInstanceOf(AlreadyExistsError);
     await expect(repo.putBackupObject({ app: 'shop', backupId: id, path: 'x', data: 'y' })).rejects.toBeInstanceOf(AlreadyExistsError);
     await lock.release();
