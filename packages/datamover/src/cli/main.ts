@@ -113,7 +113,7 @@ export async function main(
             parentBackupId: get('parent'),
             device: need('device'),
             changedRanges: rangesFile ? parseChangedRanges(await fs.readFile(rangesFile, 'utf8'), rangesFile) : undefined,
-            clusterSize: get('cluster-size') ? Number(get('cluster-size')) : undefined,
+            clusterSize: clusterSizeFlag(get('cluster-size')),
             progress,
             signal,
           });
@@ -203,6 +203,15 @@ export async function main(
   } catch (e) {
     return fail(out, toDatamoverError(e));
   }
+}
+
+function clusterSizeFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 4096 || n > 2 * 1024 * 1024 || (n & (n - 1)) !== 0) {
+    throw new DatamoverError('USAGE', `--cluster-size ${value} must be a power of two from 4096 to 2097152`);
+  }
+  return n;
 }
 
 function fail(out: Output, e: DatamoverError, terminate = true): number {
