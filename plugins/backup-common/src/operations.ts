@@ -1,0 +1,238 @@
+import type { BackupKind, BackupSummary, RestoreSummary } from './api';
+
+/**
+ * Ferry's REST API contract beyond the listings (`api.ts`). Paths are relative to
+ * `/api/backup`; `:entity` is `entities/:kind/:namespace/:name`.
+ *
+ * GET    :entity/plan                      → BackupPlan
+ * POST   :entity/backups                   CreateBackupRequest → 201 BackupSummary
+ * GET    :entity/backups/:id               → BackupDetail
+ * GET    :entity/backups/:id/events        → text/event-stream of `progress` (BackupDetail), then `end`
+ * DELETE :entity/backups/:id               → 204, or 409 with the reason (retention, chain)
+ * POST   :entity/restores                  RestoreRequest → 201 RestoreSummary, or 200 DryRunResult
+ * GET    :entity/restores/:id              → RestoreDetail
+ * GET    :entity/restores/:id/events       → text/event-stream of `progress` (RestoreDetail), then `end`
+ * GET    :entity/status                    → EntityBackupStatus
+ * GET    platform                          → PlatformOverview (permission backup.admin.read)
+ */
+
+/** What a backup of an entity contains, resolved from its annotations (DESIGN §2). */
+export interface ApplicationSpec {
+  helmReleases: string[];
+  labelSelectors: string[];
+  /** Every namespaced resource of the namespace. */
+  wholeNamespace: boolean;
+}
+
+export interface ResourceRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface PlannedResource extends ResourceRef {
+  /** Why it is included. */
+  source: 'helm' | 'selector' | 'namespace' | 'claim-template';
+}
+
+export interface PlannedVolume {
+  pvc: string;
+  storageClass?: string;
+  volumeMode: 'Filesystem' | 'Block';
+  sizeBytes: number;
+  csiDriver?: string;
+  volumeSnapshotClass?: string;
+}
+
+export interface BackupPlan {
+  entityRef: string;
+  cluster: string;
+  namespace: string;
+  application: ApplicationSpec;
+  target: string;
+  policy?: string;
+  resources: PlannedResource[];
+  volumes: PlannedVolume[];
+  images: string[];
+  /** Things that will not be backed up, or may fail (e.g. a PVC whose driver has no snapshot class). */
+  warnings: string[];
+}
+
+export type BackupTypeRequest = 'auto' | 'full' | 'incremental';
+
+export interface CreateBackupRequest {
+  /** `auto`: incremental when the latest chain is intact and the policy allows it. */
+  type?: BackupTypeRequest;
+  target?: string;
+  policy?: string;
+  skipImageBackup?: boolean;
+}
+
+export type VolumePhase =
+  | 'Pending'
+  | 'Snapshotting'
+  | 'Exposing'
+  | 'Transferring'
+  | 'Completed'
+  | 'Failed';
+
+export interface VolumeProgress {
+  pvc: string;
+  phase: VolumePhase;
+  bytesTotal?: number;
+  bytesDone?: number;
+  /** Bytes this backup added to the target for this volume. */
+  storedBytes?: number;
+  type?: BackupKind;
+  /** Backup ids of the volume's chain, full first, this backup last. */
+  chain?: string[];
+  reason?: string;
+}
+
+export interface TimelineEntry {
+  time: string;
+  step: string;
+  message: string;
+}
+
+export interface OperationFailure {
+  kind: 'Volume' | 'Resource' | 'Hook' | 'Image';
+  name: string;
+  reason: string;
+}
+
+export interface HookResult {
+  name: string;
+  stage: 'pre' | 'post';
+  outcome: 'Succeeded' | 'Failed' | 'Ignored';
+  message?: string;
+}
+
+export interface BackupDetail extends BackupSummary {
+  /** The Backup resource (namespace/name) driving this backup. */
+  resourceName: string;
+  /** The pipeline step running now, e.g. "Snapshots", "Transfer". */
+  step?: string;
+  volumes: VolumeProgress[];
+  timeline: TimelineEntry[];
+  failures: OperationFailure[];
+  resources: ResourceRef[];
+  images: Array<{ image: string; digest?: string; stored: boolean }>;
+  hooks: HookResult[];
+  /** Whether the caller may delete it now, and why not. */
+  deletion: { allowed: boolean; reason?: string };
+}
+
+/** JSON patch operation (RFC 6902) for restore transforms. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+export interface RestoreRequest {
+  backupId: string;
+  /** Target cluster; the backup's cluster when absent. */
+  cluster?: string;
+  /** Target namespace; the backup's namespace when absent. */
+  namespace?: string;
+  dryRun?: boolean;
+  /** `metadata-only` restores no volume bytes; `data-only` restores only the volumes. */
+  scope?: 'all' | 'metadata-only' | 'data-only';
+  /** What to do with objects that already exist. */
+  existing?: 'skip' | 'patch';
+  omitLabels?: string[];
+  omitAnnotations?: string[];
+  transforms?: {
+    namespaceMap?: Record<string, string>;
+    storageClassMap?: Record<string, string>;
+    patches?: Array<{
+      target: { kind: string; name?: string; labelSelector?: string };
+      operations: JsonPatchOperation[];
+    }>;
+  };
+  imageRestore?: {
+    registry: string;
+    repository?: string;
+    /** Secret (type kubernetes.io/dockerconfigjson) in the target namespace. */
+    authSecret?: string;
+    overrideImageIfExist?: boolean;
+  };
+  /** How long to wait for workloads to become ready; 0 skips the wait. */
+  readyTimeoutSeconds?: number;
+}
+
+export interface ObjectChange extends ResourceRef {
+  action: 'create' | 'patch' | 'skip';
+  reason?: string;
+  /** Unified diff of the object as it exists now against what the restore would make it. */
+  diff?: string;
+}
+
+export interface DryRunResult {
+  dryRun: true;
+  backupId: string;
+  cluster: string;
+  namespace: string;
+  objects: ObjectChange[];
+  volumes: Array<{ pvc: string; storageClass: string; sizeBytes: number; action: 'create' | 'skip' }>;
+  unreachableImages: string[];
+  warnings: string[];
+}
+
+export interface RestoredObject extends ResourceRef {
+  outcome: 'Created' | 'Patched' | 'Skipped' | 'Failed';
+  reason?: string;
+}
+
+export interface RestoreDetail extends RestoreSummary {
+  resourceName: string;
+  step?: string;
+  volumes: VolumeProgress[];
+  timeline: TimelineEntry[];
+  objects: RestoredObject[];
+  failures: OperationFailure[];
+}
+
+export type ProtectionState = 'protected' | 'at-risk' | 'unprotected';
+
+export interface EntityBackupStatus {
+  entityRef: string;
+  protection: ProtectionState;
+  /** Why, in words: "last backup 3 h ago", "no backup in 4 days", "no backup yet". */
+  reason: string;
+  lastSuccessfulBackup?: Pick<BackupSummary, 'id' | 'completedAt' | 'kind'>;
+  nextScheduledRun?: string;
+  policy?: string;
+  running?: Pick<BackupSummary, 'id' | 'phase'>;
+}
+
+export interface PlatformOverview {
+  targets: Array<{
+    name: string;
+    type: 'filesystem' | 's3';
+    healthy: boolean;
+    message?: string;
+    usedBytes?: number;
+  }>;
+  policies: Array<{
+    name: string;
+    target: string;
+    schedule?: string;
+    keepLast?: number;
+    fullEvery: number;
+    skipImageBackup: boolean;
+  }>;
+  coverage: Array<{
+    entityRef: string;
+    title: string;
+    protection: ProtectionState;
+    lastBackupAt?: string;
+  }>;
+  /** One point per day: bytes stored on targets, and what they would be without incrementals. */
+  storedBytesOverTime: Array<{ date: string; storedBytes: number; logicalBytes: number }>;
+}
+
+export type { BackupSummary, RestoreSummary };
