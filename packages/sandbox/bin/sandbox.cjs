@@ -46,6 +46,7 @@ async function start(values) {
     reset: !values.keep,
     crdDirs,
     binDirs: values['bin-dir'] ?? [],
+    registry: true,
     log: message => console.log(`[sandbox] ${message}`),
   });
   const info = {
@@ -58,6 +59,7 @@ async function start(values) {
       accessKeyId: sandbox.s3.accessKeyId,
       secretAccessKey: sandbox.s3.secretAccessKey,
     },
+    registry: sandbox.registry && { host: sandbox.registry.host, url: sandbox.registry.url },
     pid: process.pid,
   };
   if (values.demo) {
@@ -70,6 +72,7 @@ async function start(values) {
     await writeAppConfig(sandboxApi, sandbox, values['app-config'], values['cluster-name'] ?? 'sandbox');
   }
   console.log(`[sandbox] Running. KUBECONFIG=${sandbox.kubeconfigPath}`);
+  if (sandbox.registry) console.log(`[sandbox] OCI registry ${sandbox.registry.url}`);
   if (sandbox.s3) console.log(`[sandbox] S3 ${sandbox.s3.endpoint} (${sandbox.s3.accessKeyId} / ${sandbox.s3.secretAccessKey})`);
   console.log(`[sandbox] Details in ${path.join(dataDir, 'sandbox.json')}; Ctrl-C stops it.`);
   let stopping = false;
@@ -94,6 +97,7 @@ async function writeAppConfig(sandboxApi, sandbox, file, clusterName) {
   const lines = [
     '# Written by `npm run sandbox -- start --app-config`: the sandbox cluster for Backstage.',
     `# S3 server: ${sandbox.s3 ? `${sandbox.s3.endpoint} (access key ${sandbox.s3.accessKeyId}, secret ${sandbox.s3.secretAccessKey}, region ${sandbox.s3.region}, path-style)` : 'not started'}`,
+    `# OCI registry: ${sandbox.registry ? sandbox.registry.url : 'not started'}`,
     `# kubeconfig: ${sandbox.kubeconfigPath}`,
     'kubernetes:',
     '  serviceLocatorMethod:',

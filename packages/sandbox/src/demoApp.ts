@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath, repoRoot } from './binaries';
 import type { Sandbox } from './sandbox';
+import { PushedImage, pushTestImage } from './testImage';
 import { waitFor } from './waitFor';
 
 const execFileAsync = promisify(execFile);
@@ -23,11 +24,16 @@ export type InstallDemoAppOptions = {
   fillVolumes?: boolean;
 };
 
+/** Images the demo chart runs: pushed into the sandbox's registry when it has one. */
+export const demoImages = { web: 'demo/web', db: 'demo/db' } as const;
+
 export type DemoApp = {
   namespace: string;
   release: string;
   /** Claim name → the bytes written into it, by offset (what a restore must bring back). */
   written: Map<string, Array<{ offset: number; data: Buffer }>>;
+  /** The images the release runs (in the sandbox's registry when it has one). */
+  images: PushedImage[];
 };
 
 /**
@@ -39,7 +45,17 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
   const namespace = options.namespace ?? 'demo';
   const release = options.release ?? 'demo';
   const chart = options.chart ?? path.join(repoRoot, 'test', 'fixtures', 'charts', 'demo');
-  const sets = Object.entries(options.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const images: PushedImage[] = [];
+  const values: Record<string, string> = {};
+  if (sandbox.registry) {
+    for (const [component, repository] of Object.entries(demoImages)) {
+      const image = await pushTestImage(sandbox.registry, { repository, tag: '1.0' });
+      images.push(image);
+      values[`${component}.image`] = image.reference;
+    }
+  }
+  Object.assign(values, options.set);
+  const sets = Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   await execFileAsync(
     binaryPath('helm'),
     ['upgrade', '--install', release, chart, '--namespace', namespace, '--create-namespace', '--wait', '--timeout', '120s', ...sets],
@@ -80,5 +96,5 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
       written.set(name, extents);
     }
   }
-  return { namespace, release, written };
+  return { namespace, release, written, images };
 }

@@ -1,5 +1,6 @@
 import { isPortOpen } from './ports';
 import { startRegistry } from './registry';
+import { pushTestImage } from './testImage';
 
 describe('startRegistry', () => {
   it('serves the OCI distribution API and accepts a blob upload', async () => {
@@ -33,6 +34,26 @@ describe('startRegistry', () => {
       const wrong = Buffer.from('ferry:nope').toString('base64');
       const denied = await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${wrong}` } });
       expect(denied.status).toBe(401);
+    } finally {
+      await registry.stop();
+    }
+  }, 30_000);
+
+  it('holds a test image pushed with pushTestImage, behind auth', async () => {
+    const registry = await startRegistry({ auth: { username: 'ferry', password: 's3cret-pw' } });
+    try {
+      const image = await pushTestImage(registry, { repository: 'demo/web', tag: '1.0' });
+      expect(image.reference).toBe(`${registry.host}/demo/web:1.0`);
+      const basic = Buffer.from('ferry:s3cret-pw').toString('base64');
+      const response = await fetch(`${registry.url}/v2/demo/web/manifests/1.0`, {
+        headers: { authorization: `Basic ${basic}`, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('docker-content-digest')).toBe(image.digest);
+      const manifest = (await response.json()) as { layers: Array<{ digest: string }> };
+      expect(manifest.layers[0].digest).toBe(image.blobs[1]);
+      // Pushing the same content again gives the same digest (deterministic layer).
+      expect((await pushTestImage(registry, { repository: 'demo/web', tag: '1.0' })).digest).toBe(image.digest);
     } finally {
       await registry.stop();
     }

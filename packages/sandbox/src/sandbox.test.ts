@@ -56,7 +56,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  sandbox = await startSandbox({ ephemeral: true, crdDirs: [crdDir] });
+  sandbox = await startSandbox({ ephemeral: true, crdDirs: [crdDir], registry: true });
   core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   batch = sandbox.kubeConfig.makeApiClient(BatchV1Api);
   custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -464,6 +464,10 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
 describe('helm on the sandbox', () => {
   it('installs the demo chart: release Secret, bound claims, Ready pods, data in the volumes', async () => {
     const demo = await installDemoApp(sandbox);
+    // Its images were pushed into the sandbox's registry and the pods run them.
+    expect(demo.images.map(i => i.reference).sort()).toEqual(
+      [`${sandbox.registry!.host}/demo/db:1.0`, `${sandbox.registry!.host}/demo/web:1.0`],
+    );
     const release = await core.readNamespacedSecret({ name: 'sh.helm.release.v1.demo.v1', namespace: 'demo' });
     expect(release.type).toBe('helm.sh/release.v1');
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' });
@@ -471,6 +475,7 @@ describe('helm on the sandbox', () => {
     expect(claims.items.every(c => c.status?.phase === 'Bound')).toBe(true);
     const pods = await core.listNamespacedPod({ namespace: 'demo' });
     expect(pods.items).toHaveLength(3);
+    expect(pods.items.every(p => p.spec!.containers[0].image!.startsWith(`${sandbox.registry!.host}/demo/`))).toBe(true);
     expect(pods.items.every(p => p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'))).toBe(true);
     const env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm') };
     const { stdout } = await execFileAsync(binaryPath('helm'), ['list', '--namespace', 'demo', '--output', 'json'], { env });
@@ -565,7 +570,7 @@ describe('stop', () => {
       .readdirSync(path.join(sandbox.dataDir, 'run'))
       .filter(f => f.endsWith('.pid'))
       .map(f => Number(fs.readFileSync(path.join(sandbox.dataDir, 'run', f), 'utf8')));
-    expect(pids.length).toBe(5); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, versitygw
+    expect(pids.length).toBe(6); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, versitygw, registry
     await sandbox.stop();
     expect(await isPortOpen(apiPort)).toBe(false);
     expect(await isPortOpen(s3Port)).toBe(false);

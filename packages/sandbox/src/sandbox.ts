@@ -7,6 +7,7 @@ import { packageRoot, repoRoot, sandboxVersions } from './binaries';
 import { startControlPlane } from './controlPlane';
 import { killFromPidDir } from './managedProcess';
 import { ensurePki } from './pki';
+import { Registry, startRegistry } from './registry';
 import { S3Server, startS3Server } from './s3Server';
 import { driverName } from './agent/constants';
 import { readPodLogFile } from './agent/Kubelet';
@@ -26,6 +27,8 @@ export type StartSandboxOptions = {
   crdDirs?: string[];
   /** Start an S3 server with data under `<dataDir>/s3` (default true). */
   s3?: boolean;
+  /** Start an OCI registry (Debian docker-registry) with data under `<dataDir>/registry` (default false). */
+  registry?: boolean | { auth: { username: string; password: string } };
   /** Image whose pods run as local processes (repository compared, tag ignored). Default `ferry.io/datamover:dev`. */
   datamoverImage?: string;
   /** Entrypoint of that image when a container gives no `command`. Default `['ferry-datamover']`. */
@@ -48,6 +51,8 @@ export type Sandbox = {
   nodeName: string;
   /** The S3 server (undefined with `s3: false`). */
   s3?: S3Server;
+  /** The OCI registry (only with `registry` set). */
+  registry?: Registry;
   /** Backing sparse file of a PersistentVolume provisioned by the sandbox. */
   volumePath(pvName: string): Promise<string>;
   /** Backing sparse file of a bound claim. */
@@ -114,13 +119,13 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
   };
   try {
     if (options.reset ?? true) {
-      for (const sub of ['etcd', 'volumes', 'snapshots', 'pods', 's3', 'logs', 'apiserver']) {
+      for (const sub of ['etcd', 'volumes', 'snapshots', 'pods', 's3', 'registry', 'logs', 'apiserver']) {
         fs.rmSync(path.join(dataDir, sub), { recursive: true, force: true });
       }
     }
     const pki = ensurePki(path.join(dataDir, 'pki'));
     const kubeconfigPath = path.resolve(options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig'));
-    const [controlPlane, s3] = await Promise.all([
+    const [controlPlane, s3, registry] = await Promise.all([
       startControlPlane({ dataDir, pki, kubeconfigPath, log }),
       options.s3 === false
         ? Promise.resolve(undefined)
@@ -131,12 +136,20 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
             accessKeyId: 'ferry-sandbox',
             secretAccessKey: 'ferry-sandbox-secret',
           }),
+      options.registry
+        ? startRegistry({
+            dataDir: path.join(dataDir, 'registry'),
+            pidDir: path.join(dataDir, 'run'),
+            auth: typeof options.registry === 'object' ? options.registry.auth : undefined,
+          })
+        : Promise.resolve(undefined),
     ]).catch(async error => {
       killFromPidDir(path.join(dataDir, 'run'));
       throw error;
     });
     cleanups.push(() => controlPlane.stop());
     if (s3) cleanups.push(() => s3.stop());
+    if (registry) cleanups.push(() => registry.stop());
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
@@ -200,6 +213,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       apiServerUrl: controlPlane.apiServerUrl,
       nodeName,
       s3,
+      registry,
       volumePath,
       claimVolumePath,
       async writeVolume({ namespace, claim, offset = 0, data }) {
