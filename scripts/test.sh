@@ -22,7 +22,7 @@ tsc --noEmit -p tsconfig.json || failures+=(tsc)
 phase "jest: every workspace"
 mkdir -p test-results
 rm -f test-results/jest.json
-backstage-cli repo test --json --outputFile=test-results/jest.json "$@" || failures+=(jest)
+backstage-cli repo test --silent --json --outputFile=test-results/jest.json "$@" || failures+=(jest)
 
 phase "done"
 [ ${#failures[@]} -eq 0 ] || echo "[ferry test] failed steps: ${failures[*]}"

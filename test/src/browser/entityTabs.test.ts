@@ -31,7 +31,9 @@ describe('the Backstage app in Chromium', () => {
   it('lists the example components in the catalog', async () => {
     await page.goto(`${backstage.appUrl}/catalog?filters[kind]=component&filters[user]=all`);
     for (const title of ['Shop', 'Ledger', 'Docs site']) {
-      await page.getByRole('cell', { name: title, exact: true }).first().waitFor();
+      const cell = page.getByRole('cell', { name: title, exact: true }).first();
+      await cell.waitFor();
+      expect(await cell.isVisible()).toBe(true);
     }
     await screenshot(page, 'foundation-01-catalog');
   });
@@ -44,15 +46,17 @@ describe('the Backstage app in Chromium', () => {
     await screenshot(page, 'foundation-02-backups-tab');
     await page.getByRole('tab', { name: 'Restores' }).click();
     await page.getByText('No restores yet for Shop').waitFor();
+    expect(page.url()).toMatch(/\/catalog\/default\/component\/shop\/restores$/);
     await screenshot(page, 'foundation-03-restores-tab');
   });
 
   it('shows the backend refusal to a user who does not own the component', async () => {
     await page.goto(`${backstage.appUrl}/catalog/default/component/ledger/backups`);
-    await page
+    const refusal = page
       .getByText('not allowed to backup.read on component:default/ledger')
-      .first()
-      .waitFor();
+      .first();
+    await refusal.waitFor();
+    expect(await refusal.isVisible()).toBe(true);
     await screenshot(page, 'foundation-04-forbidden');
   });
 
