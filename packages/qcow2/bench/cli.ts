@@ -4,7 +4,8 @@
  *   full <raw> <out.qcow2>
  *   incremental <new.raw> <previous.qcow2> <out.qcow2>      (backing name = previous's file name)
  *   restore <top.qcow2> <out.raw>
- * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>.
+ * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
+ * --read-depth <reads in flight>.
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import * as path from 'node:path';
@@ -29,15 +30,17 @@ async function openChain(image: string): Promise<{ chain: Qcow2Chain; source: Fi
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sync = args.includes('--sync');
-  const sizeAt = args.indexOf('--cluster-size');
-  const clusterSize = sizeAt >= 0 ? Number(args[sizeAt + 1]) : undefined;
-  const positional = args.filter((a, i) => !a.startsWith('--') && (sizeAt < 0 || i !== sizeAt + 1));
+  const valueOf = (flag: string) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined);
+  const clusterSize = valueOf('--cluster-size');
+  const chunkBytes = valueOf('--chunk-bytes');
+  const readDepth = valueOf('--read-depth');
+  const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--sync'));
   const [command, ...files] = positional;
   if (command === 'full') {
     const source = await FileRangeSource.open({ path: files[0] });
     const allocated = await fileAllocation({ path: files[0] });
     const sink = await FileSink.create({ path: files[1], sync, overwrite: true });
-    const result = await convertRawToQcow2({ source, sink, clusterSize, allocated });
+    const result = await convertRawToQcow2({ source, sink, clusterSize, allocated, chunkBytes, readDepth });
     await source.close();
     process.stdout.write(`${JSON.stringify({ dataClusters: result.dataClusters, imageSize: result.imageSize })}\n`);
   } else if (command === 'incremental') {
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
       backing: { name: path.basename(previous), format: 'qcow2' },
       sink: await FileSink.create({ path: out, sync, overwrite: true }),
       clusterSize,
+      chunkBytes,
+      readDepth,
     });
     await prev.chain.close();
     await prev.source.close();
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
     const [image, out] = files;
     const { chain, source } = await openChain(image);
     const sink = await FileDiskSink.open({ path: out, size: chain.virtualSize, sync });
-    const result = await hydrate({ chain, sink });
+    const result = await hydrate({ chain, sink, concurrency: valueOf('--concurrency'), ioBytes: valueOf('--io-bytes') });
     await sink.close();
     await chain.close();
     await source.close();

@@ -6,9 +6,9 @@ import { BufferPool } from './BufferPool';
 export interface HydrateOptions {
   chain: Qcow2Chain;
   sink: DiskSink;
-  /** Reads/writes in flight at once; 4 by default. */
+  /** Reads/writes in flight at once; 8 by default. */
   concurrency?: number;
-  /** Largest single read/write; 4 MiB by default. */
+  /** Largest single read/write; 1 MiB by default. */
   ioBytes?: number;
   /** Guest bytes resolved per step (bounds the extent list); 256 MiB by default. */
   windowBytes?: number;
@@ -36,8 +36,8 @@ export interface HydrateResult {
  */
 export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
   const { chain, sink } = options;
-  const concurrency = options.concurrency ?? 4;
-  const ioBytes = options.ioBytes ?? 4 * 1024 * 1024;
+  const concurrency = options.concurrency ?? 8;
+  const ioBytes = options.ioBytes ?? 1024 * 1024;
   const windowBytes = options.windowBytes ?? 256 * 1024 * 1024;
   if (!(concurrency >= 1 && ioBytes >= 4096 && windowBytes >= ioBytes)) {
     throw invalidArgument(`hydrate needs concurrency >= 1, ioBytes >= 4096 and windowBytes >= ioBytes`);

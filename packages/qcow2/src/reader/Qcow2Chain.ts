@@ -22,7 +22,7 @@ export interface OpenChainOptions {
   resolveBacking?: BackingResolver;
   /** Refuse chains longer than this (a loop or a hostile image); 64 by default. */
   maxDepth?: number;
-  /** L2 cache bound per layer; 8 MiB by default. */
+  /** L2 cache bound per layer; 1 MiB by default (at least one table). */
   l2CacheBytes?: number;
 }
 

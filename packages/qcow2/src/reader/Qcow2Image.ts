@@ -9,7 +9,7 @@ import { ImageLayer, LayerExtent, pushExtent } from './ImageLayer';
 import { L2Cache } from './L2Cache';
 import { readSourceInto } from './readSource';
 
-export const DEFAULT_L2_CACHE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_L2_CACHE_BYTES = 1024 * 1024;
 
 /**
  * Read access to one QCOW2 image (its active layer; internal snapshots are ignored).

@@ -3,7 +3,8 @@ import type { PositionalSink } from '../io';
 /**
  * Gathers the writer's many small appends (clusters, L2 tables) into large sequential sink
  * writes. Two buffers alternate: one fills while the other is being written, so the caller's
- * work overlaps the sink's I/O and memory stays at two batches.
+ * work overlaps the sink's I/O and memory stays at two batches. Appends always reach the sink
+ * in offset order.
  */
 export class AppendBatcher {
   private readonly sink: PositionalSink;
@@ -17,8 +18,11 @@ export class AppendBatcher {
   /** Sink offset of the first byte of the current buffer. */
   private bufferStart: number;
 
-  constructor(options: { sink: PositionalSink; start: number; batchBytes: number }) {
+  private readonly directBytes: number;
+
+  constructor(options: { sink: PositionalSink; start: number; batchBytes: number; directBytes?: number }) {
     this.sink = options.sink;
+    this.directBytes = options.directBytes ?? Math.max(512 * 1024, options.batchBytes / 8);
     this.bufferStart = options.start;
     this.buffers = [new Uint8Array(options.batchBytes), new Uint8Array(options.batchBytes)];
   }
@@ -28,8 +32,19 @@ export class AppendBatcher {
     return this.bufferStart + this.fill;
   }
 
-  /** Copies `data` into the batch; the caller may reuse `data` as soon as this returns. */
+  /**
+   * Appends `data`; the caller may reuse `data` as soon as the returned promise resolves.
+   * Small appends are copied into the batch; large ones (at least `directBytes`) are written
+   * straight from the caller's memory after the batch so far, saving a copy.
+   */
   async append(data: Uint8Array): Promise<void> {
+    if (data.length >= this.directBytes) {
+      if (this.fill > 0) await this.rotate();
+      const offset = this.bufferStart;
+      this.bufferStart += data.length;
+      await this.sink.write(data, offset);
+      return;
+    }
     let from = 0;
     while (from < data.length) {
       const buffer = this.buffers[this.current];

@@ -73,7 +73,15 @@ describe('createQcow2Writer', () => {
     await writer.writeClusters(10, data);
     const result = await writer.finish();
     expect(writes[writes.length - 1]).toEqual({ offset: 0, length: 2 * 64 * KiB });
-    expect(writes.slice(0, -1).every(w => w.length <= 256 * KiB)).toBe(true);
+    // Appends are contiguous from the end of the head; the 1 MiB run went out directly, the
+    // small appends (L2 table, refcounts) in batches of at most 256 KiB.
+    const appends = writes.slice(0, -1);
+    appends.reduce((next, w) => {
+      expect(w.offset).toBe(next);
+      return w.offset + w.length;
+    }, 2 * 64 * KiB);
+    expect(appends[0]).toEqual({ offset: 2 * 64 * KiB, length: MiB });
+    expect(appends.slice(1).every(w => w.length <= 256 * KiB)).toBe(true);
     expect(result).toMatchObject({ dataClusters: 16, zeroClusters: 0, imageSize: inner.committed!.length });
     expect(result.layout).toMatchObject({ headClusters: 2, l1TableOffset: 64 * KiB, l2Tables: 1, refcountBlocks: 1 });
     const chain = await Qcow2Chain.open({ source: new MemorySource(inner.committed!), name: 'mem' });

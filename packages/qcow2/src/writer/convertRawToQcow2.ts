@@ -6,8 +6,8 @@ import { createQcow2Writer, Qcow2WriteResult, Qcow2Writer } from './Qcow2Writer'
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector } from './ZeroDetector';
 
-export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_READ_DEPTH = 4;
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+export const DEFAULT_READ_DEPTH = 8;
 
 export interface ConvertRawOptions {
   /** The raw volume (a block device or a file). */
@@ -21,9 +21,9 @@ export interface ConvertRawOptions {
    * GetMetadataAllocated of a snapshot): the rest is not read and is stored as zeros.
    */
   allocated?: readonly ByteRange[];
-  /** Sequential read size; 4 MiB by default (a multiple of the cluster size). */
+  /** Sequential read size; 1 MiB (or one cluster if larger) by default. */
   chunkBytes?: number;
-  /** Reads in flight at once; 4 by default. */
+  /** Reads in flight at once; 8 by default. */
   readDepth?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
