@@ -4,6 +4,8 @@ import {
   CustomObjectsApi,
   StorageV1Api,
   V1Job,
+  PatchStrategy,
+  setHeaderOptions,
   V1PersistentVolumeClaim,
   VersionApi,
 } from '@kubernetes/client-node';
@@ -287,6 +289,26 @@ describe('sandbox storage (CSI driver sandbox.ferry.io)', () => {
     const read = await sandbox.readVolume({ namespace: ns, claim: 'as-block', offset: 4096, length: data.length });
     expect(read.equals(data)).toBe(true);
   }, 90_000);
+  it('expands a bound claim whose request grows, keeping its bytes', async () => {
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: claim('growing') });
+    const bound = await waitBound(ns, 'growing');
+    const data = Buffer.from('kept across expansion');
+    await sandbox.writeVolume({ namespace: ns, claim: 'growing', offset: 8 * 1024 * 1024 - data.length, data });
+    await core.patchNamespacedPersistentVolumeClaim(
+      { name: 'growing', namespace: ns, body: { spec: { resources: { requests: { storage: '12Mi' } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      async () =>
+        (await core.readNamespacedPersistentVolumeClaim({ name: 'growing', namespace: ns })).status?.capacity?.storage === '12Mi',
+      { description: 'claim growing to report 12Mi' },
+    );
+    expect((await core.readPersistentVolume({ name: bound.spec!.volumeName! })).spec?.capacity?.storage).toBe('12Mi');
+    expect(fs.statSync(await sandbox.claimVolumePath({ namespace: ns, claim: 'growing' })).size).toBe(12 * 1024 * 1024);
+    const read = await sandbox.readVolume({ namespace: ns, claim: 'growing', offset: 8 * 1024 * 1024 - data.length, length: data.length });
+    expect(read.equals(data)).toBe(true);
+  }, 60_000);
+
   it('provisions a WaitForFirstConsumer claim once the scheduler picked the node for its pod', async () => {
     const storage = sandbox.kubeConfig.makeApiClient(StorageV1Api);
     await storage.createStorageClass({

@@ -5,6 +5,7 @@ import {
   V1PersistentVolume,
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
+import fs from 'node:fs';
 import { quantityToBytes } from './quantity';
 import {
   agentComponent,
@@ -50,7 +51,11 @@ export class Provisioner {
     const { core, storage } = this.options;
     const { namespace, name } = splitKey(key);
     const claim = await getOrUndefined(() => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
-    if (!claim || claim.metadata?.deletionTimestamp || claim.spec?.volumeName) return undefined;
+    if (!claim || claim.metadata?.deletionTimestamp) return undefined;
+    if (claim.spec?.volumeName) {
+      await this.expandIfRequested(claim);
+      return undefined;
+    }
     const className = claim.spec?.storageClassName;
     if (!className) return undefined;
     const storageClass = await getOrUndefined(() => storage.readStorageClass({ name: className }));
@@ -202,6 +207,63 @@ export class Provisioner {
       );
     }
     await store.createVolumeFrom(volumeHandle, store.snapshotFile(snapshotHandle), sizeBytes);
+  }
+
+  /**
+   * The external-resizer and node-expansion roles: a bound claim whose request grew beyond its
+   * volume's capacity (the apiserver allows that only with allowVolumeExpansion) gets a larger
+   * file, PV capacity and claim status capacity. Existing bytes are kept.
+   */
+  private async expandIfRequested(claim: V1PersistentVolumeClaim) {
+    const { core, store } = this.options;
+    const requested = claim.spec?.resources?.requests?.storage;
+    const pv = await getOrUndefined(() => core.readPersistentVolume({ name: claim.spec!.volumeName! }));
+    if (!requested || !pv?.spec?.csi || pv.spec.csi.driver !== driverName) return;
+    const wanted = quantityToBytes(requested, 'spec.resources.requests.storage');
+    const capacity = quantityToBytes(pv.spec.capacity?.storage ?? '0', 'spec.capacity.storage');
+    const reported = claim.status?.capacity?.storage;
+    if (wanted > capacity) {
+      const file = store.volumeFile(pv.spec.csi.volumeHandle);
+      const { size } = await fs.promises.stat(file);
+      if (wanted > size) await fs.promises.truncate(file, wanted);
+      await updateWithRetry({
+        read: () => core.readPersistentVolume({ name: pv.metadata!.name! }),
+        mutate: current => {
+          current.spec!.capacity = { ...current.spec!.capacity, storage: requested };
+          return true;
+        },
+        write: updated => core.replacePersistentVolume({ name: pv.metadata!.name!, body: updated }),
+      });
+      this.options.log(`Expanded ${pv.metadata!.name} to ${requested} for claim ${claim.metadata!.namespace}/${claim.metadata!.name}`);
+    } else if (!reported || quantityToBytes(reported, 'status.capacity.storage') >= capacity) {
+      return;
+    }
+    const name = claim.metadata!.name!;
+    const namespace = claim.metadata!.namespace!;
+    await updateWithRetry({
+      read: () => core.readNamespacedPersistentVolumeClaimStatus({ name, namespace }),
+      mutate: current => {
+        const storage = wanted > capacity ? requested : pv.spec!.capacity!.storage!;
+        current.status = {
+          ...current.status,
+          capacity: { ...current.status?.capacity, storage },
+          allocatedResources: { ...current.status?.allocatedResources, storage },
+          allocatedResourceStatuses: undefined,
+          conditions: (current.status?.conditions ?? []).filter(
+            c => c.type !== 'Resizing' && c.type !== 'FileSystemResizePending',
+          ),
+        };
+        return true;
+      },
+      write: updated => core.replaceNamespacedPersistentVolumeClaimStatus({ name, namespace, body: updated }),
+    });
+    await recordEvent(core, {
+      object: { ...claim, apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+      type: 'Normal',
+      reason: 'VolumeResizeSuccessful',
+      message: `resize volume ${pv.metadata!.name} to ${requested} succeeded`,
+      component: `${driverName}_${agentComponent}`,
+    });
   }
 
   private async fail(claim: V1PersistentVolumeClaim, message: string) {
