@@ -12,6 +12,14 @@
  * An implementation may therefore stream appends out as they come (e.g. S3 parts 2..n) and hold
  * only the head (part 1, padded with the first appended bytes to the minimum part size if needed).
  * Nothing is visible to readers before `commit` resolves; `abort` discards everything.
+ *
+ * Refinements (packages/qcow2 writer, documented here so implementations agree):
+ * - Appends are *issued* in offset order, but up to three may be in flight at once (two batches
+ *   of 4 MiB by default, plus one large run written straight from the caller's buffer).
+ * - The writer reuses `data` once the returned promise resolves: a sink that keeps the bytes
+ *   (e.g. to fill a 5 MiB S3 part) must copy them before resolving.
+ * - The head is written exactly once, after the last append, as one write at offset 0 of
+ *   `headBytes` bytes; `commit` follows it.
  */
 export interface PositionalSink {
   /** Declares the head region; called once, before any write. Appends start at `headBytes`. */
@@ -31,6 +39,12 @@ export interface RangeSource {
    * (a truncated image must not be mistaken for zeros).
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads exactly `target.length` bytes at `offset` into `target` (same rules as
+   * `read`). When present, the reader and the converters use it to fill reused buffers
+   * instead of allocating one per read.
+   */
+  readInto?(target: Uint8Array, offset: number): Promise<void>;
   close(): Promise<void>;
 }
 
