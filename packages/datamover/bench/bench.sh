@@ -6,12 +6,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/../scripts/bundle.sh"
-out="$(mktemp -d "${TMPDIR:-/tmp}/ferry-dm-bench-build-XXXXXX")"
-trap 'rm -rf "$out"' EXIT
-# The sandbox locates versions.env from its own source folder (__dirname): keep that true
-# inside the bundle. Nothing else bundled here reads __dirname.
-sandbox_src="$(cd "$here/../../sandbox/src" && pwd)"
-esbuild --bundle --platform=node --target=node22 --log-level=warning \
-  --define:__dirname="\"$sandbox_src\"" --outdir="$out" "$here/run.ts" "$here/plainS3.ts"
-if grep -q "__dirname" "$out/run.js"; then echo "bench bundle still reads __dirname" >&2; exit 1; fi
+# Built inside the package (dist/ is git-ignored) so the bundle resolves workspace packages
+# (the sandbox finds its versions.env through require.resolve('@ferry/sandbox/package.json')).
+out="$here/../dist/bench"
+mkdir -p "$out"
+esbuild --bundle --platform=node --target=node22 --log-level=error \
+  --external:@ferry/sandbox/package.json --outdir="$out" "$here/run.ts" "$here/plainS3.ts"
 BENCH_PLAIN_S3="$out/plainS3.js" BENCH_CLI="$here/../dist/ferry-datamover.cjs" node "$out/run.js"
