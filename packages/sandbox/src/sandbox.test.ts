@@ -458,6 +458,32 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     expect(terminated?.message).toBe('no such backup');
   }, 90_000);
 
+  it('fails a process pod that outlives its activeDeadlineSeconds', async () => {
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'late' },
+        spec: {
+          restartPolicy: 'Never',
+          activeDeadlineSeconds: 2,
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', 'exec sleep 302'] }],
+        },
+      },
+    });
+    const pod = await waitFor(
+      async () => {
+        const current = await core.readNamespacedPod({ name: 'late', namespace: ns });
+        return current.status?.phase === 'Failed' ? current : undefined;
+      },
+      { description: 'pod late to fail', timeoutMs: 20_000 },
+    );
+    expect(pod.status?.reason).toBe('DeadlineExceeded');
+    expect(pod.status?.containerStatuses?.[0].state?.terminated?.exitCode).toBe(143); // SIGTERM
+    const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
+    expect(stdout).not.toContain('sleep 302');
+  }, 30_000);
+
   it('kills the process of a deleted pod', async () => {
     await batch.createNamespacedJob({ namespace: ns, body: job('sleeper', 'echo started; exec sleep 300') });
     const pod = await waitFor(

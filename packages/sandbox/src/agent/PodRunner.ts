@@ -32,6 +32,8 @@ export class PodRunner {
   private readonly running = new Map<string, RunningContainer>();
   private phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' = 'Pending';
   private stopping = false;
+  private deadlineExceeded = false;
+  private deadlineTimer?: NodeJS.Timeout;
   private statusChain: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
 
@@ -59,6 +61,7 @@ export class PodRunner {
   /** Kills the containers (SIGTERM, SIGKILL after the grace period) and waits for the runner to end. */
   async kill(graceMs: number): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.deadlineTimer);
     await Promise.all([...this.running.values()].map(c => c.kill(graceMs)));
     await this.done;
     await this.statusChain;
@@ -118,8 +121,22 @@ export class PodRunner {
     }
   }
 
+  /** spec.activeDeadlineSeconds: the kubelet fails the pod (reason DeadlineExceeded) when it runs longer. */
+  private armDeadline() {
+    const seconds = this.options.pod.spec?.activeDeadlineSeconds;
+    if (!seconds) return;
+    const started = this.options.pod.status?.startTime ? new Date(this.options.pod.status.startTime).getTime() : Date.now();
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineExceeded = true;
+      this.stopping = true;
+      const grace = Math.min(10, this.options.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      for (const container of this.running.values()) container.kill(grace).catch(() => undefined);
+    }, Math.max(0, started + seconds * 1000 - Date.now()));
+  }
+
   private async run() {
     const { pod } = this.options;
+    this.armDeadline();
     await this.report();
     let volumes: Map<string, PreparedVolume> | undefined;
     try {
@@ -129,7 +146,10 @@ export class PodRunner {
       await this.failPod('UnsupportedVolume', error.message);
       return;
     }
-    if (!volumes) return;
+    if (!volumes) {
+      if (this.deadlineExceeded) await this.finish();
+      return;
+    }
     for (const container of pod.spec!.initContainers ?? []) {
       if (!(await this.runWithRestarts(container, volumes, true))) {
         await this.finish();
@@ -159,6 +179,12 @@ export class PodRunner {
       for (const record of main) {
         if (!record.state.terminated) record.state = { waiting: { reason: 'PodInitializing' } };
       }
+    }
+    clearTimeout(this.deadlineTimer);
+    if (this.deadlineExceeded) {
+      this.phase = 'Failed';
+      await this.report('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline');
+      return;
     }
     this.phase = failed || !allDone ? 'Failed' : 'Succeeded';
     await this.report();
@@ -212,6 +238,8 @@ export class PodRunner {
       return { exitCode: 128, signal: null };
     }
     this.running.set(container.name, running);
+    // Killed (deleted pod, deadline) while it was being started.
+    if (this.stopping) running.kill(0).catch(() => undefined);
     record.state = { running: { startedAt: running.startedAt } };
     if (!record.init) this.phase = 'Running';
     this.options.log(`Started container ${container.name} of pod ${this.podKey}`);
