@@ -1,0 +1,104 @@
+import { ApiException, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
+
+export interface ObjectList {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { continue?: string; resourceVersion?: string };
+  items: KubernetesObject[];
+}
+
+const PAGE_SIZE = 500;
+
+/**
+ * Read-only JSON access to any API path with a KubeConfig's credentials and TLS settings.
+ *
+ * Backups need objects exactly as the API server returns them. The typed clients of
+ * @kubernetes/client-node deserialize built-in kinds into generated models, which drops fields the
+ * models do not know (newer API fields, alpha fields) and turns timestamps into Dates; a backup
+ * would silently lose data. This client keeps the JSON as it is; everything else (auth, CA,
+ * client certificates) comes from client-node's `applyToHTTPSOptions`.
+ */
+export class KubernetesJsonClient {
+  constructor(private readonly kubeConfig: KubeConfig) {}
+
+  get server(): string {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) {
+      throw new Error('the kube config has no current cluster');
+    }
+    return cluster.server;
+  }
+
+  /** GET of an API path (`/api/v1/...`, `/apis/...`), parsed as JSON. */
+  async get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    const url = new URL(this.server);
+    url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, value);
+    }
+    const options: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    const transport = url.protocol === 'http:' ? http : https;
+    if (url.protocol === 'http:') {
+      delete options.agent;
+    }
+    return new Promise<T>((resolve, reject) => {
+      const request = transport.request(url, options, response => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = response.statusCode ?? 0;
+          if (status < 200 || status > 299) {
+            reject(new ApiException(status, `GET ${path} failed`, text, flattenHeaders(response.headers)));
+            return;
+          }
+          try {
+            resolve(JSON.parse(text) as T);
+          } catch (error) {
+            reject(new Error(`GET ${path} returned invalid json: ${String(error)}`));
+          }
+        });
+      });
+      request.setTimeout(30_000, () => {
+        request.destroy(Object.assign(new Error(`GET ${path} timed out`), { code: 'ETIMEDOUT' }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  /** Every item of a collection, page by page; items get `apiVersion` and `kind` filled in. */
+  async list(options: {
+    path: string;
+    apiVersion: string;
+    kind: string;
+    labelSelector?: string;
+  }): Promise<KubernetesObject[]> {
+    const items: KubernetesObject[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = await this.get<ObjectList>(options.path, {
+        labelSelector: options.labelSelector,
+        limit: String(PAGE_SIZE),
+        continue: continueToken,
+      });
+      for (const item of page.items ?? []) {
+        items.push({ apiVersion: options.apiVersion, kind: options.kind, ...item });
+      }
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
+    return items;
+  }
+}
+
+function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) result[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return result;
+}
