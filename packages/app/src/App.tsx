@@ -6,6 +6,7 @@ import {
 } from '@backstage/plugin-catalog';
 import { orgPlugin } from '@backstage/plugin-org';
 import { UserSettingsPage } from '@backstage/plugin-user-settings';
+import { BackupPlatformPage } from '@ferry/plugin-backup';
 import {
   AlertDisplay,
   OAuthRequestDialog,
@@ -36,6 +37,7 @@ const routes = (
     <Route path="/catalog/:namespace/:kind/:name" element={<CatalogEntityPage />}>
       {entityPage}
     </Route>
+    <Route path="/backup" element={<BackupPlatformPage />} />
     <Route path="/settings" element={<UserSettingsPage />} />
   </FlatRoutes>
 );

@@ -3,15 +3,28 @@ import {
   createFrontendPlugin,
   discoveryApiRef,
   fetchApiRef,
+  PageBlueprint,
 } from '@backstage/frontend-plugin-api';
-import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { convertLegacyRouteRefs } from '@backstage/core-compat-api';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
 import type { Entity } from '@backstage/catalog-model';
+import BackupIcon from '@material-ui/icons/Backup';
 import { isBackupAvailable } from '@ferry/plugin-backup-common';
 import { backupApiRef } from './api/BackupApi';
 import { BackupClient } from './api/BackupClient';
+import { backupsRouteRef, platformRouteRef, restoresRouteRef } from './routes';
 
 /** Entities carrying any annotation that tells Ferry what to back up. */
 const applicationFilter = (entity: Entity) => isBackupAvailable(entity);
+
+const routes = convertLegacyRouteRefs({
+  backups: backupsRouteRef,
+  restores: restoresRouteRef,
+  platform: platformRouteRef,
+});
 
 const backupApi = ApiBlueprint.make({
   params: defineParams =>
@@ -28,6 +41,7 @@ const entityBackupsContent = EntityContentBlueprint.make({
     path: '/backups',
     title: 'Backups',
     group: 'operation',
+    routeRef: routes.backups,
     filter: applicationFilter,
     loader: () =>
       import('./components/EntityBackupsContent').then(m => <m.EntityBackupsContent />),
@@ -40,9 +54,31 @@ const entityRestoresContent = EntityContentBlueprint.make({
     path: '/restores',
     title: 'Restores',
     group: 'operation',
+    routeRef: routes.restores,
     filter: applicationFilter,
     loader: () =>
       import('./components/EntityRestoresContent').then(m => <m.EntityRestoresContent />),
+  },
+});
+
+const entityBackupStatusCard = EntityCardBlueprint.make({
+  name: 'status',
+  params: {
+    type: 'info',
+    filter: applicationFilter,
+    loader: () =>
+      import('./components/EntityBackupStatusCard').then(m => <m.EntityBackupStatusCard />),
+  },
+});
+
+const platformPage = PageBlueprint.make({
+  params: {
+    path: '/backup',
+    title: 'Backups',
+    icon: <BackupIcon />,
+    routeRef: routes.platform,
+    loader: () =>
+      import('./components/BackupPlatformPage').then(m => <m.BackupPlatformPage />),
   },
 });
 
@@ -53,5 +89,12 @@ const entityRestoresContent = EntityContentBlueprint.make({
  */
 export default createFrontendPlugin({
   pluginId: 'backup',
-  extensions: [backupApi, entityBackupsContent, entityRestoresContent],
+  routes,
+  extensions: [
+    backupApi,
+    entityBackupsContent,
+    entityRestoresContent,
+    entityBackupStatusCard,
+    platformPage,
+  ],
 });

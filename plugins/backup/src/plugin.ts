@@ -1,5 +1,6 @@
 import {
   createApiFactory,
+  createComponentExtension,
   createPlugin,
   createRoutableExtension,
   discoveryApiRef,
@@ -7,7 +8,7 @@ import {
 } from '@backstage/core-plugin-api';
 import { backupApiRef } from './api/BackupApi';
 import { BackupClient } from './api/BackupClient';
-import { backupsRouteRef, restoresRouteRef } from './routes';
+import { backupsRouteRef, platformRouteRef, restoresRouteRef } from './routes';
 
 /** Ferry's frontend plugin (legacy frontend system). */
 export const backupPlugin = createPlugin({
@@ -19,7 +20,7 @@ export const backupPlugin = createPlugin({
       factory: ({ discoveryApi, fetchApi }) => new BackupClient({ discoveryApi, fetchApi }),
     }),
   ],
-  routes: { backups: backupsRouteRef, restores: restoresRouteRef },
+  routes: { backups: backupsRouteRef, restores: restoresRouteRef, platform: platformRouteRef },
 });
 
 /** The "Backups" entity tab. */
@@ -39,5 +40,26 @@ export const EntityRestoresContent = backupPlugin.provide(
     component: () =>
       import('./components/EntityRestoresContent').then(m => m.EntityRestoresContent),
     mountPoint: restoresRouteRef,
+  }),
+);
+
+/** The overview card: protection state, last successful backup, next scheduled run. */
+export const EntityBackupStatusCard = backupPlugin.provide(
+  createComponentExtension({
+    name: 'EntityBackupStatusCard',
+    component: {
+      lazy: () =>
+        import('./components/EntityBackupStatusCard').then(m => m.EntityBackupStatusCard),
+    },
+  }),
+);
+
+/** The platform team's page: targets, policies, coverage, stored bytes over time. */
+export const BackupPlatformPage = backupPlugin.provide(
+  createRoutableExtension({
+    name: 'BackupPlatformPage',
+    component: () =>
+      import('./components/BackupPlatformPage').then(m => m.BackupPlatformPage),
+    mountPoint: platformRouteRef,
   }),
 );

@@ -37,3 +37,15 @@ export function formatTrigger(trigger: OperationTrigger): string {
       return 'unknown';
   }
 }
+
+/** "3 h ago", "in 5 min", "2 days ago", "just now", relative to `now` (ms since the epoch). */
+export function formatRelative(iso: string, now: number = Date.now()): string {
+  const diff = Date.parse(iso) - now;
+  const seconds = Math.round(Math.abs(diff) / 1000);
+  if (seconds < 60) return 'just now';
+  let amount: string;
+  if (seconds < 3600) amount = `${Math.floor(seconds / 60)} min`;
+  else if (seconds < 48 * 3600) amount = `${Math.floor(seconds / 3600)} h`;
+  else amount = `${Math.floor(seconds / 86400)} days`;
+  return diff < 0 ? `${amount} ago` : `in ${amount}`;
+}

@@ -1,5 +1,6 @@
 import { PropsWithChildren } from 'react';
 import { makeStyles, Typography } from '@material-ui/core';
+import BackupIcon from '@material-ui/icons/Backup';
 import HomeIcon from '@material-ui/icons/Home';
 import MenuIcon from '@material-ui/icons/Menu';
 import GroupIcon from '@material-ui/icons/People';
@@ -54,6 +55,7 @@ export const Root = ({ children }: PropsWithChildren<{}>) => (
       <SidebarDivider />
       <SidebarGroup label="Menu" icon={<MenuIcon />}>
         <SidebarItem icon={HomeIcon} to="catalog" text="Catalog" />
+        <SidebarItem icon={BackupIcon} to="backup" text="Backups" />
         <MyGroupsSidebarItem singularTitle="My Group" pluralTitle="My Groups" icon={GroupIcon} />
       </SidebarGroup>
       <SidebarSpace />

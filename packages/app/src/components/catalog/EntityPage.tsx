@@ -16,6 +16,7 @@ import {
 import { EntityKubernetesContent, isKubernetesAvailable } from '@backstage/plugin-kubernetes';
 import {
   EntityBackupsContent,
+  EntityBackupStatusCard,
   EntityRestoresContent,
   isBackupAvailable,
 } from '@ferry/plugin-backup';
@@ -23,13 +24,34 @@ import {
 const overviewContent = (
   <Grid container spacing={3} alignItems="stretch">
     <Grid item md={6}>
-      <EntityAboutCard variant="gridItem" />
+      <EntityAboutCard />
     </Grid>
     <Grid item md={6} xs={12}>
       <EntityLinksCard />
     </Grid>
     <Grid item md={12} xs={12}>
-      <EntityHasSubcomponentsCard variant="gridItem" />
+      <EntityHasSubcomponentsCard />
+    </Grid>
+  </Grid>
+);
+
+const componentOverviewContent = (
+  <Grid container spacing={3} alignItems="stretch">
+    <Grid item md={6}>
+      <EntityAboutCard />
+    </Grid>
+    <EntitySwitch>
+      <EntitySwitch.Case if={isBackupAvailable}>
+        <Grid item md={6} xs={12}>
+          <EntityBackupStatusCard />
+        </Grid>
+      </EntitySwitch.Case>
+    </EntitySwitch>
+    <Grid item md={6} xs={12}>
+      <EntityLinksCard />
+    </Grid>
+    <Grid item md={12} xs={12}>
+      <EntityHasSubcomponentsCard />
     </Grid>
   </Grid>
 );
@@ -37,7 +59,7 @@ const overviewContent = (
 const componentPage = (
   <EntityLayout>
     <EntityLayout.Route path="/" title="Overview">
-      {overviewContent}
+      {componentOverviewContent}
     </EntityLayout.Route>
     <EntityLayout.Route path="/kubernetes" title="Kubernetes" if={isKubernetesAvailable}>
       <EntityKubernetesContent />
@@ -56,10 +78,10 @@ const userPage = (
     <EntityLayout.Route path="/" title="Overview">
       <Grid container spacing={3}>
         <Grid item xs={12} md={6}>
-          <EntityUserProfileCard variant="gridItem" />
+          <EntityUserProfileCard />
         </Grid>
         <Grid item xs={12} md={6}>
-          <EntityOwnershipCard variant="gridItem" />
+          <EntityOwnershipCard />
         </Grid>
       </Grid>
     </EntityLayout.Route>
@@ -71,10 +93,10 @@ const groupPage = (
     <EntityLayout.Route path="/" title="Overview">
       <Grid container spacing={3}>
         <Grid item xs={12} md={6}>
-          <EntityGroupProfileCard variant="gridItem" />
+          <EntityGroupProfileCard />
         </Grid>
         <Grid item xs={12} md={6}>
-          <EntityOwnershipCard variant="gridItem" />
+          <EntityOwnershipCard />
         </Grid>
         <Grid item xs={12}>
           <EntityMembersListCard />

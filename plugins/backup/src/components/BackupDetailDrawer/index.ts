@@ -1,0 +1,2 @@
+export { BackupDetailDrawer, isRestorable } from './BackupDetailDrawer';
+export { VolumeChain } from './BackupContents';

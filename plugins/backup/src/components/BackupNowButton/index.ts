@@ -1,0 +1,1 @@
+export { BackupNowButton } from './BackupNowButton';

@@ -1,0 +1,43 @@
+import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@material-ui/core';
+import type { PlatformOverview } from '@ferry/plugin-backup-common';
+
+/** Backup policies: where, when, how long, how often a full backup. */
+export const PoliciesTable = ({ policies }: { policies: PlatformOverview['policies'] }) => {
+  if (policies.length === 0) {
+    return (
+      <Typography variant="body2" color="textSecondary">
+        No policies configured: add one under ferry.policies in app-config.yaml.
+      </Typography>
+    );
+  }
+  return (
+    <Table size="small" aria-label="policies">
+      <TableHead>
+        <TableRow>
+          <TableCell>Policy</TableCell>
+          <TableCell>Target</TableCell>
+          <TableCell>Schedule</TableCell>
+          <TableCell>Keep last</TableCell>
+          <TableCell>Full every</TableCell>
+          <TableCell>Images</TableCell>
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {policies.map(policy => (
+          <TableRow key={policy.name}>
+            <TableCell>{policy.name}</TableCell>
+            <TableCell>{policy.target}</TableCell>
+            <TableCell>
+              <code>{policy.schedule ?? 'manual'}</code>
+            </TableCell>
+            <TableCell>{policy.keepLast ?? 'all'}</TableCell>
+            <TableCell>
+              {policy.fullEvery <= 1 ? 'every backup' : `${policy.fullEvery} backups`}
+            </TableCell>
+            <TableCell>{policy.skipImageBackup ? 'skipped' : 'backed up'}</TableCell>
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
+  );
+};

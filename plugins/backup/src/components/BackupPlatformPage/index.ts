@@ -1,0 +1,2 @@
+export { BackupPlatformPage } from './BackupPlatformPage';
+export { StoredBytesChart, incrementalSavings } from './StoredBytesChart';

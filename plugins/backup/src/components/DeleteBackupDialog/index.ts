@@ -1,0 +1,1 @@
+export { DeleteBackupDialog } from './DeleteBackupDialog';

@@ -1,0 +1,2 @@
+export { EntityBackupStatusCard } from './EntityBackupStatusCard';
+export { ProtectionStatus } from './ProtectionStatus';

@@ -1,0 +1,1 @@
+export { FailureList } from './FailureList';

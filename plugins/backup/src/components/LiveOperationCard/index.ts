@@ -1,0 +1,1 @@
+export { LiveOperationCard } from './LiveOperationCard';

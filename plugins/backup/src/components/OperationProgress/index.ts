@@ -1,0 +1,3 @@
+export { OperationProgress } from './OperationProgress';
+export { OperationTimeline } from './OperationTimeline';
+export { VolumeProgressList } from './VolumeProgressList';

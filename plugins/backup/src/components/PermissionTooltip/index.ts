@@ -1,0 +1,1 @@
+export { PermissionTooltip } from './PermissionTooltip';

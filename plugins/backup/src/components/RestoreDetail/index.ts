@@ -1,0 +1,3 @@
+export { RestoreDetailDrawer } from './RestoreDetailDrawer';
+export { RestoreDetailView } from './RestoreDetailView';
+export { RestoredObjects } from './RestoredObjects';

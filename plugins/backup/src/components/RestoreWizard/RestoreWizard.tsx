@@ -1,0 +1,183 @@
+import { Entity, getCompoundEntityRef } from '@backstage/catalog-model';
+import { Link, Progress } from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import {
+  Box,
+  Button,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
+  Step,
+  StepLabel,
+  Stepper,
+} from '@material-ui/core';
+import {
+  BackupSummary,
+  backupRestoreAnywherePermission,
+  DryRunResult,
+  RestoreRequest,
+  RestoreSummary,
+} from '@ferry/plugin-backup-common';
+import { useMemo, useState } from 'react';
+import { backupApiRef } from '../../api/BackupApi';
+import { useActionPermission } from '../../hooks/useActionPermission';
+import { useEntityTabLink } from '../../hooks/useEntityTabLink';
+import { ApiErrorPanel } from '../ApiErrorPanel';
+import { RestoreDetailView } from '../RestoreDetail';
+import { DryRunPreview } from './DryRunPreview';
+import { initialRestoreForm, RestoreForm, RestoreFormErrors, toRestoreRequest } from './restoreForm';
+import { TargetStep } from './TargetStep';
+import { TransformsStep } from './TransformsStep';
+
+const steps = ['Target', 'Transforms and images', 'Preview (dry run)', 'Restore'];
+const targetFields = ['cluster', 'namespace'];
+
+type Preview =
+  | { state: 'idle' }
+  | { state: 'loading' }
+  | { state: 'error'; error: Error }
+  | { state: 'ready'; result: DryRunResult; request: RestoreRequest };
+
+/**
+ * Restores a backup in four steps: target and flags, transforms and image restore, a dry-run
+ * preview of every change, then the restore itself with its live progress.
+ */
+export const RestoreWizard = (props: {
+  entity: Entity;
+  backup: BackupSummary;
+  onClose: () => void;
+  onCreated?: (restore: RestoreSummary) => void;
+}) => {
+  const api = useApi(backupApiRef);
+  const entityRef = useMemo(() => getCompoundEntityRef(props.entity), [props.entity]);
+  const restoresLink = useEntityTabLink(props.entity, 'restores');
+  const anywhere = useActionPermission({
+    permission: backupRestoreAnywherePermission,
+    action: 'restore into another namespace or cluster',
+  });
+  const [step, setStep] = useState(0);
+  const [form, setForm] = useState<RestoreForm>(() => initialRestoreForm(props.backup));
+  const [errors, setErrors] = useState<RestoreFormErrors>({});
+  const [preview, setPreview] = useState<Preview>({ state: 'idle' });
+  const [creating, setCreating] = useState<{ error?: Error; busy: boolean }>({ busy: false });
+  const [created, setCreated] = useState<RestoreSummary>();
+
+  const runDryRun = async (request: RestoreRequest) => {
+    setPreview({ state: 'loading' });
+    try {
+      const result = await api.createRestore(entityRef, { ...request, dryRun: true });
+      setPreview({ state: 'ready', result, request });
+    } catch (error) {
+      setPreview({ state: 'error', error: error as Error });
+    }
+  };
+
+  const next = () => {
+    const { request, errors: found } = toRestoreRequest(props.backup.id, form);
+    const relevant = Object.keys(found).filter(key =>
+      step === 0 ? targetFields.includes(key) : true,
+    );
+    setErrors(found);
+    if (relevant.length > 0) return;
+    if (step === 1) runDryRun(request);
+    setStep(step + 1);
+  };
+
+  const confirm = async () => {
+    if (preview.state !== 'ready') return;
+    setCreating({ busy: true });
+    try {
+      const { dryRun: _dryRun, ...request } = preview.request;
+      const restore = await api.createRestore(entityRef, request);
+      setCreated(restore);
+      setCreating({ busy: false });
+      setStep(3);
+      props.onCreated?.(restore);
+    } catch (error) {
+      setCreating({ busy: false, error: error as Error });
+    }
+  };
+
+  return (
+    <Dialog open onClose={props.onClose} maxWidth="md" fullWidth aria-labelledby="restore-title">
+      <DialogTitle id="restore-title">Restore backup {props.backup.id}</DialogTitle>
+      <DialogContent dividers>
+        <Stepper activeStep={step} alternativeLabel>
+          {steps.map(label => (
+            <Step key={label}>
+              <StepLabel>{label}</StepLabel>
+            </Step>
+          ))}
+        </Stepper>
+        {step === 0 && (
+          <TargetStep
+            form={form}
+            errors={errors}
+            source={props.backup}
+            elsewhereReason={anywhere.allowed || anywhere.loading ? undefined : anywhere.reason}
+            onChange={setForm}
+          />
+        )}
+        {step === 1 && <TransformsStep form={form} errors={errors} onChange={setForm} />}
+        {step === 2 && (
+          <Box>
+            {preview.state === 'loading' && <Progress />}
+            {preview.state === 'error' && <ApiErrorPanel error={preview.error} />}
+            {preview.state === 'ready' && (
+              <DryRunPreview
+                result={preview.result}
+                imageRestoreEnabled={form.imageRestore.enabled}
+              />
+            )}
+            {creating.error && (
+              <Box mt={2}>
+                <ApiErrorPanel error={creating.error} />
+              </Box>
+            )}
+          </Box>
+        )}
+        {step === 3 && created && (
+          <RestoreDetailView entityRef={entityRef} restoreId={created.id} />
+        )}
+      </DialogContent>
+      <DialogActions>
+        {step === 3 && created ? (
+          <>
+            <Link to={`${restoresLink}?restore=${encodeURIComponent(created.id)}`}>
+              Open in the Restores tab
+            </Link>
+            <Box flexGrow={1} />
+            <Button onClick={props.onClose} color="primary">
+              Close
+            </Button>
+          </>
+        ) : (
+          <>
+            <Button onClick={props.onClose}>Cancel</Button>
+            {step > 0 && (
+              <Button onClick={() => setStep(step - 1)} disabled={creating.busy}>
+                Back
+              </Button>
+            )}
+            {step < 2 && (
+              <Button variant="contained" color="primary" onClick={next}>
+                {step === 1 ? 'Preview' : 'Next'}
+              </Button>
+            )}
+            {step === 2 && (
+              <Button
+                variant="contained"
+                color="primary"
+                onClick={confirm}
+                disabled={preview.state !== 'ready' || creating.busy}
+              >
+                Restore
+              </Button>
+            )}
+          </>
+        )}
+      </DialogActions>
+    </Dialog>
+  );
+};

@@ -1,0 +1,130 @@
+import {
+  Box,
+  Checkbox,
+  Divider,
+  FormControlLabel,
+  TextField,
+  Typography,
+} from '@material-ui/core';
+import { MapEditor } from './MapEditor';
+import type { RestoreForm, RestoreFormErrors } from './restoreForm';
+
+/** Step 2: transforms (maps, omissions, JSON patches) and image restore. */
+export const TransformsStep = (props: {
+  form: RestoreForm;
+  errors: RestoreFormErrors;
+  onChange: (form: RestoreForm) => void;
+}) => {
+  const { form, errors, onChange } = props;
+  const image = form.imageRestore;
+  const setImage = (next: Partial<RestoreForm['imageRestore']>) =>
+    onChange({ ...form, imageRestore: { ...image, ...next } });
+  return (
+    <Box>
+      <MapEditor
+        label="Storage class map"
+        field="storageClassMap"
+        fromLabel="Storage class in the backup"
+        toLabel="Storage class to use"
+        rows={form.storageClassMap}
+        errors={errors}
+        onChange={rows => onChange({ ...form, storageClassMap: rows })}
+      />
+      <MapEditor
+        label="Namespace map"
+        field="namespaceMap"
+        fromLabel="Namespace in the backup"
+        toLabel="Namespace to use"
+        rows={form.namespaceMap}
+        errors={errors}
+        onChange={rows => onChange({ ...form, namespaceMap: rows })}
+      />
+      <Box display="flex" style={{ gap: 16 }} mb={2}>
+        <TextField
+          label="Omit labels"
+          helperText="Label keys to drop, comma-separated"
+          variant="outlined"
+          size="small"
+          fullWidth
+          value={form.omitLabels}
+          onChange={e => onChange({ ...form, omitLabels: e.target.value })}
+        />
+        <TextField
+          label="Omit annotations"
+          helperText="Annotation keys to drop, comma-separated"
+          variant="outlined"
+          size="small"
+          fullWidth
+          value={form.omitAnnotations}
+          onChange={e => onChange({ ...form, omitAnnotations: e.target.value })}
+        />
+      </Box>
+      <TextField
+        label="JSON patches (optional)"
+        placeholder='[{"target":{"kind":"Deployment","name":"web"},"operations":[{"op":"replace","path":"/spec/replicas","value":1}]}]'
+        variant="outlined"
+        multiline
+        minRows={3}
+        fullWidth
+        value={form.patches}
+        error={Boolean(errors.patches)}
+        helperText={errors.patches ?? 'RFC 6902 operations applied to matching objects'}
+        onChange={e => onChange({ ...form, patches: e.target.value })}
+        inputProps={{ style: { fontFamily: 'monospace', fontSize: 13 } }}
+      />
+      <Box my={2}>
+        <Divider />
+      </Box>
+      <Typography variant="subtitle2">Container images</Typography>
+      <FormControlLabel
+        control={
+          <Checkbox
+            checked={image.enabled}
+            onChange={e => setImage({ enabled: e.target.checked })}
+          />
+        }
+        label="Push backed-up images whose original is unreachable to a registry"
+      />
+      {image.enabled && (
+        <Box display="grid" style={{ gridTemplateColumns: '1fr 1fr', gap: 16 }}>
+          <TextField
+            label="Registry"
+            placeholder="registry.example.com:5000"
+            variant="outlined"
+            size="small"
+            required
+            value={image.registry}
+            error={Boolean(errors['imageRestore.registry'])}
+            helperText={errors['imageRestore.registry']}
+            onChange={e => setImage({ registry: e.target.value })}
+          />
+          <TextField
+            label="Repository"
+            placeholder="restored/shop"
+            variant="outlined"
+            size="small"
+            value={image.repository}
+            onChange={e => setImage({ repository: e.target.value })}
+          />
+          <TextField
+            label="Auth secret"
+            helperText="A kubernetes.io/dockerconfigjson Secret in the target namespace"
+            variant="outlined"
+            size="small"
+            value={image.authSecret}
+            onChange={e => setImage({ authSecret: e.target.value })}
+          />
+          <FormControlLabel
+            control={
+              <Checkbox
+                checked={image.overrideImageIfExist}
+                onChange={e => setImage({ overrideImageIfExist: e.target.checked })}
+              />
+            }
+            label="Overwrite an existing image with the same name and tag"
+          />
+        </Box>
+      )}
+    </Box>
+  );
+};

@@ -1,0 +1,3 @@
+export { RestoreWizard } from './RestoreWizard';
+export { toRestoreRequest, initialRestoreForm } from './restoreForm';
+export type { RestoreForm } from './restoreForm';
