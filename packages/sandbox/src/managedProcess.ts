@@ -111,7 +111,10 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
       resolve(status);
     };
     child.once('exit', (code, signal) => finish({ code, signal }));
-    child.once('error', () => finish({ code: null, signal: null }));
+    child.once('error', error => {
+      fs.appendFileSync(options.logFile, `[ferry-sandbox] could not start ${options.command}: ${error.message}\n`);
+      finish({ code: null, signal: null });
+    });
   });
   const logTail = (lines = 20) => {
     try {

@@ -58,4 +58,10 @@ describe('startRegistry', () => {
       await registry.stop();
     }
   }, 30_000);
+
+  it('says which binary could not be started', async () => {
+    await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow(
+      'could not start /nonexistent/docker-registry: spawn /nonexistent/docker-registry ENOENT',
+    );
+  }, 30_000);
 });

@@ -7,6 +7,8 @@ import {
   KubernetesObject,
   StorageV1Api,
 } from '@kubernetes/client-node';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CertPair } from '../pki';
 import { freeLoopbackPort } from '../ports';
 import { driverName, snapshotGroup, snapshotVersion } from './constants';
@@ -18,6 +20,17 @@ import { Provisioner } from './Provisioner';
 import { ReconcileQueue } from './ReconcileQueue';
 import { Snapshotter } from './Snapshotter';
 import { VolumeStore } from './VolumeStore';
+
+function commandExists(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some(dir => {
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 export type NodeAgentOptions = {
   kubeConfig: KubeConfig;
@@ -47,6 +60,9 @@ export type NodeAgent = {
  */
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const { kubeConfig, log } = options;
+  if (!commandExists('bwrap')) {
+    throw new Error('bubblewrap (bwrap) is not installed: the sandbox kubelet needs it (Debian package bubblewrap)');
+  }
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const storage = kubeConfig.makeApiClient(StorageV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
