@@ -28,11 +28,28 @@ export interface ClusterRegistryOptions {
   authStrategy?: AuthenticationStrategy;
 }
 
+/**
+ * The Kubernetes plugin's `serviceAccount` strategy, answering a configured token before the
+ * plugin's code path. Same credential; the plugin's version dynamically imports client-node
+ * first even when the token is configured, which Jest cannot run without
+ * `--experimental-vm-modules`. Without a configured token it defers to the plugin (the pod's
+ * own service account token).
+ */
+class ConfiguredTokenStrategy extends ServiceAccountStrategy {
+  async getCredential(clusterDetails: ClusterDetails): Promise<KubernetesCredential> {
+    const token = clusterDetails.authMetadata.serviceAccountToken;
+    if (token) {
+      return { type: 'bearer token', token };
+    }
+    return super.getCredential(clusterDetails);
+  }
+}
+
 /** The Kubernetes plugin's strategies that work without a signed-in user's token. */
 export function defaultAuthStrategy(): AuthenticationStrategy {
   return new DispatchStrategy({
     authStrategyMap: {
-      serviceAccount: new ServiceAccountStrategy(),
+      serviceAccount: new ConfiguredTokenStrategy(),
       anonymous: new AnonymousStrategy(),
     },
   });
