@@ -51,6 +51,11 @@ export interface Config {
       /** Entity refs (users or groups) of administrators. */
       adminRefs?: string[];
     };
+    /** Ferry's controllers of Backup and Restore resources. */
+    controller?: {
+      /** Namespace of the leader-election Lease in every cluster (default kube-system). */
+      leaseNamespace?: string;
+    };
     /** The datamover Jobs that move volume bytes inside the cluster. */
     datamover?: {
       /** Container image of the datamover. */

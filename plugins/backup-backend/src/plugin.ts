@@ -7,8 +7,11 @@ import { backupPermissions } from '@ferry/plugin-backup-common';
 import { readFerryConfig } from './config/readFerryConfig';
 import { openDatabase } from './database/migrate';
 import { OperationIndex } from './database/OperationIndex';
+import { ClusterRegistry } from './kubernetes/ClusterRegistry';
+import { BackupService } from './service/BackupService';
 import { EntityAccess } from './service/EntityAccess';
 import { createRouter } from './service/router';
+import { TargetRegistry } from './targets/TargetRegistry';
 
 /**
  * Ferry's backend plugin: Kubernetes application backup and restore for catalog entities.
@@ -22,6 +25,8 @@ export const backupPlugin = createBackendPlugin({
       deps: {
         config: coreServices.rootConfig,
         logger: coreServices.logger,
+        auditor: coreServices.auditor,
+        lifecycle: coreServices.lifecycle,
         database: coreServices.database,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
@@ -37,8 +42,29 @@ export const backupPlugin = createBackendPlugin({
           catalog: deps.catalog,
           permissions: deps.permissions,
         });
+        const clusters = ClusterRegistry.fromConfig(deps.config);
+        const targets = new TargetRegistry(ferryConfig.targets, ferryConfig.defaultTarget);
+        const backups = new BackupService({
+          clusters,
+          targets,
+          config: ferryConfig,
+          index: operationIndex,
+          logger: deps.logger,
+          leaseNamespace: ferryConfig.controller.leaseNamespace,
+        });
+        deps.lifecycle.addStartupHook(() => backups.start());
+        deps.lifecycle.addShutdownHook(() => backups.stop());
         deps.httpRouter.use(
-          await createRouter({ httpAuth: deps.httpAuth, entityAccess, operationIndex }),
+          await createRouter({
+            httpAuth: deps.httpAuth,
+            auditor: deps.auditor,
+            logger: deps.logger,
+            entityAccess,
+            operationIndex,
+            clusters,
+            ferryConfig,
+            backups,
+          }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
         deps.logger.info(

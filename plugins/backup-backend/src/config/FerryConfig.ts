@@ -60,6 +60,9 @@ export const ferryConfigSchema = z
     permissions: z
       .object({ adminRefs: z.array(z.string()).default([]) })
       .default({}),
+    controller: z
+      .object({ leaseNamespace: z.string().min(1).default('kube-system') })
+      .default({}),
   })
   .superRefine((value, ctx) => {
     const targetNames = new Set<string>();

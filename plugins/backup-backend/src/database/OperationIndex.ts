@@ -20,6 +20,17 @@ interface BackupRow {
   logical_bytes: number | string | null;
   stored_bytes: number | string | null;
   message: string | null;
+  resource_name?: string | null;
+  detail?: string | null;
+  updated_at?: string | null;
+}
+
+/** A backup as indexed, with the resource behind it and its last status (JSON, opaque here). */
+export interface IndexedBackup {
+  summary: BackupSummary;
+  resourceName?: string;
+  detail?: unknown;
+  updatedAt?: string;
 }
 
 interface RestoreRow {
@@ -88,11 +99,34 @@ export class OperationIndex {
     };
   }
 
-  async upsertBackup(backup: BackupSummary): Promise<void> {
-    await this.db<BackupRow>('ferry_backups')
-      .insert(toRow(backup))
-      .onConflict('id')
-      .merge();
+  async upsertBackup(
+    backup: BackupSummary,
+    extra: { resourceName?: string; detail?: unknown } = {},
+  ): Promise<void> {
+    const row: BackupRow = {
+      ...toRow(backup),
+      updated_at: new Date().toISOString(),
+      ...(extra.resourceName !== undefined ? { resource_name: extra.resourceName } : {}),
+      ...(extra.detail !== undefined ? { detail: JSON.stringify(extra.detail) } : {}),
+    };
+    await this.db<BackupRow>('ferry_backups').insert(row).onConflict('id').merge();
+  }
+
+  async getBackup(options: { entityRef: string; id: string }): Promise<IndexedBackup | undefined> {
+    const row = await this.db<BackupRow>('ferry_backups')
+      .where({ entity_ref: options.entityRef, id: options.id })
+      .first();
+    if (!row) return undefined;
+    return {
+      summary: toSummary(row),
+      resourceName: row.resource_name ?? undefined,
+      detail: row.detail ? JSON.parse(row.detail) : undefined,
+      updatedAt: row.updated_at ?? undefined,
+    };
+  }
+
+  async deleteBackup(id: string): Promise<void> {
+    await this.db('ferry_backups').where({ id }).delete();
   }
 }
 

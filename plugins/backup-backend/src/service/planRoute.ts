@@ -7,7 +7,7 @@ import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
 import { collectApplication } from '../mapping/collectApplication';
 import { resolveApplication } from '../mapping/resolveApplication';
 import type { EntityAccess } from './EntityAccess';
-import { parseInput } from './router';
+import { parseInput } from './validation';
 
 const entityParamsSchema = z.object({
   kind: z.string().min(1),

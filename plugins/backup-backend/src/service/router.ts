@@ -1,5 +1,8 @@
-import type { HttpAuthService } from '@backstage/backend-plugin-api';
-import { InputError } from '@backstage/errors';
+import type {
+  AuditorService,
+  HttpAuthService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import {
   backupReadPermission,
   HealthResponse,
@@ -9,37 +12,24 @@ import {
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import express from 'express';
 import Router from 'express-promise-router';
-import { z } from 'zod';
+import type { FerryConfig } from '../config/FerryConfig';
 import type { OperationIndex } from '../database/OperationIndex';
+import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
+import { registerBackupRoutes } from './backupRoutes';
+import type { BackupService } from './BackupService';
 import type { EntityAccess } from './EntityAccess';
-
-const entityParamsSchema = z.object({
-  kind: z.string().min(1),
-  namespace: z.string().min(1),
-  name: z.string().min(1),
-});
-
-const pageSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(20),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-/** Parses with zod; a failure is a 400 naming each offending field. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map(issue => `${issue.path.join('.') || what}: ${issue.message}`)
-      .join('; ');
-    throw new InputError(`invalid ${what}: ${problems}`);
-  }
-  return result.data;
-}
+import { registerPlanRoute } from './planRoute';
+import { entityParamsSchema, pageSchema, parseInput } from './validation';
 
 export interface RouterOptions {
   httpAuth: HttpAuthService;
+  auditor: AuditorService;
+  logger: LoggerService;
   entityAccess: EntityAccess;
   operationIndex: OperationIndex;
+  clusters: ClusterRegistry;
+  ferryConfig: FerryConfig;
+  backups: BackupService;
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
@@ -80,6 +70,24 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       ...(await operationIndex.listRestores(query)),
     };
     res.json(body);
+  });
+
+  registerPlanRoute({
+    router,
+    httpAuth,
+    entityAccess,
+    clusters: options.clusters,
+    ferryConfig: options.ferryConfig,
+    logger: options.logger,
+  });
+  registerBackupRoutes({
+    router,
+    httpAuth,
+    auditor: options.auditor,
+    entityAccess,
+    backups: options.backups,
+    clusterNames: () => options.clusters.clusterNames(),
+    ferryConfig: options.ferryConfig,
   });
 
   return router;

@@ -1,0 +1,388 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { AppLock, LockHeldError, newBackupId, Repository } from '@ferry/repository';
+import { hostname } from 'node:os';
+import type { FerryConfig } from '../config/FerryConfig';
+import type { BackupResource, VolumeStatus } from '../controller/BackupResource';
+import { backupIdOf } from '../controller/backupSummary';
+import type { StatusRecorder } from '../controller/StatusRecorder';
+import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
+import type { TargetRegistry } from '../targets/TargetRegistry';
+import { prepareTargetAccess } from '../targets/targetAccess';
+import { boundedAll } from './boundedAll';
+import { chooseParents, VolumePlan } from './chooseParents';
+import { cleanupTemporaries } from './cleanupTemporaries';
+import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
+import { KubeClients, sleep } from './KubeClients';
+import type { OperationOwner } from './OwnerRef';
+import { parseQuantity } from './quantity';
+import { tempName } from './tempNames';
+import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
+import { writeMetadata } from './writeMetadata';
+
+const LOCK_LEASE_MS = 90_000;
+const LOCK_WAIT_MS = 30 * 60_000;
+const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
+const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
+
+export interface BackupRunnerOptions {
+  kube: KubeClients;
+  targets: TargetRegistry;
+  config: FerryConfig;
+  logger: LoggerService;
+  /** Reads the live application (mapping/collectApplication bound to this cluster). */
+  collect: (target: ApplicationTarget) => Promise<ApplicationSnapshot>;
+}
+
+/**
+ * Drives one Backup resource through DESIGN §3, recording every step in its status. Every step
+ * is idempotent and names its objects deterministically, so a controller that takes over after
+ * a crash calls `run` again and it continues from the status: completed volumes are kept, Jobs
+ * that are still running are re-attached, the rest is redone.
+ */
+export class BackupRunner {
+  constructor(private readonly options: BackupRunnerOptions) {}
+
+  async run(options: {
+    backup: BackupResource;
+    target: ApplicationTarget;
+    recorder: StatusRecorder;
+  }): Promise<void> {
+    const { backup, target, recorder } = options;
+    const { kube } = this.options;
+    const namespace = backup.metadata.namespace;
+    const backupId = backupIdOf(backup) ?? newBackupId();
+    const resumed = Boolean(recorder.status.phase);
+    const owner: OperationOwner = {
+      apiVersion: backup.apiVersion,
+      kind: backup.kind,
+      name: backup.metadata.name,
+      uid: backup.metadata.uid!,
+      labels: {
+        'app.kubernetes.io/managed-by': 'ferry',
+        'ferry.io/backup': backupId,
+      },
+    };
+    const labelSelector = `ferry.io/backup=${backupId}`;
+    await recorder.event(
+      'Start',
+      resumed ? `Resumed by ${hostname()} after an interruption` : `Started on ${hostname()}`,
+      {
+        phase: 'Running',
+        backupId,
+        runner: hostname(),
+        startedAt: recorder.status.startedAt ?? new Date().toISOString(),
+      },
+    );
+    let lock: AppLock | undefined;
+    let renewTimer: NodeJS.Timeout | undefined;
+    try {
+      const repository = await this.options.targets.repository(backup.spec.target);
+      lock = await this.acquireLock({ repository, backup, target, recorder, backupId });
+      const held = lock;
+      renewTimer = setInterval(() => {
+        held.renew().catch(error =>
+          this.options.logger.warn(`Could not renew the lock of ${target.appId}: ${error}`),
+        );
+      }, LOCK_LEASE_MS / 3);
+
+      const app = await this.options.collect(target);
+      await recorder.event(
+        'Plan',
+        `${app.objects.length} resources, ${app.claims.length} volumes, ${app.images.length} images` +
+          (app.warnings.length ? `; warnings: ${app.warnings.join('; ')}` : ''),
+        {
+          resources: app.resources.map(({ apiVersion, kind, name, namespace: ns }) => ({
+            apiVersion,
+            kind,
+            name,
+            namespace: ns,
+          })),
+          images: app.images,
+        },
+      );
+
+      const plans = await this.planVolumes({ repository, backup, target, app, recorder });
+      await writeMetadata({ repository, app: target.appId, backupId, objects: app.objects });
+      await recorder.event('Metadata', `Stored ${app.objects.length} resources as YAML`);
+
+      const access = await prepareTargetAccess({
+        kube,
+        namespace,
+        target: this.options.targets.config(backup.spec.target),
+        secretName: tempName({ operationId: backupId, role: 'target', pvc: 'credentials' }),
+        owner,
+      });
+      const pending = app.claims.filter(
+        c => recorder.status.volumes?.find(v => v.pvc === c.metadata!.name)?.phase !== 'Completed',
+      );
+      await boundedAll(pending, this.options.config.datamover.parallelism, claim =>
+        this.backupVolume({
+          claim,
+          plan: plans.find(p => p.pvc === claim.metadata!.name)!,
+          backupId,
+          appId: target.appId,
+          namespace,
+          owner,
+          access,
+          recorder,
+          snapshotClass: app.volumes.find(v => v.pvc === claim.metadata!.name)
+            ?.volumeSnapshotClass,
+        }),
+      );
+
+      await this.commit({ repository, lock, backup, target, backupId, app, recorder });
+    } catch (error) {
+      if (recorder.revoked) {
+        // Another replica leads now and resumes from the status: leave everything in place.
+        this.options.logger.warn(`Backup ${namespace}/${backup.metadata.name} handed over: ${error}`);
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.logger.error(`Backup ${namespace}/${backup.metadata.name} failed: ${message}`);
+      await recorder.event('Failed', message, {
+        phase: 'Failed',
+        message,
+        completedAt: new Date().toISOString(),
+      });
+    } finally {
+      if (renewTimer) clearInterval(renewTimer);
+      // A replica that lost leadership leaves the temporaries to the new leader, which resumes.
+      if (!recorder.revoked) {
+        await cleanupTemporaries({ kube, namespace, labelSelector }).catch(error =>
+          this.options.logger.warn(`Cleanup of backup ${backupId} is incomplete: ${error}`),
+        );
+      }
+      await lock?.release().catch(() => undefined);
+      await recorder.close().catch(() => undefined);
+    }
+  }
+
+  private async acquireLock(options: {
+    repository: Repository;
+    backup: BackupResource;
+    target: ApplicationTarget;
+    recorder: StatusRecorder;
+    backupId: string;
+  }): Promise<AppLock> {
+    const { backup, target, recorder } = options;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let told = false;
+    for (;;) {
+      try {
+        return await AppLock.acquire({
+          target: options.repository.target,
+          app: target.appId,
+          owner: `backup ${backup.metadata.namespace}/${backup.metadata.name} (${options.backupId})`,
+          leaseMs: LOCK_LEASE_MS,
+        });
+      } catch (error) {
+        if (!(error instanceof LockHeldError) || Date.now() > deadline) throw error;
+        if (!told) {
+          told = true;
+          await recorder.event('Waiting', `Waiting for the application's lock: ${error.message}`);
+        }
+        await sleep(5000);
+      }
+    }
+  }
+
+  private async planVolumes(options: {
+    repository: Repository;
+    backup: BackupResource;
+    target: ApplicationTarget;
+    app: ApplicationSnapshot;
+    recorder: StatusRecorder;
+  }): Promise<VolumePlan[]> {
+    const { recorder, app } = options;
+    const policy = this.options.config.policies.find(p => p.name === options.target.policy);
+    const plans = await chooseParents({
+      repository: options.repository,
+      app: options.target.appId,
+      claims: app.claims.map(c => ({
+        pvc: c.metadata!.name!,
+        sizeBytes: parseQuantity(c.status?.capacity?.storage),
+      })),
+      requested: options.backup.spec.type ?? 'Auto',
+      fullEvery: policy?.fullEvery ?? 10,
+    });
+    const volumes: VolumeStatus[] = plans.map(plan => {
+      const earlier = recorder.status.volumes?.find(v => v.pvc === plan.pvc);
+      if (earlier?.phase === 'Completed') return earlier;
+      return {
+        pvc: plan.pvc,
+        phase: 'Pending',
+        type: plan.type,
+        parentBackupId: plan.parentBackupId,
+        bytesTotal: app.volumes.find(v => v.pvc === plan.pvc)?.sizeBytes,
+      };
+    });
+    const type = volumes.some(v => v.type === 'incremental') ? 'Incremental' : 'Full';
+    await recorder.event(
+      'Plan',
+      plans.map(p => `${p.pvc}: ${p.reason}`).join('; ') || 'No volumes to back up',
+      { volumes, type },
+    );
+    return plans;
+  }
+
+  private async backupVolume(options: {
+    claim: V1PersistentVolumeClaim;
+    plan: VolumePlan;
+    backupId: string;
+    appId: string;
+    namespace: string;
+    owner: OperationOwner;
+    access: TargetAccess;
+    recorder: StatusRecorder;
+    /** Chosen by the claim's CSI driver in the plan; the driver's default when absent. */
+    snapshotClass?: string;
+  }): Promise<void> {
+    const { kube } = this.options;
+    const { claim, plan, backupId, namespace, owner, recorder } = options;
+    const pvc = claim.metadata!.name!;
+    const snapshotName = tempName({ operationId: backupId, role: 'snap', pvc });
+    const exposedName = tempName({ operationId: backupId, role: 'src', pvc });
+    const fail = async (reason: string) => {
+      await recorder.volume(pvc, { phase: 'Failed', reason });
+      await recorder.fail({ kind: 'Volume', name: pvc, reason });
+    };
+    try {
+      await recorder.volume(pvc, { phase: 'Snapshotting' });
+      await createSnapshot({
+        kube,
+        namespace,
+        name: snapshotName,
+        claim: pvc,
+        volumeSnapshotClassName: options.snapshotClass,
+        owner,
+      });
+      const snapshot = await waitForSnapshot({
+        kube,
+        namespace,
+        name: snapshotName,
+        timeoutMs: SNAPSHOT_TIMEOUT_MS,
+      });
+      await recorder.volume(pvc, { phase: 'Exposing' });
+      await exposeSnapshotAsBlock({ kube, namespace, snapshot, source: claim, claimName: exposedName, owner });
+      await recorder.volume(pvc, { phase: 'Transferring' });
+      const env = [
+        { name: 'FERRY_APP', value: options.appId },
+        { name: 'FERRY_PVC', value: pvc },
+        { name: 'FERRY_BACKUP_ID', value: backupId },
+        { name: 'FERRY_DEVICE', value: '/dev/ferry-volume' },
+      ];
+      if (plan.parentBackupId) env.push({ name: 'FERRY_PARENT', value: plan.parentBackupId });
+      const job = buildDatamoverJob({
+        name: tempName({ operationId: backupId, role: 'backup', pvc }),
+        namespace,
+        owner,
+        config: this.options.config.datamover,
+        command: ['volume', 'backup'],
+        env,
+        claimName: exposedName,
+        readOnly: true,
+        target: options.access,
+      });
+      const outcome = await runDatamoverJob({
+        kube,
+        job,
+        timeoutMs: TRANSFER_TIMEOUT_MS,
+        onProgress: progress =>
+          recorder.volume(pvc, {
+            bytesDone: progress.bytesRead,
+            bytesTotal: progress.bytesTotal,
+          }),
+        diagnose: () => this.diagnoseClaim(namespace, exposedName),
+      });
+      if (!outcome.ok) {
+        await fail(outcome.reason);
+        return;
+      }
+      const result = outcome.result as unknown as DatamoverBackupResult;
+      await recorder.volume(pvc, {
+        phase: 'Completed',
+        type: result.kind,
+        bytesTotal: result.virtualSize,
+        bytesDone: result.virtualSize,
+        storedBytes: result.stats?.storedBytes ?? result.image?.size,
+        record: result.record,
+      });
+    } catch (error) {
+      await fail(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** An unrecoverable state of an exposed claim, in words (Velero's exposer "peek"). */
+  private async diagnoseClaim(namespace: string, claim: string): Promise<string | undefined> {
+    const events = await this.options.kube.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}`,
+    });
+    const failed = events.items.find(e => e.reason === 'ProvisioningFailed');
+    return failed ? `the volume for ${claim} could not be provisioned: ${failed.message}` : undefined;
+  }
+
+  private async commit(options: {
+    repository: Repository;
+    lock: AppLock;
+    backup: BackupResource;
+    target: ApplicationTarget;
+    backupId: string;
+    app: ApplicationSnapshot;
+    recorder: StatusRecorder;
+  }): Promise<void> {
+    const { recorder, target, backupId } = options;
+    const volumes = recorder.status.volumes ?? [];
+    const completed = volumes.filter(v => v.phase === 'Completed' && v.record);
+    if (volumes.length > 0 && completed.length === 0) {
+      throw new Error(
+        `no volume could be backed up: ${volumes.map(v => `${v.pvc}: ${v.reason ?? v.phase}`).join('; ')}`,
+      );
+    }
+    await recorder.event('Commit', `Writing the manifest of ${backupId}`);
+    const manifest = await options.repository.commitBackup({
+      app: target.appId,
+      backupId,
+      lock: options.lock,
+      volumes: completed.map(v => ({ pvc: v.pvc, record: v.record! })),
+      createdAt: recorder.status.startedAt,
+      metadata: {
+        entityRef: target.entityRef,
+        cluster: target.cluster,
+        namespace: target.namespace,
+        backupResource: `${options.backup.metadata.namespace}/${options.backup.metadata.name}`,
+        type: recorder.status.type === 'Incremental' ? 'incremental' : 'full',
+        policy: target.policy,
+        application: target.application,
+        images: options.app.images,
+        resources: recorder.status.resources,
+        requestedBy: options.backup.metadata.annotations?.['ferry.io/requested-by'],
+      },
+    });
+    const failed = volumes.filter(v => v.phase === 'Failed');
+    const storedBytes = completed.reduce((sum, v) => sum + (v.storedBytes ?? 0), 0);
+    const logicalBytes = manifest.volumes.reduce((sum, v) => sum + v.virtualSize, 0);
+    await recorder.event(
+      failed.length ? 'PartiallyFailed' : 'Completed',
+      failed.length
+        ? `Committed without ${failed.map(v => v.pvc).join(', ')}`
+        : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
+      {
+        phase: failed.length ? 'PartiallyFailed' : 'Completed',
+        completedAt: new Date().toISOString(),
+        storedBytes,
+        logicalBytes,
+      },
+    );
+  }
+}
+
+/** The fields of the datamover's `volume backup` result the controller uses. */
+interface DatamoverBackupResult {
+  kind: 'full' | 'incremental';
+  virtualSize: number;
+  image?: { size: number };
+  record: { key: string; size: number; digest: string };
+  stats?: { storedBytes?: number };
+}

@@ -1,0 +1,74 @@
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { TargetConfig } from '../config/FerryConfig';
+import { createIfAbsent, deleteIfPresent, KubeClients } from '../pipeline/KubeClients';
+import type { TargetAccess } from '../pipeline/datamoverJob';
+import { OperationOwner, ownerReferenceTo } from '../pipeline/OwnerRef';
+
+const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
+
+/**
+ * Gives datamover pods access to a target. Credentials never go into the pod spec: for S3 a
+ * Secret owned by the operation holds them, mounted as files (the datamover reads secrets from
+ * files only). A filesystem target is passed as its path: the path must be mounted on the nodes
+ * (NFS), or be local as in the sandbox.
+ */
+export async function prepareTargetAccess(options: {
+  kube: KubeClients;
+  namespace: string;
+  target: TargetConfig;
+  secretName: string;
+  owner: OperationOwner;
+}): Promise<TargetAccess> {
+  const { target } = options;
+  if (target.type === 'filesystem') {
+    return {
+      env: [env('FERRY_TARGET_TYPE', 'filesystem'), env('FERRY_TARGET_PATH', target.path)],
+      volumes: [],
+      mounts: [],
+    };
+  }
+  const variables = [
+    env('FERRY_TARGET_TYPE', 's3'),
+    env('FERRY_S3_BUCKET', target.bucket),
+    env('FERRY_S3_REGION', target.region),
+    env('FERRY_S3_FORCE_PATH_STYLE', String(target.forcePathStyle)),
+  ];
+  if (target.prefix) variables.push(env('FERRY_S3_PREFIX', target.prefix));
+  if (target.endpoint) variables.push(env('FERRY_S3_ENDPOINT', target.endpoint));
+  const credentials = target.credentials;
+  if (!credentials) {
+    // The pods use the SDK's default chain (e.g. IRSA on the datamover's service account).
+    return { env: variables, volumes: [], mounts: [] };
+  }
+  await createIfAbsent(() =>
+    options.kube.core.createNamespacedSecret({
+      namespace: options.namespace,
+      body: {
+        metadata: {
+          name: options.secretName,
+          namespace: options.namespace,
+          labels: options.owner.labels,
+          ownerReferences: [ownerReferenceTo(options.owner)],
+        },
+        type: 'Opaque',
+        stringData: {
+          accessKeyId: credentials.accessKeyId,
+          secretAccessKey: credentials.secretAccessKey,
+        },
+      },
+    }),
+  );
+  return {
+    env: [...variables, env('FERRY_S3_CREDENTIALS_DIR', CREDENTIALS_DIR)],
+    volumes: [{ name: 's3-credentials', secret: { secretName: options.secretName } }],
+    mounts: [{ name: 's3-credentials', mountPath: CREDENTIALS_DIR, readOnly: true }],
+  };
+}
+
+export async function removeTargetAccess(kube: KubeClients, namespace: string, secretName: string) {
+  await deleteIfPresent(() => kube.core.deleteNamespacedSecret({ namespace, name: secretName }));
+}
+
+function env(name: string, value: string): V1EnvVar {
+  return { name, value };
+}
