@@ -75,9 +75,27 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** True when `command` (a path, or a name looked up in PATH) is an executable file. */
+export function isExecutableCommand(command: string): boolean {
+  const candidates = command.includes('/')
+    ? [command]
+    : (process.env.PATH ?? '').split(':').filter(Boolean).map(dir => path.join(dir, command));
+  return candidates.some(file => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Starts a long-running child in its own process group, logging to a file. */
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   installExitHook();
+  if (!isExecutableCommand(options.command)) {
+    throw new Error(`could not start ${options.name}: ${options.command} is not an executable file`);
+  }
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = fs.openSync(options.logFile, 'a');
   const child = spawn(options.command, options.args, {
@@ -89,6 +107,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
   fs.closeSync(out);
   const pid = child.pid;
   if (pid === undefined) {
+    child.on('error', () => undefined);
     throw new Error(`could not start ${options.name} (${options.command})`);
   }
   running.add(pid);

@@ -61,7 +61,7 @@ describe('startRegistry', () => {
 
   it('says which binary could not be started', async () => {
     await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow(
-      'could not start /nonexistent/docker-registry: spawn /nonexistent/docker-registry ENOENT',
+      'could not start docker-registry: /nonexistent/docker-registry is not an executable file',
     );
   }, 30_000);
 });

@@ -7,8 +7,7 @@ import {
   KubernetesObject,
   StorageV1Api,
 } from '@kubernetes/client-node';
-import fs from 'node:fs';
-import path from 'node:path';
+import { isExecutableCommand } from '../managedProcess';
 import { CertPair } from '../pki';
 import { freeLoopbackPort } from '../ports';
 import { driverName, snapshotGroup, snapshotVersion } from './constants';
@@ -20,17 +19,6 @@ import { Provisioner } from './Provisioner';
 import { ReconcileQueue } from './ReconcileQueue';
 import { Snapshotter } from './Snapshotter';
 import { VolumeStore } from './VolumeStore';
-
-function commandExists(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some(dir => {
-    try {
-      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 export type NodeAgentOptions = {
   kubeConfig: KubeConfig;
@@ -60,7 +48,7 @@ export type NodeAgent = {
  */
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const { kubeConfig, log } = options;
-  if (!commandExists('bwrap')) {
+  if (!isExecutableCommand('bwrap')) {
     throw new Error('bubblewrap (bwrap) is not installed: the sandbox kubelet needs it (Debian package bubblewrap)');
   }
   const core = kubeConfig.makeApiClient(CoreV1Api);
