@@ -32,7 +32,7 @@ function build() {
 async function start(values) {
   const sandboxApi = require('../src/index.ts');
   try {
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw']) {
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw', 'helm', 'kubectl']) {
       sandboxApi.binaryPath(name);
     }
   } catch {
