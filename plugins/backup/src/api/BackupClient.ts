@@ -140,6 +140,9 @@ export class BackupClient implements BackupApi {
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     const parser = new EventStreamParser();
+    // Not every fetch implementation errors a body when its request is aborted: cancel it.
+    const cancel = () => reader.cancel().catch(() => {});
+    options.signal?.addEventListener('abort', cancel);
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -155,7 +158,8 @@ export class BackupClient implements BackupApi {
       if (options.signal?.aborted) return;
       throw error;
     } finally {
-      reader.cancel().catch(() => {});
+      options.signal?.removeEventListener('abort', cancel);
+      cancel();
     }
   }
 }

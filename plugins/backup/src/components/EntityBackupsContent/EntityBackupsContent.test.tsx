@@ -1,70 +1,59 @@
-import { Entity } from '@backstage/catalog-model';
-import { EntityProvider } from '@backstage/plugin-catalog-react';
-import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
-import { ResponseError } from '@backstage/errors';
-import { BackupSummary } from '@ferry/plugin-backup-common';
-import { screen } from '@testing-library/react';
-import { BackupApi, backupApiRef } from '../../api/BackupApi';
+import type { Entity } from '@backstage/catalog-model';
+import type { BackupDetail } from '@ferry/plugin-backup-common';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import type { BackupApi, StreamOptions } from '../../api/BackupApi';
+import {
+  backupDetail,
+  backupSummary,
+  GiB,
+  responseError,
+  shop,
+  shopRef,
+} from '../../testing/fixtures';
+import { renderWithApis } from '../../testing/renderWithApis';
 import { EntityBackupsContent } from './EntityBackupsContent';
 
-const shop: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name: 'shop', annotations: { 'ferry.io/helm-release': 'shop' } },
-};
-
-const backup = (overrides: Partial<BackupSummary>): BackupSummary => ({
-  id: '20261125-100000-abc',
-  entityRef: 'component:default/shop',
-  cluster: 'sandbox',
-  namespace: 'shop',
-  target: 'local',
-  kind: 'full',
-  phase: 'Completed',
-  trigger: { type: 'user', userEntityRef: 'user:default/ann' },
-  createdAt: '2026-11-25T10:00:00Z',
-  completedAt: '2026-11-25T10:01:05Z',
-  logicalBytes: 2 * 1024 ** 3,
-  storedBytes: 300 * 1024 ** 2,
-  policy: 'daily',
-  ...overrides,
-});
-
-function renderWith(api: Partial<BackupApi>, entity: Entity = shop) {
-  return renderInTestApp(
-    <TestApiProvider apis={[[backupApiRef, api]]}>
-      <EntityProvider entity={entity}>
-        <EntityBackupsContent />
-      </EntityProvider>
-    </TestApiProvider>,
-  );
+function render(api: Partial<BackupApi>, options: { deny?: string[]; entity?: Entity } = {}) {
+  return renderWithApis(<EntityBackupsContent />, { api, ...options });
 }
 
+const list = (...items: ReturnType<typeof backupSummary>[]) =>
+  jest.fn().mockResolvedValue({ entityRef: 'component:default/shop', items, totalCount: items.length });
+
+const running = backupSummary({ id: 'b9', phase: 'Running', completedAt: undefined, storedBytes: undefined });
+const runningDetail = (bytesDone: number, phase: BackupDetail['phase'] = 'Running') =>
+  backupDetail({
+    ...running,
+    phase,
+    step: 'Transfer',
+    volumes: [{ pvc: 'data-db-0', phase: 'Transferring', bytesTotal: 2 * GiB, bytesDone, type: 'full' }],
+    timeline: [{ time: '2026-11-25T10:00:03Z', step: 'Snapshots', message: '1 VolumeSnapshot ready' }],
+  });
+
 describe('EntityBackupsContent', () => {
-  it('shows the empty state from the backend', async () => {
-    const listBackups = jest.fn().mockResolvedValue({
-      entityRef: 'component:default/shop',
-      items: [],
-      totalCount: 0,
-    });
-    await renderWith({ listBackups });
+  it('shows the empty state with the Back up now button', async () => {
+    const listBackups = list();
+    await render({ listBackups });
     expect(await screen.findByText('No backups yet for shop')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /back up now/i })).toBeEnabled();
     expect(listBackups).toHaveBeenCalledWith(
       { kind: 'Component', namespace: 'default', name: 'shop' },
       { limit: 10, offset: 0 },
     );
   });
 
+  it('shows a progress bar while the history loads', async () => {
+    await render({ listBackups: jest.fn(() => new Promise<never>(() => {})) });
+    expect(await screen.findByTestId('progress')).toBeInTheDocument();
+  });
+
   it('lists backups with their phase, sizes and who started them', async () => {
-    await renderWith({
-      listBackups: jest.fn().mockResolvedValue({
-        entityRef: 'component:default/shop',
-        items: [
-          backup({ id: 'b2', kind: 'incremental', phase: 'PartiallyFailed', storedBytes: 1536 }),
-          backup({ id: 'b1' }),
-        ],
-        totalCount: 2,
-      }),
+    await render({
+      listBackups: list(
+        backupSummary({ id: 'b2', kind: 'incremental', phase: 'PartiallyFailed', storedBytes: 1536 }),
+        backupSummary({ id: 'b1' }),
+      ),
     });
     expect(await screen.findByText('Backups of shop')).toBeInTheDocument();
     expect(screen.getByText('Incremental')).toBeInTheDocument();
@@ -73,32 +62,123 @@ describe('EntityBackupsContent', () => {
     expect(screen.getByText('300 MiB')).toBeInTheDocument();
     expect(screen.getAllByText('1 min 5 s')).toHaveLength(2);
     expect(screen.getAllByText('ann')).toHaveLength(2);
+    expect(screen.getByRole('button', { name: 'restore b1' })).toBeEnabled();
   });
 
   it('shows the API error message', async () => {
-    const response = new Response(
-      JSON.stringify({
-        error: { name: 'NotAllowedError', message: 'not allowed to backup.read on component:default/shop' },
-        request: { method: 'GET', url: '/x' },
-        response: { statusCode: 403 },
-      }),
-      { status: 403, statusText: 'Forbidden', headers: { 'Content-Type': 'application/json' } },
-    );
-    const error = await ResponseError.fromResponse(response);
-    await renderWith({ listBackups: jest.fn().mockRejectedValue(error) });
-    const messages = await screen.findAllByText(
-      /not allowed to backup.read on component:default\/shop/,
-    );
+    const error = await responseError(403, 'NotAllowedError', 'not allowed to backup.read on component:default/shop');
+    await render({ listBackups: jest.fn().mockRejectedValue(error) });
+    const messages = await screen.findAllByText(/not allowed to backup.read on component:default\/shop/);
     expect(messages.length).toBeGreaterThan(0);
-    expect(screen.getByText("403: NotAllowedError")).toBeInTheDocument();
+    expect(screen.getByText('403: NotAllowedError')).toBeInTheDocument();
     expect(screen.queryByText('Backups of shop')).not.toBeInTheDocument();
   });
 
   it('explains which annotations enable backups', async () => {
     const listBackups = jest.fn();
-    await renderWith({ listBackups }, { ...shop, metadata: { name: 'bare' } });
+    await render({ listBackups }, { entity: { ...shop, metadata: { name: 'bare' } } });
     expect((await screen.findAllByText(/ferry\.io\/helm-release/))[0]).toBeVisible();
     expect(screen.getByText(/Missing Annotation/i)).toBeInTheDocument();
     expect(listBackups).not.toHaveBeenCalled();
+  });
+
+  it('disables Back up now and Restore with the reason when not permitted', async () => {
+    const createBackup = jest.fn();
+    const { permissionApi } = await render(
+      { listBackups: list(backupSummary({ id: 'b1' })), createBackup },
+      { deny: ['backup.create', 'backup.restore'] },
+    );
+    const button = await screen.findByRole('button', { name: /back up now/i });
+    await waitFor(() => expect(button).toBeDisabled());
+    expect(button.closest('span[title]')).toHaveAttribute(
+      'title',
+      'You are not allowed to back up on component:default/shop (backup.create).',
+    );
+    const restore = screen.getByRole('button', { name: 'restore b1' });
+    await waitFor(() => expect(restore).toBeDisabled());
+    expect(restore.closest('span[title]')?.getAttribute('title')).toMatch(/\(backup\.restore\)/);
+    expect(permissionApi.authorize).toHaveBeenCalledWith(
+      expect.objectContaining({
+        permission: expect.objectContaining({ name: 'backup.create' }),
+        resourceRef: 'component:default/shop',
+      }),
+    );
+    expect(createBackup).not.toHaveBeenCalled();
+  });
+
+  it('starts a backup of the chosen type and reloads the history', async () => {
+    const listBackups = list(backupSummary({ id: 'b1' }));
+    const createBackup = jest.fn().mockResolvedValue(backupSummary({ id: 'b2', phase: 'Pending' }));
+    await render({ listBackups, createBackup });
+    const button = await screen.findByRole('button', { name: /back up now/i });
+    await waitFor(() => expect(button).toBeEnabled());
+    await userEvent.click(button);
+    await waitFor(() => expect(createBackup).toHaveBeenCalledWith(shopRef, { type: 'auto' }));
+    await waitFor(() => expect(listBackups).toHaveBeenCalledTimes(2));
+
+    await userEvent.click(screen.getByRole('button', { name: 'choose backup type' }));
+    await userEvent.click(await screen.findByRole('menuitem', { name: /^Full/ }));
+    await waitFor(() => expect(createBackup).toHaveBeenLastCalledWith(shopRef, { type: 'full' }));
+  });
+
+  it('shows the backend refusal to start a backup', async () => {
+    const error = await responseError(409, 'ConflictError', 'a backup of component:default/shop is already running');
+    await render({ listBackups: list(), createBackup: jest.fn().mockRejectedValue(error) });
+    const button = await screen.findByRole('button', { name: /back up now/i });
+    await waitFor(() => expect(button).toBeEnabled());
+    await userEvent.click(button);
+    expect(
+      (await screen.findAllByText(/a backup of component:default\/shop is already running/)).length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('follows a running backup live: progress bars from the event stream, then reloads', async () => {
+    let streamOptions: StreamOptions<BackupDetail> | undefined;
+    let endStream: () => void = () => {};
+    const getBackup = jest
+      .fn()
+      .mockResolvedValueOnce(runningDetail(1 * GiB))
+      .mockResolvedValue(runningDetail(2 * GiB, 'Completed'));
+    const streamBackup = jest.fn(
+      (_ref, _id, options: StreamOptions<BackupDetail>) =>
+        new Promise<void>(resolve => {
+          streamOptions = options;
+          endStream = resolve;
+        }),
+    );
+    const listBackups = list(running);
+    await render({ listBackups, getBackup, streamBackup });
+
+    expect(await screen.findByText('Full backup in progress')).toBeInTheDocument();
+    expect(await screen.findByText('1.0 GiB of 2.0 GiB (50%)')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'data-db-0 progress' })).toHaveAttribute('aria-valuenow', '50');
+    expect(screen.getByText(/1 VolumeSnapshot ready/)).toBeInTheDocument();
+    expect(screen.getByText(/step: Transfer/)).toBeInTheDocument();
+    expect(screen.getByText('(Live)')).toBeInTheDocument();
+    expect(streamBackup).toHaveBeenCalledWith(shopRef, 'b9', expect.anything());
+
+    streamOptions!.onProgress(runningDetail(1.5 * GiB));
+    expect(await screen.findByText('1.5 GiB of 2.0 GiB (75%)')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'data-db-0 progress' })).toHaveAttribute('aria-valuenow', '75');
+
+    endStream();
+    await waitFor(() => expect(listBackups).toHaveBeenCalledTimes(2));
+    expect(getBackup).toHaveBeenCalledTimes(2);
+  });
+
+  it('polls every two seconds when the event stream fails', async () => {
+    const getBackup = jest
+      .fn()
+      .mockResolvedValueOnce(runningDetail(1 * GiB))
+      .mockResolvedValue(runningDetail(1.5 * GiB));
+    await render({
+      listBackups: list(running),
+      getBackup,
+      streamBackup: jest.fn().mockRejectedValue(new Error('stream closed')),
+    });
+    expect(await screen.findByText('1.0 GiB of 2.0 GiB (50%)')).toBeInTheDocument();
+    expect(await screen.findByText('(Refreshing every 2 s)')).toBeInTheDocument();
+    expect(await screen.findByText('1.5 GiB of 2.0 GiB (75%)', {}, { timeout: 4000 })).toBeInTheDocument();
+    expect(getBackup).toHaveBeenCalledTimes(2);
   });
 });
