@@ -11,7 +11,7 @@ import type {
   ClusterDetails,
   KubernetesCredential,
 } from '@backstage/plugin-kubernetes-node';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, User } from '@kubernetes/client-node';
 
 /** What the UI and the plan show of a cluster. */
 export interface ClusterSummary {
@@ -146,9 +146,7 @@ function readCluster(entry: Config, where: string): ClusterDetails {
     );
   }
   const url = entry.getString('url');
-  try {
-    new URL(url);
-  } catch {
+  if (!URL.canParse(url)) {
     throw new InputError(`${where}.url: cluster '${name}' has an invalid url '${url}'`);
   }
   const serviceAccountToken = entry.getOptionalString('serviceAccountToken');
@@ -170,16 +168,12 @@ function readCluster(entry: Config, where: string): ClusterDetails {
 
 /** A KubeConfig with one context for the cluster and the given credential. */
 export function toKubeConfig(cluster: ClusterDetails, credential: KubernetesCredential): KubeConfig {
-  const user =
-    credential.type === 'bearer token'
-      ? { name: 'ferry', token: credential.token }
-      : credential.type === 'x509 client certificate'
-        ? {
-            name: 'ferry',
-            certData: asBase64Pem(credential.cert),
-            keyData: asBase64Pem(credential.key),
-          }
-        : { name: 'ferry' };
+  let user: User = { name: 'ferry' };
+  if (credential.type === 'bearer token') {
+    user = { name: 'ferry', token: credential.token };
+  } else if (credential.type === 'x509 client certificate') {
+    user = { name: 'ferry', certData: asBase64Pem(credential.cert), keyData: asBase64Pem(credential.key) };
+  }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [

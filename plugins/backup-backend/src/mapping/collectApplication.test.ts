@@ -1,7 +1,7 @@
 import { createBackendPlugin, coreServices } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import type { Entity } from '@backstage/catalog-model';
-import { ConfigReader } from '@backstage/config';
+import { ConfigReader, JsonObject } from '@backstage/config';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -36,7 +36,7 @@ let sandbox: Sandbox;
 let registry: ClusterRegistry;
 let token: string;
 
-function clusterEntry(overrides: Record<string, unknown> = {}) {
+function clusterEntry(overrides: JsonObject = {}): JsonObject {
   const cluster = sandbox.kubeConfig.getCurrentCluster()!;
   const caData = cluster.caData ?? fs.readFileSync(cluster.caFile!).toString('base64');
   return {
@@ -49,7 +49,7 @@ function clusterEntry(overrides: Record<string, unknown> = {}) {
   };
 }
 
-function registryFor(clusters: Array<Record<string, unknown>>) {
+function registryFor(clusters: JsonObject[]) {
   return ClusterRegistry.fromConfig(
     new ConfigReader({ kubernetes: { clusterLocatorMethods: [{ type: 'config', clusters }] } }),
   );

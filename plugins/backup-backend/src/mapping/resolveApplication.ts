@@ -42,11 +42,9 @@ export function resolveApplication(options: ResolveApplicationOptions): Applicat
 
   const cluster = resolveCluster(entityRef, annotation(FERRY_ANNOTATION_CLUSTER), clusters);
 
-  const namespaceAnnotation = annotation(FERRY_ANNOTATION_NAMESPACE)
-    ? FERRY_ANNOTATION_NAMESPACE
-    : annotation(KUBERNETES_ANNOTATION_NAMESPACE)
-      ? KUBERNETES_ANNOTATION_NAMESPACE
-      : undefined;
+  const namespaceAnnotation = [FERRY_ANNOTATION_NAMESPACE, KUBERNETES_ANNOTATION_NAMESPACE].find(name =>
+    annotation(name),
+  );
   const namespace = namespaceAnnotation ? annotation(namespaceAnnotation)! : 'default';
   if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
     throw new InputError(
