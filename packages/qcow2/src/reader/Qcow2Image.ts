@@ -66,7 +66,10 @@ export class Qcow2Image implements ImageLayer {
     return new Qcow2Image(name, source, fileSize, header, l1, decoder, cache);
   }
 
-  /** The L2 table of `l1Index`, or undefined when that part of the disk has none. */
+  /**
+   * The L2 table of `l1Index`, or undefined when that part of the disk has none. The buffer
+   * belongs to the cache: use it synchronously after awaiting, never keep it.
+   */
   async l2Table(l1Index: number): Promise<Uint8Array | undefined> {
     const offset = this.decoder.l1(this.l1, l1Index);
     if (offset === UNALLOCATED) return undefined;
@@ -74,11 +77,7 @@ export class Qcow2Image implements ImageLayer {
     if (offset + clusterSize > this.fileSize) {
       throw corrupt(`l2 table at ${offset} of ${this.name} runs past the end of the file (${this.fileSize} bytes)`);
     }
-    return this.cache.get(l1Index, async () => {
-      const table = new Uint8Array(clusterSize);
-      await readSourceInto(this.source, table, offset);
-      return table;
-    });
+    return this.cache.get(l1Index, table => readSourceInto(this.source, table, offset));
   }
 
   async mapRange(offset: number, length: number, out: LayerExtent[]): Promise<void> {
