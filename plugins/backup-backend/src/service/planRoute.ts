@@ -1,19 +1,12 @@
 import type { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
 import { backupReadPermission, BackupPlan } from '@ferry/plugin-backup-common';
 import type { Router } from 'express';
-import { z } from 'zod';
 import type { FerryConfig } from '../config/FerryConfig';
 import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
 import { collectApplication } from '../mapping/collectApplication';
 import { resolveApplication } from '../mapping/resolveApplication';
 import type { EntityAccess } from './EntityAccess';
-import { parseInput } from './validation';
-
-const entityParamsSchema = z.object({
-  kind: z.string().min(1),
-  namespace: z.string().min(1),
-  name: z.string().min(1),
-});
+import { entityParamsSchema, parseInput } from './validation';
 
 export interface PlanRouteOptions {
   router: Router;
