@@ -21,7 +21,27 @@ const PAGE_SIZE = 500;
  * client certificates) comes from client-node's `applyToHTTPSOptions`.
  */
 export class KubernetesJsonClient {
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  private requestOptions?: Promise<https.RequestOptions>;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    options: { pageSize?: number } = {},
+  ) {
+    this.pageSize = options.pageSize ?? PAGE_SIZE;
+  }
+
+  /** Credentials and TLS settings, resolved once per client so its requests share one agent. */
+  private options(): Promise<https.RequestOptions> {
+    if (!this.requestOptions) {
+      const options: https.RequestOptions = {};
+      this.requestOptions = this.kubeConfig.applyToHTTPSOptions(options).then(() => options);
+      this.requestOptions.catch(() => {
+        this.requestOptions = undefined;
+      });
+    }
+    return this.requestOptions;
+  }
 
   get server(): string {
     const cluster = this.kubeConfig.getCurrentCluster();
@@ -38,8 +58,12 @@ export class KubernetesJsonClient {
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
-    const options: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
-    await this.kubeConfig.applyToHTTPSOptions(options);
+    const base = await this.options();
+    const options: https.RequestOptions = {
+      ...base,
+      method: 'GET',
+      headers: { ...base.headers, accept: 'application/json' },
+    };
     const transport = url.protocol === 'http:' ? http : https;
     if (url.protocol === 'http:') {
       delete options.agent;
@@ -83,7 +107,7 @@ export class KubernetesJsonClient {
     do {
       const page = await this.get<ObjectList>(options.path, {
         labelSelector: options.labelSelector,
-        limit: String(PAGE_SIZE),
+        limit: String(this.pageSize),
         continue: continueToken,
       });
       for (const item of page.items ?? []) {

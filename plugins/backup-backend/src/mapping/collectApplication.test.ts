@@ -16,6 +16,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { ferryConfigSchema } from '../config/FerryConfig';
 import { ClusterRegistry } from '../kubernetes/ClusterRegistry';
+import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
 import { EntityAccess } from '../service/EntityAccess';
 import { registerPlanRoute } from '../service/planRoute';
 import { collectApplication } from './collectApplication';
@@ -257,6 +258,22 @@ describe('ClusterRegistry against the sandbox', () => {
     expect(kubeConfig.getCurrentUser()?.token).toBe(token);
     const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
     expect(namespaces.items.map(n => n.metadata?.name)).toContain('demo');
+  });
+
+  it('lists page by page with the raw JSON of each object', async () => {
+    const kubeConfig = await registry.getKubeConfig('sandbox');
+    const list = (pageSize?: number) =>
+      new KubernetesJsonClient(kubeConfig, { pageSize }).list({
+        path: '/api/v1/namespaces/demo/configmaps',
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+      });
+    const paged = await list(1);
+    expect(paged.length).toBeGreaterThanOrEqual(4);
+    expect(paged).toEqual(await list());
+    expect(paged.every(o => o.apiVersion === 'v1' && o.kind === 'ConfigMap')).toBe(true);
+    // Timestamps stay strings, as the API server sent them (typed client-node models make Dates).
+    expect(typeof paged[0].metadata?.creationTimestamp).toBe('string');
   });
 
   it('turns a rejected token into NotAllowedError', async () => {
