@@ -21,28 +21,55 @@ import {
   writeOverlayFromRaw,
 } from '../src';
 
-async function openChain(image: string): Promise<{ chain: Qcow2Chain; source: FileRangeSource }> {
+async function openChain(
+  image: string,
+): Promise<{ chain: Qcow2Chain; source: FileRangeSource }> {
   const source = await FileRangeSource.open({ path: image });
-  const chain = await Qcow2Chain.open({ source, name: image, resolveBacking: fileBackingResolver });
+  const chain = await Qcow2Chain.open({
+    source,
+    name: image,
+    resolveBacking: fileBackingResolver,
+  });
   return { chain, source };
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sync = args.includes('--sync');
-  const valueOf = (flag: string) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined);
+  const valueOf = (flag: string) =>
+    args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined;
   const clusterSize = valueOf('--cluster-size');
   const chunkBytes = valueOf('--chunk-bytes');
   const readDepth = valueOf('--read-depth');
-  const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--sync'));
+  const positional = args.filter(
+    (a, i) =>
+      !a.startsWith('--') &&
+      !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--sync'),
+  );
   const [command, ...files] = positional;
   if (command === 'full') {
     const source = await FileRangeSource.open({ path: files[0] });
     const allocated = await fileAllocation({ path: files[0] });
-    const sink = await FileSink.create({ path: files[1], sync, overwrite: true });
-    const result = await convertRawToQcow2({ source, sink, clusterSize, allocated, chunkBytes, readDepth });
+    const sink = await FileSink.create({
+      path: files[1],
+      sync,
+      overwrite: true,
+    });
+    const result = await convertRawToQcow2({
+      source,
+      sink,
+      clusterSize,
+      allocated,
+      chunkBytes,
+      readDepth,
+    });
     await source.close();
-    process.stdout.write(`${JSON.stringify({ dataClusters: result.dataClusters, imageSize: result.imageSize })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        dataClusters: result.dataClusters,
+        imageSize: result.imageSize,
+      })}\n`,
+    );
   } else if (command === 'incremental') {
     const [raw, previous, out] = files;
     const source = await FileRangeSource.open({ path: raw });
@@ -60,22 +87,43 @@ async function main(): Promise<void> {
     await prev.chain.close();
     await prev.source.close();
     await source.close();
-    process.stdout.write(`${JSON.stringify({ dataClusters: result.dataClusters, zeroClusters: result.zeroClusters, imageSize: result.imageSize })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        dataClusters: result.dataClusters,
+        zeroClusters: result.zeroClusters,
+        imageSize: result.imageSize,
+      })}\n`,
+    );
   } else if (command === 'restore') {
     const [image, out] = files;
     const { chain, source } = await openChain(image);
-    const sink = await FileDiskSink.open({ path: out, size: chain.virtualSize, sync });
-    const result = await hydrate({ chain, sink, concurrency: valueOf('--concurrency'), ioBytes: valueOf('--io-bytes') });
+    const sink = await FileDiskSink.open({
+      path: out,
+      size: chain.virtualSize,
+      sync,
+    });
+    const result = await hydrate({
+      chain,
+      sink,
+      concurrency: valueOf('--concurrency'),
+      ioBytes: valueOf('--io-bytes'),
+    });
     await sink.close();
     await chain.close();
     await source.close();
-    process.stdout.write(`${JSON.stringify({ dataBytes: result.dataBytes })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ dataBytes: result.dataBytes })}\n`,
+    );
   } else {
-    throw new Error(`unknown command "${command}": use full, incremental or restore`);
+    throw new Error(
+      `unknown command "${command}": use full, incremental or restore`,
+    );
   }
 }
 
 main().catch(error => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -10,36 +10,64 @@ export interface Measurement {
 }
 
 /** Runs one command as its own process under /usr/bin/time; wall time and peak RSS. */
-export async function measure(options: { command: string; args: string[]; cwd: string; scratch: string }): Promise<Measurement> {
-  const timeFile = path.join(options.scratch, `time-${process.pid}-${Date.now()}.txt`);
+export async function measure(options: {
+  command: string;
+  args: string[];
+  cwd: string;
+  scratch: string;
+}): Promise<Measurement> {
+  const timeFile = path.join(
+    options.scratch,
+    `time-${process.pid}-${Date.now()}.txt`,
+  );
   const started = process.hrtime.bigint();
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, options.command, ...options.args], {
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', '%M', '-o', timeFile, options.command, ...options.args],
+      {
+        cwd: options.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', chunk => (out += chunk));
     child.stderr.on('data', chunk => (err += chunk));
     child.on('error', reject);
     child.on('close', code =>
-      code === 0 ? resolve(out) : reject(new Error(`${options.command} ${options.args.join(' ')} exited ${code}: ${err}`)),
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `${options.command} ${options.args.join(
+                ' ',
+              )} exited ${code}: ${err}`,
+            ),
+          ),
     );
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const maxRssKiB = Number((await fs.readFile(timeFile, 'utf8')).trim().split('\n').pop());
+  const maxRssKiB = Number(
+    (await fs.readFile(timeFile, 'utf8')).trim().split('\n').pop(),
+  );
   await fs.unlink(timeFile);
   return { seconds, maxRssMiB: maxRssKiB / 1024, stdout };
 }
 
 /** Runs a command to completion (untimed helper steps). */
-export async function run(command: string, args: string[], cwd: string): Promise<string> {
+export async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<string> {
   return (await measure({ command, args, cwd, scratch: cwd })).stdout;
 }
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
 }

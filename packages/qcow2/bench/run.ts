@@ -50,8 +50,17 @@ async function compare(options: {
   const doOurs = async () => {
     await fs.rm(path.join(options.dir, options.ours.output), { force: true });
     await run('sync', [], options.dir);
-    target.ours.push(await measure({ command: process.execPath, args: [cli, ...options.ours.args], cwd: options.dir, scratch: options.dir }));
-    target.oursBytes = await sizeOf(path.join(options.dir, options.ours.output));
+    target.ours.push(
+      await measure({
+        command: process.execPath,
+        args: [cli, ...options.ours.args],
+        cwd: options.dir,
+        scratch: options.dir,
+      }),
+    );
+    target.oursBytes = await sizeOf(
+      path.join(options.dir, options.ours.output),
+    );
   };
   const doTheirs = async () => {
     await fs.rm(path.join(options.dir, options.theirsOutput), { force: true });
@@ -59,12 +68,19 @@ async function compare(options: {
     let seconds = 0;
     let maxRssMiB = 0;
     for (const step of options.theirs) {
-      const m = await measure({ command: 'qemu-img', args: step.args, cwd: options.dir, scratch: options.dir });
+      const m = await measure({
+        command: 'qemu-img',
+        args: step.args,
+        cwd: options.dir,
+        scratch: options.dir,
+      });
       seconds += m.seconds;
       maxRssMiB = Math.max(maxRssMiB, m.maxRssMiB);
     }
     target.theirs.push({ seconds, maxRssMiB, stdout: '' });
-    target.theirsBytes = await sizeOf(path.join(options.dir, options.theirsOutput));
+    target.theirsBytes = await sizeOf(
+      path.join(options.dir, options.theirsOutput),
+    );
   };
   if (oursFirst) {
     await doOurs();
@@ -81,7 +97,12 @@ async function warm(file: string): Promise<void> {
   const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
   try {
     for (let position = 0; ; position += buffer.length) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      const { bytesRead } = await handle.read(
+        buffer,
+        0,
+        buffer.length,
+        position,
+      );
       if (bytesRead === 0) break;
     }
   } finally {
@@ -89,18 +110,49 @@ async function warm(file: string): Promise<void> {
   }
 }
 
-async function identical(dir: string, a: string, aFormat: string, b: string, bFormat: string): Promise<void> {
-  await run('qemu-img', ['compare', '-q', '-f', aFormat, '-F', bFormat, a, b], dir);
+async function identical(
+  dir: string,
+  a: string,
+  aFormat: string,
+  b: string,
+  bFormat: string,
+): Promise<void> {
+  await run(
+    'qemu-img',
+    ['compare', '-q', '-f', aFormat, '-F', bFormat, a, b],
+    dir,
+  );
 }
 
-async function standardWorkload(options: { dir: string; size: number; label: string; rounds: number; withZeros: boolean }): Promise<void> {
+async function standardWorkload(options: {
+  dir: string;
+  size: number;
+  label: string;
+  rounds: number;
+  withZeros: boolean;
+}): Promise<void> {
   const { dir, size, label } = options;
-  const log = (message: string) => process.stderr.write(`[bench ${label}] ${message}\n`);
+  const log = (message: string) =>
+    process.stderr.write(`[bench ${label}] ${message}\n`);
   log('Building workload');
-  const extents = await writeInitialState({ path: path.join(dir, 'state0.raw'), size, dataFraction: (0.1 * 4 * GiB) / size, seed: 7 });
+  const extents = await writeInitialState({
+    path: path.join(dir, 'state0.raw'),
+    size,
+    dataFraction: (0.1 * 4 * GiB) / size,
+    seed: 7,
+  });
   for (let k = 1; k <= 5; k++) {
-    await run('cp', ['--sparse=always', `state${k - 1}.raw`, `state${k}.raw`], dir);
-    await applyChanges({ path: path.join(dir, `state${k}.raw`), size, changedFraction: (0.01 * 4 * GiB) / size, seed: 100 + k });
+    await run(
+      'cp',
+      ['--sparse=always', `state${k - 1}.raw`, `state${k}.raw`],
+      dir,
+    );
+    await applyChanges({
+      path: path.join(dir, `state${k}.raw`),
+      size,
+      changedFraction: (0.01 * 4 * GiB) / size,
+      seed: 100 + k,
+    });
   }
   if (options.withZeros) {
     await run('cp', ['--sparse=never', 'state0.raw', 'dense0.raw'], dir);
@@ -111,14 +163,16 @@ async function standardWorkload(options: { dir: string; size: number; label: str
     // The large sparse volume is not warmed: reading its holes only costs time, and the data
     // just written is in the page cache already.
     log('Warming the page cache');
-    for (const file of await fs.readdir(dir)) if (file.endsWith('.raw')) await warm(path.join(dir, file));
+    for (const file of await fs.readdir(dir))
+      if (file.endsWith('.raw')) await warm(path.join(dir, file));
   }
 
   for (let round = 0; round < options.rounds; round++) {
     log(`Round ${round + 1}/${options.rounds}`);
     await compare({
       name: `${label} full backup, zero regions as holes`,
-      dir, round,
+      dir,
+      round,
       ours: { args: ['full', 'state0.raw', 'o0.qcow2'], output: 'o0.qcow2' },
       theirs: [{ args: ['convert', '-O', 'qcow2', 'state0.raw', 'q0.qcow2'] }],
       theirsOutput: 'q0.qcow2',
@@ -126,20 +180,57 @@ async function standardWorkload(options: { dir: string; size: number; label: str
     if (options.withZeros) {
       await compare({
         name: `${label} full backup, zero regions as zero bytes`,
-        dir, round,
-        ours: { args: ['full', 'dense0.raw', 'oz0.qcow2'], output: 'oz0.qcow2' },
-        theirs: [{ args: ['convert', '-O', 'qcow2', 'dense0.raw', 'qz0.qcow2'] }],
+        dir,
+        round,
+        ours: {
+          args: ['full', 'dense0.raw', 'oz0.qcow2'],
+          output: 'oz0.qcow2',
+        },
+        theirs: [
+          { args: ['convert', '-O', 'qcow2', 'dense0.raw', 'qz0.qcow2'] },
+        ],
         theirsOutput: 'qz0.qcow2',
       });
     }
     for (let k = 1; k <= 5; k++) {
       await compare({
         name: `${label} incremental (per overlay, 5 states), holes`,
-        dir, round,
-        ours: { args: ['incremental', '--sync', `state${k}.raw`, `o${k - 1}.qcow2`, `o${k}.qcow2`], output: `o${k}.qcow2` },
+        dir,
+        round,
+        ours: {
+          args: [
+            'incremental',
+            '--sync',
+            `state${k}.raw`,
+            `o${k - 1}.qcow2`,
+            `o${k}.qcow2`,
+          ],
+          output: `o${k}.qcow2`,
+        },
         theirs: [
-          { args: ['create', '-q', '-f', 'qcow2', '-b', `state${k}.raw`, '-F', 'raw', `q${k}.qcow2`] },
-          { args: ['rebase', '-b', `q${k - 1}.qcow2`, '-F', 'qcow2', `q${k}.qcow2`] },
+          {
+            args: [
+              'create',
+              '-q',
+              '-f',
+              'qcow2',
+              '-b',
+              `state${k}.raw`,
+              '-F',
+              'raw',
+              `q${k}.qcow2`,
+            ],
+          },
+          {
+            args: [
+              'rebase',
+              '-b',
+              `q${k - 1}.qcow2`,
+              '-F',
+              'qcow2',
+              `q${k}.qcow2`,
+            ],
+          },
         ],
         theirsOutput: `q${k}.qcow2`,
       });
@@ -147,10 +238,32 @@ async function standardWorkload(options: { dir: string; size: number; label: str
     if (options.withZeros) {
       await compare({
         name: `${label} incremental, zero regions as zero bytes`,
-        dir, round,
-        ours: { args: ['incremental', '--sync', 'dense1.raw', 'o0.qcow2', 'oz1.qcow2'], output: 'oz1.qcow2' },
+        dir,
+        round,
+        ours: {
+          args: [
+            'incremental',
+            '--sync',
+            'dense1.raw',
+            'o0.qcow2',
+            'oz1.qcow2',
+          ],
+          output: 'oz1.qcow2',
+        },
         theirs: [
-          { args: ['create', '-q', '-f', 'qcow2', '-b', 'dense1.raw', '-F', 'raw', 'qz1.qcow2'] },
+          {
+            args: [
+              'create',
+              '-q',
+              '-f',
+              'qcow2',
+              '-b',
+              'dense1.raw',
+              '-F',
+              'raw',
+              'qz1.qcow2',
+            ],
+          },
           { args: ['rebase', '-b', 'q0.qcow2', '-F', 'qcow2', 'qz1.qcow2'] },
         ],
         theirsOutput: 'qz1.qcow2',
@@ -158,9 +271,15 @@ async function standardWorkload(options: { dir: string; size: number; label: str
     }
     await compare({
       name: `${label} restore of a chain of 6`,
-      dir, round,
-      ours: { args: ['restore', 'o5.qcow2', 'restored-ours.raw'], output: 'restored-ours.raw' },
-      theirs: [{ args: ['convert', '-O', 'raw', 'q5.qcow2', 'restored-qemu.raw'] }],
+      dir,
+      round,
+      ours: {
+        args: ['restore', 'o5.qcow2', 'restored-ours.raw'],
+        output: 'restored-ours.raw',
+      },
+      theirs: [
+        { args: ['convert', '-O', 'raw', 'q5.qcow2', 'restored-qemu.raw'] },
+      ],
       theirsOutput: 'restored-qemu.raw',
     });
     if (round === 0) {
@@ -170,7 +289,13 @@ async function standardWorkload(options: { dir: string; size: number; label: str
         await identical(dir, `state${k}.raw`, 'raw', `o${k}.qcow2`, 'qcow2');
       }
       await identical(dir, 'state5.raw', 'raw', 'restored-ours.raw', 'raw');
-      await identical(dir, 'restored-qemu.raw', 'raw', 'restored-ours.raw', 'raw');
+      await identical(
+        dir,
+        'restored-qemu.raw',
+        'raw',
+        'restored-ours.raw',
+        'raw',
+      );
     }
   }
   // Overlay sizes: all five, ours and qemu-img's.
@@ -180,13 +305,16 @@ async function standardWorkload(options: { dir: string; size: number; label: str
     ours += await sizeOf(path.join(dir, `o${k}.qcow2`));
     theirs += await sizeOf(path.join(dir, `q${k}.qcow2`));
   }
-  const incremental = row(`${label} incremental (per overlay, 5 states), holes`);
+  const incremental = row(
+    `${label} incremental (per overlay, 5 states), holes`,
+  );
   incremental.oursBytes = ours / 5;
   incremental.theirsBytes = theirs / 5;
 }
 
 function format(): string {
-  const mib = (bytes?: number) => (bytes === undefined ? '' : (bytes / 1024 / 1024).toFixed(1));
+  const mib = (bytes?: number) =>
+    bytes === undefined ? '' : (bytes / 1024 / 1024).toFixed(1);
   const lines = [
     '| operation | ours s | qemu-img s | ours/qemu | ours peak RSS MiB | qemu-img peak RSS MiB | ours output MiB | qemu-img output MiB |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -194,9 +322,14 @@ function format(): string {
   for (const r of rows) {
     const ours = median(r.ours.map(m => m.seconds));
     const theirs = median(r.theirs.map(m => m.seconds));
-    const rss = (ms: Measurement[]) => Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
+    const rss = (ms: Measurement[]) =>
+      Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
     lines.push(
-      `| ${r.name} | ${ours.toFixed(2)} | ${theirs.toFixed(2)} | **${(ours / theirs).toFixed(2)}×** | ${rss(r.ours)} | ${rss(r.theirs)} | ${mib(r.oursBytes)} | ${mib(r.theirsBytes)} |`,
+      `| ${r.name} | ${ours.toFixed(2)} | ${theirs.toFixed(2)} | **${(
+        ours / theirs
+      ).toFixed(2)}×** | ${rss(r.ours)} | ${rss(r.theirs)} | ${mib(
+        r.oursBytes,
+      )} | ${mib(r.theirsBytes)} |`,
     );
   }
   return lines.join('\n');
@@ -209,19 +342,35 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     const qemu = await run('qemu-img', ['--version'], root).catch(() => {
-      throw new Error('qemu-img not found: install Debian qemu-utils (scripts/apt-packages.txt)');
+      throw new Error(
+        'qemu-img not found: install Debian qemu-utils (scripts/apt-packages.txt)',
+      );
     });
     const standard = path.join(root, 'standard');
     await fs.mkdir(standard);
-    await standardWorkload({ dir: standard, size: sizeGiB * GiB, label: `${sizeGiB} GiB`, rounds: runs, withZeros: true });
+    await standardWorkload({
+      dir: standard,
+      size: sizeGiB * GiB,
+      label: `${sizeGiB} GiB`,
+      rounds: runs,
+      withZeros: true,
+    });
     await fs.rm(standard, { recursive: true, force: true });
     if (bigGiB > 0) {
       const big = path.join(root, 'big');
       await fs.mkdir(big);
-      await standardWorkload({ dir: big, size: bigGiB * GiB, label: `${bigGiB} GiB sparse`, rounds: bigRuns, withZeros: false });
+      await standardWorkload({
+        dir: big,
+        size: bigGiB * GiB,
+        label: `${bigGiB} GiB sparse`,
+        rounds: bigRuns,
+        withZeros: false,
+      });
     }
     const header = [
-      `QCOW2 benchmark: ${qemu.split('\n')[0]}, node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`,
+      `QCOW2 benchmark: ${qemu.split('\n')[0]}, node ${process.version}, ${
+        os.cpus().length
+      } CPUs, load ${os.loadavg()[0].toFixed(1)}`,
       `median of ${runs} runs (${bigRuns} for the ${bigGiB} GiB sparse volume); incremental = seconds per overlay, qemu-img = create -b + rebase`,
       '',
     ];
@@ -232,6 +381,8 @@ async function main(): Promise<void> {
 }
 
 main().catch(error => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exit(1);
 });

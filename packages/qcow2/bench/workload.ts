@@ -21,11 +21,15 @@ async function writeExtent(options: {
   zero?: boolean;
 }): Promise<void> {
   const { file, pool, random } = options;
-  const zeros = options.zero ? Buffer.alloc(Math.min(options.length, 4 * MiB)) : undefined;
+  const zeros = options.zero
+    ? Buffer.alloc(Math.min(options.length, 4 * MiB))
+    : undefined;
   for (let done = 0; done < options.length; ) {
     const take = Math.min(options.length - done, 4 * MiB);
     const start = randomInt(random, 0, pool.length - take);
-    const chunk = zeros ? zeros.subarray(0, take) : pool.subarray(start, start + take);
+    const chunk = zeros
+      ? zeros.subarray(0, take)
+      : pool.subarray(start, start + take);
     await file.write(chunk, 0, take, options.offset + done);
     done += take;
   }
@@ -35,7 +39,12 @@ async function writeExtent(options: {
  * State 0: a sparse file of `size` bytes with ~`dataFraction` of it in extents of
  * 64 KiB..4 MiB (log-uniform, 4 KiB aligned). Returns the number of extents.
  */
-export async function writeInitialState(options: { path: string; size: number; dataFraction: number; seed: number }): Promise<number> {
+export async function writeInitialState(options: {
+  path: string;
+  size: number;
+  dataFraction: number;
+  seed: number;
+}): Promise<number> {
   const random = prng(options.seed);
   const pool = randomPool();
   const file = await fs.open(options.path, 'w');
@@ -54,7 +63,13 @@ export async function writeInitialState(options: { path: string; size: number; d
   for (const [i, extent] of planned.entries()) {
     const room = Math.max(0, slot - extent.length);
     extent.offset = i * slot + Math.floor((random() * room) / 4096) * 4096;
-    await writeExtent({ file, pool, random, offset: extent.offset, length: Math.min(extent.length, options.size - extent.offset) });
+    await writeExtent({
+      file,
+      pool,
+      random,
+      offset: extent.offset,
+      length: Math.min(extent.length, options.size - extent.offset),
+    });
     extents++;
   }
   await file.close();
@@ -62,7 +77,12 @@ export async function writeInitialState(options: { path: string; size: number; d
 }
 
 /** Next state: ~`changedFraction` of the disk rewritten by scattered 4..256 KiB writes (1 in 10 of zeros). */
-export async function applyChanges(options: { path: string; size: number; changedFraction: number; seed: number }): Promise<number> {
+export async function applyChanges(options: {
+  path: string;
+  size: number;
+  changedFraction: number;
+  seed: number;
+}): Promise<number> {
   const random = prng(options.seed);
   const pool = randomPool();
   const file = await fs.open(options.path, 'r+');
@@ -70,8 +90,16 @@ export async function applyChanges(options: { path: string; size: number; change
   let writes = 0;
   for (let changed = 0; changed < target; writes++) {
     const length = randomInt(random, 1, 64) * 4 * KiB;
-    const offset = Math.floor((random() * (options.size - length)) / 4096) * 4096;
-    await writeExtent({ file, pool, random, offset, length, zero: random() < 0.1 });
+    const offset =
+      Math.floor((random() * (options.size - length)) / 4096) * 4096;
+    await writeExtent({
+      file,
+      pool,
+      random,
+      offset,
+      length,
+      zero: random() < 0.1,
+    });
     changed += length;
   }
   await file.close();

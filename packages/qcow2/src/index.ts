@@ -2,7 +2,12 @@
  * @ferry/qcow2: a streaming QCOW2 v3 writer, a chain reader, hydrate and extent iteration,
  * over byte sources and sinks that know nothing of where the bytes live.
  */
-export type { PositionalSink, RangeSource, BackingResolver, DiskSink } from './io';
+export type {
+  PositionalSink,
+  RangeSource,
+  BackingResolver,
+  DiskSink,
+} from './io';
 export { Qcow2Error, type Qcow2ErrorKind } from './format/errors';
 export { ClusterGeometry } from './format/ClusterGeometry';
 export { decodeHeader, type Qcow2Header } from './format/header';
@@ -13,15 +18,30 @@ export {
   type Qcow2WriterOptions,
   type Qcow2WriteResult,
 } from './writer/Qcow2Writer';
-export { convertRawToQcow2, type ConvertRawOptions } from './writer/convertRawToQcow2';
-export { writeOverlayFromRaw, type OverlayFromRawOptions, type OverlayWriteResult } from './writer/writeOverlayFromRaw';
+export {
+  convertRawToQcow2,
+  type ConvertRawOptions,
+} from './writer/convertRawToQcow2';
+export {
+  writeOverlayFromRaw,
+  type OverlayFromRawOptions,
+  type OverlayWriteResult,
+} from './writer/writeOverlayFromRaw';
 export { Qcow2Image } from './reader/Qcow2Image';
 export { RawImage } from './reader/RawImage';
 export type { ImageLayer, LayerExtent } from './reader/ImageLayer';
-export { Qcow2Chain, type ChainExtent, type OpenChainOptions } from './reader/Qcow2Chain';
+export {
+  Qcow2Chain,
+  type ChainExtent,
+  type OpenChainOptions,
+} from './reader/Qcow2Chain';
 export { layerExtents } from './reader/layerExtents';
 export { resolveBackingName } from './reader/resolveBackingName';
-export { hydrate, type HydrateOptions, type HydrateResult } from './hydrate/hydrate';
+export {
+  hydrate,
+  type HydrateOptions,
+  type HydrateResult,
+} from './hydrate/hydrate';
 export { FileSink } from './file/FileSink';
 export { FileRangeSource } from './file/FileRangeSource';
 export { FileDiskSink } from './file/FileDiskSink';

@@ -50,7 +50,12 @@ export function writeU64(bytes: Uint8Array, at: number, value: number): void {
 }
 
 /** Writes a 64-bit value given as its high and low 32-bit halves (used for flag bits). */
-export function writeU64Parts(bytes: Uint8Array, at: number, high: number, low: number): void {
+export function writeU64Parts(
+  bytes: Uint8Array,
+  at: number,
+  high: number,
+  low: number,
+): void {
   writeU32(bytes, at, high);
   writeU32(bytes, at + 4, low);
 }

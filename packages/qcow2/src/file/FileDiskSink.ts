@@ -14,21 +14,39 @@ export class FileDiskSink implements DiskSink {
     private readonly sync: boolean,
   ) {}
 
-  static async open(options: { path: string; size: number; zeroesUnwritten?: boolean; sync?: boolean }): Promise<FileDiskSink> {
+  static async open(options: {
+    path: string;
+    size: number;
+    zeroesUnwritten?: boolean;
+    sync?: boolean;
+  }): Promise<FileDiskSink> {
     const existing = await fs.stat(options.path).catch(() => undefined);
     if (existing?.isBlockDevice()) {
       const handle = await fs.open(options.path, 'r+');
-      return new FileDiskSink(handle, options.zeroesUnwritten ?? false, options.sync ?? true);
+      return new FileDiskSink(
+        handle,
+        options.zeroesUnwritten ?? false,
+        options.sync ?? true,
+      );
     }
     const handle = await fs.open(options.path, 'w');
     await handle.truncate(options.size);
-    return new FileDiskSink(handle, options.zeroesUnwritten ?? true, options.sync ?? true);
+    return new FileDiskSink(
+      handle,
+      options.zeroesUnwritten ?? true,
+      options.sync ?? true,
+    );
   }
 
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
+      const { bytesWritten } = await this.handle.write(
+        data,
+        done,
+        data.length - done,
+        offset + done,
+      );
       done += bytesWritten;
     }
   }

@@ -13,7 +13,10 @@ export class FileRangeSource implements RangeSource {
     private readonly bytes: number,
   ) {}
 
-  static async open(options: { path: string; size?: number }): Promise<FileRangeSource> {
+  static async open(options: {
+    path: string;
+    size?: number;
+  }): Promise<FileRangeSource> {
     const handle = await fs.open(options.path, 'r');
     try {
       const size = options.size ?? (await handle.stat()).size;
@@ -42,9 +45,18 @@ export class FileRangeSource implements RangeSource {
     }
     let done = 0;
     while (done < target.length) {
-      const { bytesRead } = await this.handle.read(target, done, target.length - done, offset + done);
+      const { bytesRead } = await this.handle.read(
+        target,
+        done,
+        target.length - done,
+        offset + done,
+      );
       if (bytesRead === 0) {
-        throw invalidArgument(`${this.path} ended at ${offset + done} while reading ${target.length} bytes at ${offset}`);
+        throw invalidArgument(
+          `${this.path} ended at ${offset + done} while reading ${
+            target.length
+          } bytes at ${offset}`,
+        );
       }
       done += bytesRead;
     }

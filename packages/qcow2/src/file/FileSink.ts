@@ -17,13 +17,24 @@ export class FileSink implements PositionalSink {
 
   private constructor(
     private readonly handle: fs.FileHandle,
-    private readonly options: { path: string; temporaryPath: string; sync: boolean; overwrite: boolean },
+    private readonly options: {
+      path: string;
+      temporaryPath: string;
+      sync: boolean;
+      overwrite: boolean;
+    },
   ) {}
 
-  static async create(options: { path: string; sync?: boolean; overwrite?: boolean }): Promise<FileSink> {
+  static async create(options: {
+    path: string;
+    sync?: boolean;
+    overwrite?: boolean;
+  }): Promise<FileSink> {
     const temporaryPath = path.join(
       path.dirname(options.path),
-      `.${path.basename(options.path)}.partial-${randomBytes(6).toString('hex')}`,
+      `.${path.basename(options.path)}.partial-${randomBytes(6).toString(
+        'hex',
+      )}`,
     );
     const handle = await fs.open(temporaryPath, 'wx');
     return new FileSink(handle, {
@@ -35,7 +46,8 @@ export class FileSink implements PositionalSink {
   }
 
   async reserveHead(headBytes: number): Promise<void> {
-    if (this.headBytes >= 0) throw invalidArgument('reserveHead was already called');
+    if (this.headBytes >= 0)
+      throw invalidArgument('reserveHead was already called');
     this.headBytes = headBytes;
     this.appended = headBytes;
   }
@@ -51,13 +63,19 @@ export class FileSink implements PositionalSink {
     }
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
+      const { bytesWritten } = await this.handle.write(
+        data,
+        done,
+        data.length - done,
+        offset + done,
+      );
       done += bytesWritten;
     }
   }
 
   async commit(): Promise<{ size: number }> {
-    if (this.done) throw invalidArgument(`sink for ${this.options.path} is already closed`);
+    if (this.done)
+      throw invalidArgument(`sink for ${this.options.path} is already closed`);
     this.done = true;
     try {
       if (this.options.sync) await this.handle.datasync();

@@ -12,10 +12,15 @@ const run = promisify(execFile);
  * understood: a wrong answer would lose data, so any doubt means "read it all". Block devices
  * have no holes; there the allocation comes from CSI GetMetadataAllocated, when available.
  */
-export async function fileAllocation(options: { path: string }): Promise<ByteRange[] | undefined> {
+export async function fileAllocation(options: {
+  path: string;
+}): Promise<ByteRange[] | undefined> {
   let stdout: string;
   try {
-    ({ stdout } = await run('filefrag', ['-e', '-s', options.path], { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }));
+    ({ stdout } = await run('filefrag', ['-e', '-s', options.path], {
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, LC_ALL: 'C' },
+    }));
   } catch {
     return undefined;
   }
@@ -26,7 +31,9 @@ export async function fileAllocation(options: { path: string }): Promise<ByteRan
 export function parseFilefrag(output: string): ByteRange[] | undefined {
   const lines = output.split('\n');
   const sizeLine = lines.find(line => line.startsWith('File size of '));
-  const blockMatch = sizeLine?.match(/ is (\d+) \((\d+) blocks? of (\d+) bytes\)$/);
+  const blockMatch = sizeLine?.match(
+    / is (\d+) \((\d+) blocks? of (\d+) bytes\)$/,
+  );
   if (!blockMatch) return undefined;
   const fileSize = Number(blockMatch[1]);
   const blockSize = Number(blockMatch[3]);
@@ -39,18 +46,24 @@ export function parseFilefrag(output: string): ByteRange[] | undefined {
       sawTable = true;
       continue;
     }
-    const extent = line.match(/^\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):\s*(\d*):?\s*(.*)$/);
+    const extent = line.match(
+      /^\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):\s*(\d*):?\s*(.*)$/,
+    );
     if (!extent) continue;
     if (Number(extent[1]) !== expectIndex++) return undefined;
     const first = Number(extent[2]);
     const last = Number(extent[3]);
     if (!(last >= first)) return undefined;
-    ranges.push({ offset: first * blockSize, length: (last - first + 1) * blockSize });
+    ranges.push({
+      offset: first * blockSize,
+      length: (last - first + 1) * blockSize,
+    });
     if (/\blast\b/.test(extent[8])) sawLast = true;
   }
   const summary = lines.find(line => / extents? found$/.test(line));
   if (!sawTable || !summary) return undefined;
   if (ranges.length > 0 && !sawLast) return undefined;
-  if (ranges.length === 0 && fileSize > 0 && !/ 0 extents found$/.test(summary)) return undefined;
+  if (ranges.length === 0 && fileSize > 0 && !/ 0 extents found$/.test(summary))
+    return undefined;
   return ranges;
 }

@@ -24,7 +24,9 @@ export class ClusterGeometry {
       throw invalidArgument(`cluster bits ${clusterBits} out of range 9..21`);
     }
     if (!Number.isSafeInteger(virtualSize) || virtualSize < 0) {
-      throw invalidArgument(`virtual size ${virtualSize} is not a non-negative safe integer`);
+      throw invalidArgument(
+        `virtual size ${virtualSize} is not a non-negative safe integer`,
+      );
     }
     this.clusterBits = clusterBits;
     this.clusterSize = 2 ** clusterBits;
@@ -35,12 +37,20 @@ export class ClusterGeometry {
     this.l1Entries = Math.ceil(virtualSize / this.l2Span);
   }
 
-  static fromClusterSize(options: { clusterSize: number; virtualSize: number }): ClusterGeometry {
+  static fromClusterSize(options: {
+    clusterSize: number;
+    virtualSize: number;
+  }): ClusterGeometry {
     const bits = Math.log2(options.clusterSize);
     if (!Number.isInteger(bits)) {
-      throw invalidArgument(`cluster size ${options.clusterSize} is not a power of two`);
+      throw invalidArgument(
+        `cluster size ${options.clusterSize} is not a power of two`,
+      );
     }
-    return new ClusterGeometry({ clusterBits: bits, virtualSize: options.virtualSize });
+    return new ClusterGeometry({
+      clusterBits: bits,
+      virtualSize: options.virtualSize,
+    });
   }
 
   /** Number of clusters needed to hold `bytes` bytes. */
@@ -55,6 +65,9 @@ export class ClusterGeometry {
 
   /** Bytes of the guest cluster that lie inside the virtual disk (less than a cluster at the end). */
   bytesInCluster(clusterIndex: number): number {
-    return Math.min(this.clusterSize, this.virtualSize - clusterIndex * this.clusterSize);
+    return Math.min(
+      this.clusterSize,
+      this.virtualSize - clusterIndex * this.clusterSize,
+    );
   }
 }

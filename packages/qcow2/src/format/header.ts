@@ -44,7 +44,12 @@ function decodeText(bytes: Uint8Array, field: string): string {
   }
 }
 
-function requireRange(value: number, min: number, max: number, field: string): number {
+function requireRange(
+  value: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
   if (!(value >= min && value <= max)) {
     throw corrupt(`header field ${field} is ${value}, outside ${min}..${max}`);
   }
@@ -55,7 +60,10 @@ function requireRange(value: number, min: number, max: number, field: string): n
  * Decodes and validates the header from the first bytes of an image (`bytes` holds at least
  * `min(fileSize, clusterSize)` bytes, see {@link headerBytesNeeded}).
  */
-export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): Qcow2Header {
+export function decodeHeader(options: {
+  bytes: Uint8Array;
+  fileSize: number;
+}): Qcow2Header {
   const { bytes, fileSize } = options;
   if (fileSize < V2_HEADER_LENGTH || bytes.length < V2_HEADER_LENGTH) {
     throw corrupt(`image is ${fileSize} bytes, too short for a qcow2 header`);
@@ -65,7 +73,9 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
   }
   const version = readU32(bytes, HeaderField.version);
   if (version !== 2 && version !== 3) {
-    throw unsupported(`qcow2 version ${version} is not supported (2 and 3 are)`);
+    throw unsupported(
+      `qcow2 version ${version} is not supported (2 and 3 are)`,
+    );
   }
   const clusterBits = requireRange(
     readU32(bytes, HeaderField.clusterBits),
@@ -75,14 +85,18 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
   );
   const clusterSize = 2 ** clusterBits;
   if (readU32(bytes, HeaderField.cryptMethod) !== 0) {
-    throw unsupported('encrypted qcow2 images are not supported (crypt_method is not 0)');
+    throw unsupported(
+      'encrypted qcow2 images are not supported (crypt_method is not 0)',
+    );
   }
   let headerLength = V2_HEADER_LENGTH;
   let refcountOrder = 4;
   let incompatibleFeatures = 0;
   if (version === 3) {
     if (bytes.length < V3_MIN_HEADER_LENGTH) {
-      throw corrupt(`image is ${fileSize} bytes, too short for a version 3 header`);
+      throw corrupt(
+        `image is ${fileSize} bytes, too short for a version 3 header`,
+      );
     }
     headerLength = requireRange(
       readU32(bytes, HeaderField.headerLength),
@@ -95,7 +109,9 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
     const unknown = incompatibleFeatures & ~KNOWN_INCOMPATIBLE_BITS;
     if (incompatibleHigh !== 0 || unknown !== 0) {
       throw unsupported(
-        `unknown incompatible feature bits 0x${incompatibleHigh.toString(16)}${(unknown >>> 0)
+        `unknown incompatible feature bits 0x${incompatibleHigh.toString(16)}${(
+          unknown >>> 0
+        )
           .toString(16)
           .padStart(8, '0')} are set`,
       );
@@ -104,12 +120,21 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
       throw corrupt('image is marked corrupt (incompatible feature bit 1)');
     }
     if (incompatibleFeatures & Incompatible.externalDataFile) {
-      throw unsupported('qcow2 images with an external data file are not supported');
+      throw unsupported(
+        'qcow2 images with an external data file are not supported',
+      );
     }
     if (incompatibleFeatures & Incompatible.extendedL2) {
-      throw unsupported('qcow2 images with extended l2 entries (subclusters) are not supported');
+      throw unsupported(
+        'qcow2 images with extended l2 entries (subclusters) are not supported',
+      );
     }
-    refcountOrder = requireRange(readU32(bytes, HeaderField.refcountOrder), 0, 6, 'refcount_order');
+    refcountOrder = requireRange(
+      readU32(bytes, HeaderField.refcountOrder),
+      0,
+      6,
+      'refcount_order',
+    );
   }
 
   const virtualSize = readU64(bytes, HeaderField.size);
@@ -124,16 +149,34 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
   requireRange(l1Size * 8, 0, MAX_L1_BYTES, 'l1_size (in bytes)');
   const l1TableOffset = readU64(bytes, HeaderField.l1TableOffset);
   if (l1Size > 0) {
-    requireRange(l1TableOffset, clusterSize, fileSize - l1Size * 8, 'l1_table_offset');
+    requireRange(
+      l1TableOffset,
+      clusterSize,
+      fileSize - l1Size * 8,
+      'l1_table_offset',
+    );
     if (l1TableOffset % clusterSize !== 0) {
-      throw corrupt(`header field l1_table_offset ${l1TableOffset} is not cluster aligned`);
+      throw corrupt(
+        `header field l1_table_offset ${l1TableOffset} is not cluster aligned`,
+      );
     }
   }
   const refcountTableOffset = readU64(bytes, HeaderField.refcountTableOffset);
-  if (refcountTableOffset % clusterSize !== 0 || refcountTableOffset > Number.MAX_SAFE_INTEGER) {
-    throw corrupt(`header field refcount_table_offset ${refcountTableOffset} is not cluster aligned`);
+  if (
+    refcountTableOffset % clusterSize !== 0 ||
+    refcountTableOffset > Number.MAX_SAFE_INTEGER
+  ) {
+    throw corrupt(
+      `header field refcount_table_offset ${refcountTableOffset} is not cluster aligned`,
+    );
   }
-  const backing = decodeBacking({ bytes, fileSize, clusterSize, headerLength, version });
+  const backing = decodeBacking({
+    bytes,
+    fileSize,
+    clusterSize,
+    headerLength,
+    version,
+  });
   return {
     version,
     geometry,
@@ -150,8 +193,14 @@ export function decodeHeader(options: { bytes: Uint8Array; fileSize: number }): 
 }
 
 /** How many leading bytes {@link decodeHeader} needs, once `clusterBits` is known. */
-export function headerBytesNeeded(options: { fileSize: number; clusterBits: number }): number {
-  const bits = Math.min(Math.max(options.clusterBits, MIN_CLUSTER_BITS), MAX_CLUSTER_BITS);
+export function headerBytesNeeded(options: {
+  fileSize: number;
+  clusterBits: number;
+}): number {
+  const bits = Math.min(
+    Math.max(options.clusterBits, MIN_CLUSTER_BITS),
+    MAX_CLUSTER_BITS,
+  );
   return Math.min(options.fileSize, 2 ** bits);
 }
 
@@ -169,24 +218,37 @@ function decodeBacking(options: {
   if (options.version === 3) {
     let at = headerLength;
     for (let count = 0; ; count++) {
-      if (count > MAX_HEADER_EXTENSIONS) throw corrupt('header has too many extensions');
-      if (at + 8 > limit) throw corrupt('header extensions run past the first cluster');
+      if (count > MAX_HEADER_EXTENSIONS)
+        throw corrupt('header has too many extensions');
+      if (at + 8 > limit)
+        throw corrupt('header extensions run past the first cluster');
       const type = readU32(bytes, at);
       const length = readU32(bytes, at + 4);
       if (type === Extension.end) break;
       const padded = Math.ceil(length / 8) * 8;
       if (at + 8 + padded > limit) {
-        throw corrupt(`header extension 0x${type.toString(16)} runs past the first cluster`);
+        throw corrupt(
+          `header extension 0x${type.toString(16)} runs past the first cluster`,
+        );
       }
       if (type === Extension.backingFormat) {
         if (length > MAX_BACKING_FORMAT_BYTES) {
-          throw corrupt(`backing format extension is ${length} bytes, more than ${MAX_BACKING_FORMAT_BYTES}`);
+          throw corrupt(
+            `backing format extension is ${length} bytes, more than ${MAX_BACKING_FORMAT_BYTES}`,
+          );
         }
-        format = decodeText(bytes.subarray(at + 8, at + 8 + length), 'backing format');
+        format = decodeText(
+          bytes.subarray(at + 8, at + 8 + length),
+          'backing format',
+        );
       } else if (type === Extension.fullDiskEncryption) {
-        throw unsupported('encrypted qcow2 images are not supported (encryption header extension)');
+        throw unsupported(
+          'encrypted qcow2 images are not supported (encryption header extension)',
+        );
       } else if (type === Extension.externalDataFile) {
-        throw unsupported('qcow2 images with an external data file are not supported');
+        throw unsupported(
+          'qcow2 images with an external data file are not supported',
+        );
       }
       at += 8 + padded;
     }
@@ -194,8 +256,16 @@ function decodeBacking(options: {
   if (nameOffset === 0) return undefined;
   const nameSize = readU32(bytes, HeaderField.backingFileSize);
   requireRange(nameSize, 1, MAX_BACKING_FILE_NAME_BYTES, 'backing_file_size');
-  requireRange(nameOffset, V2_HEADER_LENGTH, limit - nameSize, 'backing_file_offset');
-  const name = decodeText(bytes.subarray(nameOffset, nameOffset + nameSize), 'backing file name');
+  requireRange(
+    nameOffset,
+    V2_HEADER_LENGTH,
+    limit - nameSize,
+    'backing_file_offset',
+  );
+  const name = decodeText(
+    bytes.subarray(nameOffset, nameOffset + nameSize),
+    'backing file name',
+  );
   return { name, format };
 }
 
@@ -219,7 +289,11 @@ export function encodeHeaderCluster(options: {
   writeU32(bytes, HeaderField.l1Size, geometry.l1Entries);
   writeU64(bytes, HeaderField.l1TableOffset, options.l1TableOffset);
   writeU64(bytes, HeaderField.refcountTableOffset, options.refcountTableOffset);
-  writeU32(bytes, HeaderField.refcountTableClusters, options.refcountTableClusters);
+  writeU32(
+    bytes,
+    HeaderField.refcountTableClusters,
+    options.refcountTableClusters,
+  );
   writeU32(bytes, HeaderField.refcountOrder, 4);
   writeU32(bytes, HeaderField.headerLength, V3_HEADER_LENGTH);
   let at = V3_HEADER_LENGTH;
@@ -227,10 +301,14 @@ export function encodeHeaderCluster(options: {
     const format = new TextEncoder().encode(options.backing.format);
     const name = new TextEncoder().encode(options.backing.name);
     if (format.length === 0 || format.length > MAX_BACKING_FORMAT_BYTES) {
-      throw invalidArgument(`backing format "${options.backing.format}" must be 1..16 bytes`);
+      throw invalidArgument(
+        `backing format "${options.backing.format}" must be 1..16 bytes`,
+      );
     }
     if (name.length === 0 || name.length > MAX_BACKING_FILE_NAME_BYTES) {
-      throw invalidArgument(`backing file name must be 1..${MAX_BACKING_FILE_NAME_BYTES} bytes, got ${name.length}`);
+      throw invalidArgument(
+        `backing file name must be 1..${MAX_BACKING_FILE_NAME_BYTES} bytes, got ${name.length}`,
+      );
     }
     writeU32(bytes, at, Extension.backingFormat);
     writeU32(bytes, at + 4, format.length);
@@ -238,7 +316,9 @@ export function encodeHeaderCluster(options: {
     at += 8 + Math.ceil(format.length / 8) * 8;
     at += 8; // end-of-extensions marker (type 0, length 0) is already zero
     if (at + name.length > bytes.length) {
-      throw invalidArgument(`backing file name does not fit a ${geometry.clusterSize}-byte header cluster`);
+      throw invalidArgument(
+        `backing file name does not fit a ${geometry.clusterSize}-byte header cluster`,
+      );
     }
     bytes.set(name, at);
     writeU64(bytes, HeaderField.backingFileOffset, at);

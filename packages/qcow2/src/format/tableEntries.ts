@@ -17,7 +17,12 @@ const L1_RESERVED_LOW = 0x0000_01ff;
 /** Decodes the entries of one image; knows its version, cluster size and file size. */
 export class EntryDecoder {
   constructor(
-    private readonly options: { version: number; clusterSize: number; fileSize: number; imageName: string },
+    private readonly options: {
+      version: number;
+      clusterSize: number;
+      fileSize: number;
+      imageName: string;
+    },
   ) {}
 
   /** Host offset of the L2 table at `index` of the L1 table, or {@link UNALLOCATED}. */
@@ -25,9 +30,12 @@ export class EntryDecoder {
     const high = readU32(table, index * 8);
     const low = readU32(table, index * 8 + 4);
     if ((high & L1_RESERVED_HIGH) !== 0 || (low & L1_RESERVED_LOW) !== 0) {
-      throw corrupt(`l1 entry ${index} of ${this.options.imageName} has reserved bits set`);
+      throw corrupt(
+        `l1 entry ${index} of ${this.options.imageName} has reserved bits set`,
+      );
     }
-    const offset = (high & EntryBits.offsetHigh) * TWO_POW_32 + (low & EntryBits.offsetLow);
+    const offset =
+      (high & EntryBits.offsetHigh) * TWO_POW_32 + (low & EntryBits.offsetLow);
     if (offset === 0) return UNALLOCATED;
     this.checkCluster(offset, `l1 entry ${index}`);
     return offset;
@@ -39,18 +47,28 @@ export class EntryDecoder {
     const low = readU32(table, index * 8 + 4);
     if (high === 0 && low === 0) return UNALLOCATED;
     if ((high & EntryBits.compressedHigh) !== 0) {
-      throw unsupported(`compressed cluster at guest offset ${guestOffset} of ${this.options.imageName} is not supported`);
+      throw unsupported(
+        `compressed cluster at guest offset ${guestOffset} of ${this.options.imageName} is not supported`,
+      );
     }
-    if ((high & EntryBits.reservedHigh) !== 0 || (low & EntryBits.reservedLow) !== 0) {
-      throw corrupt(`l2 entry for guest offset ${guestOffset} of ${this.options.imageName} has reserved bits set`);
+    if (
+      (high & EntryBits.reservedHigh) !== 0 ||
+      (low & EntryBits.reservedLow) !== 0
+    ) {
+      throw corrupt(
+        `l2 entry for guest offset ${guestOffset} of ${this.options.imageName} has reserved bits set`,
+      );
     }
     if ((low & EntryBits.zeroLow) !== 0) {
       if (this.options.version < 3) {
-        throw corrupt(`l2 entry for guest offset ${guestOffset} of ${this.options.imageName} has the zero flag in a version 2 image`);
+        throw corrupt(
+          `l2 entry for guest offset ${guestOffset} of ${this.options.imageName} has the zero flag in a version 2 image`,
+        );
       }
       return ZERO; // also preallocated zero clusters: they read as zeros
     }
-    const offset = (high & EntryBits.offsetHigh) * TWO_POW_32 + (low & EntryBits.offsetLow);
+    const offset =
+      (high & EntryBits.offsetHigh) * TWO_POW_32 + (low & EntryBits.offsetLow);
     if (offset === 0) return UNALLOCATED;
     this.checkCluster(offset, `l2 entry for guest offset ${guestOffset}`);
     return offset;
@@ -59,18 +77,31 @@ export class EntryDecoder {
   private checkCluster(offset: number, what: string): void {
     const { clusterSize, fileSize, imageName } = this.options;
     if (offset % clusterSize !== 0) {
-      throw corrupt(`${what} of ${imageName} points at unaligned host offset ${offset}`);
+      throw corrupt(
+        `${what} of ${imageName} points at unaligned host offset ${offset}`,
+      );
     }
     if (offset >= fileSize) {
-      throw corrupt(`${what} of ${imageName} points at host offset ${offset}, past the end of the file (${fileSize} bytes)`);
+      throw corrupt(
+        `${what} of ${imageName} points at host offset ${offset}, past the end of the file (${fileSize} bytes)`,
+      );
     }
   }
 }
 
 /** Encodes an allocated cluster with refcount one (COPIED) at `index` of an L1 or L2 table. */
-export function encodeAllocatedEntry(table: Uint8Array, index: number, hostOffset: number): void {
+export function encodeAllocatedEntry(
+  table: Uint8Array,
+  index: number,
+  hostOffset: number,
+): void {
   const high = Math.floor(hostOffset / TWO_POW_32);
-  writeU64Parts(table, index * 8, (EntryBits.copiedHigh | high) >>> 0, hostOffset >>> 0);
+  writeU64Parts(
+    table,
+    index * 8,
+    (EntryBits.copiedHigh | high) >>> 0,
+    hostOffset >>> 0,
+  );
 }
 
 /** Encodes a cluster that reads as zeros and has no host storage. */

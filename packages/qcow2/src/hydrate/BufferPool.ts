@@ -7,7 +7,8 @@ export class BufferPool {
   private readonly waiting: Array<(buffer: Uint8Array) => void> = [];
 
   constructor(options: { count: number; bytes: number }) {
-    for (let i = 0; i < options.count; i++) this.free.push(new Uint8Array(options.bytes));
+    for (let i = 0; i < options.count; i++)
+      this.free.push(new Uint8Array(options.bytes));
   }
 
   acquire(): Promise<Uint8Array> {

@@ -40,7 +40,9 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
   const ioBytes = options.ioBytes ?? 1024 * 1024;
   const windowBytes = options.windowBytes ?? 256 * 1024 * 1024;
   if (!(concurrency >= 1 && ioBytes >= 4096 && windowBytes >= ioBytes)) {
-    throw invalidArgument(`hydrate needs concurrency >= 1, ioBytes >= 4096 and windowBytes >= ioBytes`);
+    throw invalidArgument(
+      `hydrate needs concurrency >= 1, ioBytes >= 4096 and windowBytes >= ioBytes`,
+    );
   }
   const total = chain.virtualSize;
   const result: HydrateResult = {
@@ -56,7 +58,9 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
   let failure: unknown;
   let done = 0;
 
-  const launch = async (task: (buffer: Uint8Array) => Promise<number>): Promise<void> => {
+  const launch = async (
+    task: (buffer: Uint8Array) => Promise<number>,
+  ): Promise<void> => {
     const buffer = await pool.acquire();
     if (failure !== undefined) {
       pool.release(buffer);
@@ -79,7 +83,10 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
 
   try {
     for (let window = 0; window < total; window += windowBytes) {
-      const extents = await chain.resolveRange(window, Math.min(windowBytes, total - window));
+      const extents = await chain.resolveRange(
+        window,
+        Math.min(windowBytes, total - window),
+      );
       let group: ChainExtent[] = [];
       let groupBytes = 0;
       const flushGroup = async () => {
@@ -92,9 +99,17 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
           const start = parts[0].offset;
           await Promise.all(
             parts.map(part => {
-              if (part.kind !== 'data') throw new Error('zero extent in a data group');
+              if (part.kind !== 'data')
+                throw new Error('zero extent in a data group');
               result.bytesPerLayer[part.layer] += part.length;
-              return chain.readHost(part.layer, part.hostOffset, buffer.subarray(part.offset - start, part.offset - start + part.length));
+              return chain.readHost(
+                part.layer,
+                part.hostOffset,
+                buffer.subarray(
+                  part.offset - start,
+                  part.offset - start + part.length,
+                ),
+              );
             }),
           );
           await sink.write(buffer.subarray(0, bytes), start);
@@ -125,7 +140,13 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
         for (let at = 0; at < extent.length; ) {
           if (groupBytes === ioBytes) await flushGroup();
           const length = Math.min(ioBytes - groupBytes, extent.length - at);
-          group.push({ kind: 'data', offset: extent.offset + at, length, layer: extent.layer, hostOffset: extent.hostOffset + at });
+          group.push({
+            kind: 'data',
+            offset: extent.offset + at,
+            length,
+            layer: extent.layer,
+            hostOffset: extent.hostOffset + at,
+          });
           groupBytes += length;
           at += length;
         }

@@ -21,19 +21,26 @@ async function writeSparse(file: string, bytes: Uint8Array): Promise<void> {
   await handle.truncate(bytes.length);
   for (let at = 0; at < bytes.length; at += 4 * KiB) {
     const block = bytes.subarray(at, at + 4 * KiB);
-    if (block.some(b => b !== 0)) await handle.write(block, 0, block.length, at);
+    if (block.some(b => b !== 0))
+      await handle.write(block, 0, block.length, at);
   }
   await handle.close();
 }
 
 describe('planSegments', () => {
   it('reads every cluster touching an allocated range and skips the rest', () => {
-    const segments = [...planSegments({
-      size: 10 * 64 * KiB,
-      clusterSize: 64 * KiB,
-      chunkBytes: 128 * KiB,
-      allocated: [{ offset: 70 * KiB, length: 10 }, { offset: 5 * 64 * KiB - 1, length: 2 }, { offset: 0, length: 0 }],
-    })];
+    const segments = [
+      ...planSegments({
+        size: 10 * 64 * KiB,
+        clusterSize: 64 * KiB,
+        chunkBytes: 128 * KiB,
+        allocated: [
+          { offset: 70 * KiB, length: 10 },
+          { offset: 5 * 64 * KiB - 1, length: 2 },
+          { offset: 0, length: 0 },
+        ],
+      }),
+    ];
     expect(segments).toEqual([
       { kind: 'hole', offset: 0, length: 64 * KiB },
       { kind: 'read', offset: 64 * KiB, length: 64 * KiB },
@@ -44,9 +51,15 @@ describe('planSegments', () => {
   });
 
   it('reads everything without an allocation map', () => {
-    expect([...planSegments({ size: 300 * KiB, clusterSize: 64 * KiB, chunkBytes: 128 * KiB })].map(s => s.length)).toEqual([
-      128 * KiB, 128 * KiB, 44 * KiB,
-    ]);
+    expect(
+      [
+        ...planSegments({
+          size: 300 * KiB,
+          clusterSize: 64 * KiB,
+          chunkBytes: 128 * KiB,
+        }),
+      ].map(s => s.length),
+    ).toEqual([128 * KiB, 128 * KiB, 44 * KiB]);
   });
 });
 
@@ -64,8 +77,12 @@ describe('parseFilefrag', () => {
       { offset: 2248 * 4096, length: 17 * 4096 },
       { offset: 5412 * 4096, length: 930 * 4096 },
     ]);
-    expect(parseFilefrag(good.filter((_, i) => i !== 4).join('\n'))).toBeUndefined(); // no "last"
-    expect(parseFilefrag(good.filter((_, i) => i !== 3).join('\n'))).toBeUndefined(); // numbering gap
+    expect(
+      parseFilefrag(good.filter((_, i) => i !== 4).join('\n')),
+    ).toBeUndefined(); // no "last"
+    expect(
+      parseFilefrag(good.filter((_, i) => i !== 3).join('\n')),
+    ).toBeUndefined(); // numbering gap
     expect(parseFilefrag('filefrag: Operation not supported')).toBeUndefined();
   });
 });
@@ -90,35 +107,67 @@ describe('backups of sparse files with a FIEMAP allocation map', () => {
     await writeSparse(path.join(dir, 'before.raw'), before);
     await writeSparse(path.join(dir, 'after.raw'), after);
 
-    const allocated = await fileAllocation({ path: path.join(dir, 'before.raw') });
-    if (allocated === undefined) throw new Error('filefrag (e2fsprogs) could not map the test file system');
-    expect(allocated.reduce((sum, r) => sum + r.length, 0)).toBeLessThan(3 * MiB);
+    const allocated = await fileAllocation({
+      path: path.join(dir, 'before.raw'),
+    });
+    if (allocated === undefined)
+      throw new Error(
+        'filefrag (e2fsprogs) could not map the test file system',
+      );
+    expect(allocated.reduce((sum, r) => sum + r.length, 0)).toBeLessThan(
+      3 * MiB,
+    );
 
-    const source = await FileRangeSource.open({ path: path.join(dir, 'before.raw') });
-    await convertRawToQcow2({ source, allocated, sink: await FileSink.create({ path: path.join(dir, 'b0.qcow2'), sync: false }) });
+    const source = await FileRangeSource.open({
+      path: path.join(dir, 'before.raw'),
+    });
+    await convertRawToQcow2({
+      source,
+      allocated,
+      sink: await FileSink.create({
+        path: path.join(dir, 'b0.qcow2'),
+        sync: false,
+      }),
+    });
     await source.close();
 
-    const next = await FileRangeSource.open({ path: path.join(dir, 'after.raw') });
+    const next = await FileRangeSource.open({
+      path: path.join(dir, 'after.raw'),
+    });
     const { chain, close } = await openFileChain(path.join(dir, 'b0.qcow2'));
     const result = await writeOverlayFromRaw({
       source: next,
       previous: chain,
       backing: { name: 'b0.qcow2', format: 'qcow2' },
       allocated: await fileAllocation({ path: path.join(dir, 'after.raw') }),
-      sink: await FileSink.create({ path: path.join(dir, 'b1.qcow2'), sync: false }),
+      sink: await FileSink.create({
+        path: path.join(dir, 'b1.qcow2'),
+        sync: false,
+      }),
     });
     await close();
     await next.close();
     expect(result.zeroClusters).toBe(16); // 1 MiB of 64 KiB clusters became zero
     expect(result.dataClusters).toBe(2); // the changed cluster and the new one
 
-    for (const [raw, image] of [['before.raw', 'b0.qcow2'], ['after.raw', 'b1.qcow2']]) {
+    for (const [raw, image] of [
+      ['before.raw', 'b0.qcow2'],
+      ['after.raw', 'b1.qcow2'],
+    ]) {
       expect((await qemuCheck(path.join(dir, image))).exitCode).toBe(0);
-      expect(await qemuIdentical({ a: path.join(dir, raw), aFormat: 'raw', b: path.join(dir, image), bFormat: 'qcow2' })).toBe(true);
+      expect(
+        await qemuIdentical({
+          a: path.join(dir, raw),
+          aFormat: 'raw',
+          b: path.join(dir, image),
+          bFormat: 'qcow2',
+        }),
+      ).toBe(true);
     }
     const top = await openFileChain(path.join(dir, 'b1.qcow2'));
     const zero = [];
-    for await (const extent of layerExtents(top.chain.top)) if (extent.kind === 'zero') zero.push(extent);
+    for await (const extent of layerExtents(top.chain.top))
+      if (extent.kind === 'zero') zero.push(extent);
     await top.close();
     expect(zero).toEqual([{ kind: 'zero', offset: 2 * MiB, length: MiB }]);
   });

@@ -11,7 +11,9 @@ export interface ByteRange {
  * `chunkBytes` each); `hole` ranges are known to read as zeros and are not read at all.
  * Every boundary is cluster aligned (or the end of the volume).
  */
-export type Segment = { kind: 'read'; offset: number; length: number } | { kind: 'hole'; offset: number; length: number };
+export type Segment =
+  | { kind: 'read'; offset: number; length: number }
+  | { kind: 'hole'; offset: number; length: number };
 
 /**
  * Cuts `[0, size)` into segments. Without `allocated`, everything is read. With it (sorted or
@@ -26,27 +28,48 @@ export function* planSegments(options: {
 }): Generator<Segment> {
   const { size, clusterSize, chunkBytes } = options;
   if (chunkBytes <= 0 || chunkBytes % clusterSize !== 0) {
-    throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
+    throw invalidArgument(
+      `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
+    );
   }
-  const reads = options.allocated ? alignedRanges(options.allocated, clusterSize, size) : [{ offset: 0, length: size }];
+  const reads = options.allocated
+    ? alignedRanges(options.allocated, clusterSize, size)
+    : [{ offset: 0, length: size }];
   let position = 0;
   for (const range of reads) {
-    if (range.offset > position) yield { kind: 'hole', offset: position, length: range.offset - position };
-    for (let at = range.offset; at < range.offset + range.length; at += chunkBytes) {
-      yield { kind: 'read', offset: at, length: Math.min(chunkBytes, range.offset + range.length - at) };
+    if (range.offset > position)
+      yield { kind: 'hole', offset: position, length: range.offset - position };
+    for (
+      let at = range.offset;
+      at < range.offset + range.length;
+      at += chunkBytes
+    ) {
+      yield {
+        kind: 'read',
+        offset: at,
+        length: Math.min(chunkBytes, range.offset + range.length - at),
+      };
     }
     position = range.offset + range.length;
   }
-  if (position < size) yield { kind: 'hole', offset: position, length: size - position };
+  if (position < size)
+    yield { kind: 'hole', offset: position, length: size - position };
 }
 
 /** Widens ranges to whole clusters, clips them to the volume, sorts and merges them. */
-function alignedRanges(ranges: readonly ByteRange[], clusterSize: number, size: number): ByteRange[] {
+function alignedRanges(
+  ranges: readonly ByteRange[],
+  clusterSize: number,
+  size: number,
+): ByteRange[] {
   const aligned = ranges
     .filter(r => r.length > 0 && r.offset < size)
     .map(r => {
       const start = Math.floor(r.offset / clusterSize) * clusterSize;
-      const end = Math.min(size, Math.ceil((r.offset + r.length) / clusterSize) * clusterSize);
+      const end = Math.min(
+        size,
+        Math.ceil((r.offset + r.length) / clusterSize) * clusterSize,
+      );
       return { offset: start, length: end - start };
     })
     .sort((a, b) => a.offset - b.offset);
@@ -54,7 +77,10 @@ function alignedRanges(ranges: readonly ByteRange[], clusterSize: number, size: 
   for (const range of aligned) {
     const last = merged[merged.length - 1];
     if (last && range.offset <= last.offset + last.length) {
-      last.length = Math.max(last.length, range.offset + range.length - last.offset);
+      last.length = Math.max(
+        last.length,
+        range.offset + range.length - last.offset,
+      );
     } else {
       merged.push({ ...range });
     }

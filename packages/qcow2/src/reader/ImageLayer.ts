@@ -27,8 +27,16 @@ export interface ImageLayer {
 /** Appends an extent to `out`, merging it into the last one when they continue each other. */
 export function pushExtent(out: LayerExtent[], extent: LayerExtent): void {
   const last = out[out.length - 1];
-  if (last && last.kind === extent.kind && last.offset + last.length === extent.offset) {
-    if (last.kind !== 'data' || (extent.kind === 'data' && last.hostOffset + last.length === extent.hostOffset)) {
+  if (
+    last &&
+    last.kind === extent.kind &&
+    last.offset + last.length === extent.offset
+  ) {
+    if (
+      last.kind !== 'data' ||
+      (extent.kind === 'data' &&
+        last.hostOffset + last.length === extent.hostOffset)
+    ) {
       last.length += extent.length;
       return;
     }

@@ -16,10 +16,16 @@ export class L2Cache {
 
   constructor(options: { tableBytes: number; maxBytes: number }) {
     this.tableBytes = options.tableBytes;
-    this.capacity = Math.max(1, Math.floor(options.maxBytes / options.tableBytes));
+    this.capacity = Math.max(
+      1,
+      Math.floor(options.maxBytes / options.tableBytes),
+    );
   }
 
-  get(l1Index: number, load: (target: Uint8Array) => Promise<void>): Promise<Uint8Array> {
+  get(
+    l1Index: number,
+    load: (target: Uint8Array) => Promise<void>,
+  ): Promise<Uint8Array> {
     const cached = this.tables.get(l1Index);
     if (cached) {
       this.tables.delete(l1Index);
@@ -37,7 +43,10 @@ export class L2Cache {
       const evicted = this.tables.get(oldest)!;
       this.tables.delete(oldest);
       evicted.then(
-        table => setImmediate(() => this.free.length < this.capacity && this.free.push(table)),
+        table =>
+          setImmediate(
+            () => this.free.length < this.capacity && this.free.push(table),
+          ),
         () => undefined,
       );
     }

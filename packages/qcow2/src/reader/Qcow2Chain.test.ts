@@ -15,27 +15,40 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** Hydrates `image` with our code and with `qemu-img convert -O raw`; both must be equal. */
-async function expectSameAsQemu(dir: string, image: string): Promise<Uint8Array> {
+async function expectSameAsQemu(
+  dir: string,
+  image: string,
+): Promise<Uint8Array> {
   const theirs = path.join(dir, `${path.basename(image)}.qemu.raw`);
   const ours = path.join(dir, `${path.basename(image)}.ours.raw`);
   await qemuImg(['convert', '-O', 'raw', image, theirs]);
   const { chain, close } = await openFileChain(image);
   try {
-    const sink = await FileDiskSink.open({ path: ours, size: chain.virtualSize, sync: false });
+    const sink = await FileDiskSink.open({
+      path: ours,
+      size: chain.virtualSize,
+      sync: false,
+    });
     await hydrate({ chain, sink });
     await sink.close();
   } finally {
     await close();
   }
   const expected = await readAll(theirs);
-  expect(Buffer.from(await readAll(ours)).equals(Buffer.from(expected))).toBe(true);
+  expect(Buffer.from(await readAll(ours)).equals(Buffer.from(expected))).toBe(
+    true,
+  );
   return expected;
 }
 
 async function openError(image: string): Promise<Qcow2Error> {
   const source = await FileRangeSource.open({ path: image });
   try {
-    const chain = await Qcow2Chain.open({ source, name: image, resolveBacking: fileBackingResolver });
+    const chain = await Qcow2Chain.open({
+      source,
+      name: image,
+      resolveBacking: fileBackingResolver,
+    });
     // Some problems only show when clusters are read.
     await chain.read(0, Math.min(chain.virtualSize, 4 * MiB));
     await chain.close();
@@ -84,14 +97,55 @@ describe('reading images made by qemu-img', () => {
     await fs.mkdir(path.join(sub, 'older'), { recursive: true });
     const raw = path.join(sub, 'older', 'base.raw');
     await fs.writeFile(raw, Buffer.alloc(3 * MiB, 0x5a));
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', path.join(sub, 'older', 'l1.qcow2')]);
-    await qemuIo(path.join(sub, 'older', 'l1.qcow2'), ['write -P 0x01 64k 64k', 'write -z 1M 256k']);
+    await qemuImg([
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      'base.raw',
+      '-F',
+      'raw',
+      path.join(sub, 'older', 'l1.qcow2'),
+    ]);
+    await qemuIo(path.join(sub, 'older', 'l1.qcow2'), [
+      'write -P 0x01 64k 64k',
+      'write -z 1M 256k',
+    ]);
     // Grow the disk: the part past the raw base reads as zeros.
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', '-b', 'older/l1.qcow2', '-F', 'qcow2', path.join(sub, 'l2.qcow2'), '5M']);
-    await qemuIo(path.join(sub, 'l2.qcow2'), ['write -P 0x02 100k 8k', 'write -P 0x03 4M 12k', 'write -z 0 4k']);
+    await qemuImg([
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-o',
+      'cluster_size=4096',
+      '-b',
+      'older/l1.qcow2',
+      '-F',
+      'qcow2',
+      path.join(sub, 'l2.qcow2'),
+      '5M',
+    ]);
+    await qemuIo(path.join(sub, 'l2.qcow2'), [
+      'write -P 0x02 100k 8k',
+      'write -P 0x03 4M 12k',
+      'write -z 0 4k',
+    ]);
     // No backing format extension: probed. qemu-img insists on -F, so rename the extension
     // to an unknown (ignored) type afterwards.
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-b', 'l2.qcow2', '-F', 'qcow2', path.join(sub, 'top.qcow2'), '5M']);
+    await qemuImg([
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      'l2.qcow2',
+      '-F',
+      'qcow2',
+      path.join(sub, 'top.qcow2'),
+      '5M',
+    ]);
     const top = await fs.open(path.join(sub, 'top.qcow2'), 'r+');
     const extension = Buffer.alloc(4);
     await top.read(extension, 0, 4, 112);
@@ -107,21 +161,32 @@ describe('reading images made by qemu-img', () => {
 
     const { chain, close } = await openFileChain(path.join(sub, 'top.qcow2'));
     try {
-      expect(chain.layers.map(l => `${path.relative(sub, l.name)}:${l.format}`)).toEqual([
+      expect(
+        chain.layers.map(l => `${path.relative(sub, l.name)}:${l.format}`),
+      ).toEqual([
         'top.qcow2:qcow2',
         'l2.qcow2:qcow2',
         'older/l1.qcow2:qcow2',
         'older/base.raw:raw',
       ]);
       const l2Extents = [];
-      for await (const extent of layerExtents(chain.layers[1])) l2Extents.push({ kind: extent.kind, offset: extent.offset, length: extent.length });
+      for await (const extent of layerExtents(chain.layers[1]))
+        l2Extents.push({
+          kind: extent.kind,
+          offset: extent.offset,
+          length: extent.length,
+        });
       expect(l2Extents).toEqual([
         { kind: 'zero', offset: 0, length: 4 * KiB },
         { kind: 'unallocated', offset: 4 * KiB, length: 96 * KiB },
         { kind: 'data', offset: 100 * KiB, length: 8 * KiB },
         { kind: 'unallocated', offset: 108 * KiB, length: 4 * MiB - 108 * KiB },
         { kind: 'data', offset: 4 * MiB, length: 12 * KiB },
-        { kind: 'unallocated', offset: 4 * MiB + 12 * KiB, length: MiB - 12 * KiB },
+        {
+          kind: 'unallocated',
+          offset: 4 * MiB + 12 * KiB,
+          length: MiB - 12 * KiB,
+        },
       ]);
     } finally {
       await close();
@@ -132,7 +197,17 @@ describe('reading images made by qemu-img', () => {
     const a = path.join(dir, 'loop-a.qcow2');
     const b = path.join(dir, 'loop-b.qcow2');
     await qemuImg(['create', '-q', '-f', 'qcow2', b, '1M']);
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-b', 'loop-b.qcow2', '-F', 'qcow2', a]);
+    await qemuImg([
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      'loop-b.qcow2',
+      '-F',
+      'qcow2',
+      a,
+    ]);
     await qemuImg(['rebase', '-u', '-b', 'loop-a.qcow2', '-F', 'qcow2', b]);
     const error = await openError(a);
     expect(error.kind).toBe('corrupt');
@@ -141,37 +216,94 @@ describe('reading images made by qemu-img', () => {
 
   it('refuses an overlay whose backing file is missing with the resolver error, and one without a resolver', async () => {
     const image = path.join(dir, 'orphan.qcow2');
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', 'gone.qcow2', '-F', 'qcow2', image, '1M']);
+    await qemuImg([
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-u',
+      '-b',
+      'gone.qcow2',
+      '-F',
+      'qcow2',
+      image,
+      '1M',
+    ]);
     const source = await FileRangeSource.open({ path: image });
     try {
-      await expect(Qcow2Chain.open({ source, name: image, resolveBacking: fileBackingResolver })).rejects.toThrow(/ENOENT/);
-      await expect(Qcow2Chain.open({ source, name: image })).rejects.toThrow(/backing file "gone.qcow2" but no backing resolver/);
+      await expect(
+        Qcow2Chain.open({
+          source,
+          name: image,
+          resolveBacking: fileBackingResolver,
+        }),
+      ).rejects.toThrow(/ENOENT/);
+      await expect(Qcow2Chain.open({ source, name: image })).rejects.toThrow(
+        /backing file "gone.qcow2" but no backing resolver/,
+      );
     } finally {
       await source.close();
     }
   });
 
   it.each([
-    ['luks encryption', ['--object', 'secret,id=sec0,data=123456', '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=200'], /encrypted/],
-    ['legacy aes encryption', ['--object', 'secret,id=sec0,data=123456', '-o', 'encrypt.format=aes,encrypt.key-secret=sec0'], /encrypted/],
+    [
+      'luks encryption',
+      [
+        '--object',
+        'secret,id=sec0,data=123456',
+        '-o',
+        'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=200',
+      ],
+      /encrypted/,
+    ],
+    [
+      'legacy aes encryption',
+      [
+        '--object',
+        'secret,id=sec0,data=123456',
+        '-o',
+        'encrypt.format=aes,encrypt.key-secret=sec0',
+      ],
+      /encrypted/,
+    ],
     ['extended l2 entries', ['-o', 'extended_l2=on'], /extended l2/],
-    ['an external data file', ['-o', 'data_file=data-file.raw'], /external data file/],
-  ])('refuses %s with an unsupported error', async (label, options, message) => {
-    const image = path.join(dir, `unsupported-${label.replace(/\W+/g, '-')}.qcow2`);
-    // LUKS creation times its key derivation and sometimes fails on a busy VM
-    // ("Unable to get accurate CPU usage"): retry a few times.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await qemuImg(['create', '-q', '-f', 'qcow2', ...options, image, '1M']);
-        break;
-      } catch (error) {
-        if (attempt === 5 || !/accurate CPU usage/.test(String(error))) throw error;
+    [
+      'an external data file',
+      ['-o', 'data_file=data-file.raw'],
+      /external data file/,
+    ],
+  ])(
+    'refuses %s with an unsupported error',
+    async (label, options, message) => {
+      const image = path.join(
+        dir,
+        `unsupported-${label.replace(/\W+/g, '-')}.qcow2`,
+      );
+      // LUKS creation times its key derivation and sometimes fails on a busy VM
+      // ("Unable to get accurate CPU usage"): retry a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await qemuImg([
+            'create',
+            '-q',
+            '-f',
+            'qcow2',
+            ...options,
+            image,
+            '1M',
+          ]);
+          break;
+        } catch (error) {
+          if (attempt === 5 || !/accurate CPU usage/.test(String(error)))
+            throw error;
+        }
       }
-    }
-    const error = await openError(image);
-    expect(error.kind).toBe('unsupported');
-    expect(error.message).toMatch(message);
-  });
+      const error = await openError(image);
+      expect(error.kind).toBe('unsupported');
+      expect(error.message).toMatch(message);
+    },
+  );
 
   it('refuses compressed clusters when it reaches them', async () => {
     const image = path.join(dir, 'compressed.qcow2');

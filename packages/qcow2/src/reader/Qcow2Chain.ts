@@ -9,7 +9,13 @@ import { readSourceInto } from './readSource';
 
 /** A guest byte range of a chain: read from one layer, or zeros. */
 export type ChainExtent =
-  | { kind: 'data'; offset: number; length: number; layer: number; hostOffset: number }
+  | {
+      kind: 'data';
+      offset: number;
+      length: number;
+      layer: number;
+      hostOffset: number;
+    }
   | { kind: 'zero'; offset: number; length: number };
 
 export const DEFAULT_MAX_CHAIN_DEPTH = 64;
@@ -55,24 +61,39 @@ export class Qcow2Chain {
       while (layer.backing) {
         const { backing } = layer;
         if (!options.resolveBacking) {
-          throw invalidArgument(`image ${layer.name} has backing file "${backing.name}" but no backing resolver was given`);
+          throw invalidArgument(
+            `image ${layer.name} has backing file "${backing.name}" but no backing resolver was given`,
+          );
         }
         if (layers.length >= maxDepth) {
-          throw unsupported(`backing chain of ${options.name} is deeper than ${maxDepth} images`);
+          throw unsupported(
+            `backing chain of ${options.name} is deeper than ${maxDepth} images`,
+          );
         }
-        const opened = await options.resolveBacking({ backingName: backing.name, childName: layer.name });
+        const opened = await options.resolveBacking({
+          backingName: backing.name,
+          childName: layer.name,
+        });
         if (seen.has(opened.name)) {
           await opened.source.close();
-          throw corrupt(`backing chain of ${options.name} loops back to ${opened.name}`);
+          throw corrupt(
+            `backing chain of ${options.name} loops back to ${opened.name}`,
+          );
         }
         seen.add(opened.name);
-        layer = await openLayer({ ...opened, format: backing.format, l2CacheBytes: options.l2CacheBytes });
+        layer = await openLayer({
+          ...opened,
+          format: backing.format,
+          l2CacheBytes: options.l2CacheBytes,
+        });
         layers.push(layer);
       }
       return new Qcow2Chain(layers);
     } catch (error) {
       // The top source belongs to the caller; close only what this function opened.
-      await Promise.all(layers.slice(1).map(l => l.source.close().catch(() => undefined)));
+      await Promise.all(
+        layers.slice(1).map(l => l.source.close().catch(() => undefined)),
+      );
       throw error;
     }
   }
@@ -91,16 +112,29 @@ export class Qcow2Chain {
   /** Fills `target` with the guest bytes at `offset` (which must lie inside the disk). */
   async readInto(target: Uint8Array, offset: number): Promise<void> {
     if (offset < 0 || offset + target.length > this.virtualSize) {
-      throw invalidArgument(`read of ${target.length} bytes at ${offset} is outside the ${this.virtualSize}-byte disk`);
+      throw invalidArgument(
+        `read of ${target.length} bytes at ${offset} is outside the ${this.virtualSize}-byte disk`,
+      );
     }
-    await this.readResolved(target, offset, await this.resolveRange(offset, target.length));
+    await this.readResolved(
+      target,
+      offset,
+      await this.resolveRange(offset, target.length),
+    );
   }
 
   /** Fills `target` (guest bytes at `offset`) from extents {@link resolveRange} returned for it. */
-  async readResolved(target: Uint8Array, offset: number, extents: ChainExtent[]): Promise<void> {
+  async readResolved(
+    target: Uint8Array,
+    offset: number,
+    extents: ChainExtent[],
+  ): Promise<void> {
     await Promise.all(
       extents.map(extent => {
-        const part = target.subarray(extent.offset - offset, extent.offset - offset + extent.length);
+        const part = target.subarray(
+          extent.offset - offset,
+          extent.offset - offset + extent.length,
+        );
         if (extent.kind === 'zero') {
           part.fill(0);
           return undefined;
@@ -120,7 +154,11 @@ export class Qcow2Chain {
    * Reads host bytes of a layer. A data cluster may end past the end of the file (QEMU does
    * not always extend the file over the last cluster): that tail reads as zeros, as in QEMU.
    */
-  async readHost(layer: number, hostOffset: number, target: Uint8Array): Promise<void> {
+  async readHost(
+    layer: number,
+    hostOffset: number,
+    target: Uint8Array,
+  ): Promise<void> {
     const image = this.layers[layer];
     const available = image.fileSize - hostOffset;
     if (available >= target.length) {
@@ -128,9 +166,15 @@ export class Qcow2Chain {
       return;
     }
     if (available <= 0) {
-      throw corrupt(`data at host offset ${hostOffset} of ${image.name} is past the end of the file`);
+      throw corrupt(
+        `data at host offset ${hostOffset} of ${image.name} is past the end of the file`,
+      );
     }
-    await readSourceInto(image.source, target.subarray(0, available), hostOffset);
+    await readSourceInto(
+      image.source,
+      target.subarray(0, available),
+      hostOffset,
+    );
     target.fill(0, available);
   }
 
@@ -139,7 +183,12 @@ export class Qcow2Chain {
     await Promise.all(this.layers.slice(1).map(l => l.source.close()));
   }
 
-  private async resolveIn(index: number, offset: number, length: number, out: ChainExtent[]): Promise<void> {
+  private async resolveIn(
+    index: number,
+    offset: number,
+    length: number,
+    out: ChainExtent[],
+  ): Promise<void> {
     const layer = this.layers[index];
     const end = offset + length;
     const inside = Math.min(end, layer.virtualSize);
@@ -148,11 +197,24 @@ export class Qcow2Chain {
       await layer.mapRange(offset, inside - offset, extents);
       for (const extent of extents) {
         if (extent.kind === 'data') {
-          pushChainExtent(out, { kind: 'data', offset: extent.offset, length: extent.length, layer: index, hostOffset: extent.hostOffset });
-        } else if (extent.kind === 'unallocated' && index + 1 < this.layers.length) {
+          pushChainExtent(out, {
+            kind: 'data',
+            offset: extent.offset,
+            length: extent.length,
+            layer: index,
+            hostOffset: extent.hostOffset,
+          });
+        } else if (
+          extent.kind === 'unallocated' &&
+          index + 1 < this.layers.length
+        ) {
           await this.resolveIn(index + 1, extent.offset, extent.length, out);
         } else {
-          pushChainExtent(out, { kind: 'zero', offset: extent.offset, length: extent.length });
+          pushChainExtent(out, {
+            kind: 'zero',
+            offset: extent.offset,
+            length: extent.length,
+          });
         }
       }
     }
@@ -165,8 +227,17 @@ export class Qcow2Chain {
 
 function pushChainExtent(out: ChainExtent[], extent: ChainExtent): void {
   const last = out[out.length - 1];
-  if (last && last.kind === extent.kind && last.offset + last.length === extent.offset) {
-    if (last.kind === 'zero' || (extent.kind === 'data' && last.layer === extent.layer && last.hostOffset + last.length === extent.hostOffset)) {
+  if (
+    last &&
+    last.kind === extent.kind &&
+    last.offset + last.length === extent.offset
+  ) {
+    if (
+      last.kind === 'zero' ||
+      (extent.kind === 'data' &&
+        last.layer === extent.layer &&
+        last.hostOffset + last.length === extent.hostOffset)
+    ) {
       last.length += extent.length;
       return;
     }
@@ -184,8 +255,10 @@ async function openLayer(options: {
   if (format === undefined) {
     // No backing format extension: probe like QEMU does (qcow2 magic, else raw).
     const size = await options.source.size();
-    const magic = size >= 4 ? await options.source.read(0, 4) : new Uint8Array(0);
-    format = magic.length === 4 && readU32(magic, 0) === QCOW2_MAGIC ? 'qcow2' : 'raw';
+    const magic =
+      size >= 4 ? await options.source.read(0, 4) : new Uint8Array(0);
+    format =
+      magic.length === 4 && readU32(magic, 0) === QCOW2_MAGIC ? 'qcow2' : 'raw';
   }
   try {
     if (format === 'qcow2') return await Qcow2Image.open(options);
@@ -195,5 +268,7 @@ async function openLayer(options: {
     throw error;
   }
   await options.source.close().catch(() => undefined);
-  throw unsupported(`backing file ${options.name} has format "${format}"; only qcow2 and raw are supported`);
+  throw unsupported(
+    `backing file ${options.name} has format "${format}"; only qcow2 and raw are supported`,
+  );
 }

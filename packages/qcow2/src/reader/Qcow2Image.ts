@@ -38,13 +38,23 @@ export class Qcow2Image implements ImageLayer {
   }
 
   /** Parses and validates the header and L1 table of `source`; reads at most 2 MiB + L1. */
-  static async open(options: { source: RangeSource; name: string; l2CacheBytes?: number }): Promise<Qcow2Image> {
+  static async open(options: {
+    source: RangeSource;
+    name: string;
+    l2CacheBytes?: number;
+  }): Promise<Qcow2Image> {
     const { source, name } = options;
     const fileSize = await source.size();
-    const first = await source.read(0, Math.min(fileSize, 2 ** MIN_CLUSTER_BITS));
+    const first = await source.read(
+      0,
+      Math.min(fileSize, 2 ** MIN_CLUSTER_BITS),
+    );
     let bytes = first;
     if (first.length >= HeaderField.clusterBits + 4) {
-      const need = headerBytesNeeded({ fileSize, clusterBits: readU32(first, HeaderField.clusterBits) });
+      const need = headerBytesNeeded({
+        fileSize,
+        clusterBits: readU32(first, HeaderField.clusterBits),
+      });
       if (need > first.length) bytes = await source.read(0, need);
     }
     const header = decodeHeader({ bytes, fileSize });
@@ -75,12 +85,20 @@ export class Qcow2Image implements ImageLayer {
     if (offset === UNALLOCATED) return undefined;
     const { clusterSize } = this.geometry;
     if (offset + clusterSize > this.fileSize) {
-      throw corrupt(`l2 table at ${offset} of ${this.name} runs past the end of the file (${this.fileSize} bytes)`);
+      throw corrupt(
+        `l2 table at ${offset} of ${this.name} runs past the end of the file (${this.fileSize} bytes)`,
+      );
     }
-    return this.cache.get(l1Index, table => readSourceInto(this.source, table, offset));
+    return this.cache.get(l1Index, table =>
+      readSourceInto(this.source, table, offset),
+    );
   }
 
-  async mapRange(offset: number, length: number, out: LayerExtent[]): Promise<void> {
+  async mapRange(
+    offset: number,
+    length: number,
+    out: LayerExtent[],
+  ): Promise<void> {
     const { clusterSize, l2Span, l2Entries } = this.geometry;
     const end = Math.min(offset + length, this.virtualSize);
     let position = offset;
@@ -89,7 +107,11 @@ export class Qcow2Image implements ImageLayer {
       const spanEnd = Math.min(end, (l1Index + 1) * l2Span);
       const table = await this.l2Table(l1Index);
       if (!table) {
-        pushExtent(out, { kind: 'unallocated', offset: position, length: spanEnd - position });
+        pushExtent(out, {
+          kind: 'unallocated',
+          offset: position,
+          length: spanEnd - position,
+        });
         position = spanEnd;
         continue;
       }
@@ -102,14 +124,28 @@ export class Qcow2Image implements ImageLayer {
         const last = out[out.length - 1];
         if (entry >= 0) {
           const hostOffset = entry + (position - clusterStart);
-          if (last && last.kind === 'data' && last.offset + last.length === position && last.hostOffset + last.length === hostOffset) {
+          if (
+            last &&
+            last.kind === 'data' &&
+            last.offset + last.length === position &&
+            last.hostOffset + last.length === hostOffset
+          ) {
             last.length += pieceLength;
           } else {
-            out.push({ kind: 'data', offset: position, length: pieceLength, hostOffset });
+            out.push({
+              kind: 'data',
+              offset: position,
+              length: pieceLength,
+              hostOffset,
+            });
           }
         } else {
           const kind = entry === ZERO ? 'zero' : 'unallocated';
-          if (last && last.kind === kind && last.offset + last.length === position) {
+          if (
+            last &&
+            last.kind === kind &&
+            last.offset + last.length === position
+          ) {
             last.length += pieceLength;
           } else {
             out.push({ kind, offset: position, length: pieceLength });

@@ -16,12 +16,29 @@ export class RawImage implements ImageLayer {
     return this.fileSize;
   }
 
-  static async open(options: { source: RangeSource; name: string }): Promise<RawImage> {
-    return new RawImage(options.name, options.source, await options.source.size());
+  static async open(options: {
+    source: RangeSource;
+    name: string;
+  }): Promise<RawImage> {
+    return new RawImage(
+      options.name,
+      options.source,
+      await options.source.size(),
+    );
   }
 
-  async mapRange(offset: number, length: number, out: LayerExtent[]): Promise<void> {
+  async mapRange(
+    offset: number,
+    length: number,
+    out: LayerExtent[],
+  ): Promise<void> {
     const end = Math.min(offset + length, this.fileSize);
-    if (end > offset) pushExtent(out, { kind: 'data', offset, length: end - offset, hostOffset: offset });
+    if (end > offset)
+      pushExtent(out, {
+        kind: 'data',
+        offset,
+        length: end - offset,
+        hostOffset: offset,
+      });
   }
 }

@@ -13,10 +13,19 @@ export async function* layerExtents(
   options: { offset?: number; length?: number; windowBytes?: number } = {},
 ): AsyncGenerator<LayerExtent> {
   const start = options.offset ?? 0;
-  const end = Math.min(layer.virtualSize, start + (options.length ?? layer.virtualSize));
+  const end = Math.min(
+    layer.virtualSize,
+    start + (options.length ?? layer.virtualSize),
+  );
   const windowBytes = options.windowBytes ?? DEFAULT_EXTENT_WINDOW_BYTES;
-  if (!Number.isSafeInteger(start) || start < 0) throw invalidArgument(`extent offset ${start} is not a non-negative integer`);
-  if (!(windowBytes >= layer.granularity)) throw invalidArgument(`extent window ${windowBytes} is smaller than a cluster`);
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw invalidArgument(
+      `extent offset ${start} is not a non-negative integer`,
+    );
+  if (!(windowBytes >= layer.granularity))
+    throw invalidArgument(
+      `extent window ${windowBytes} is smaller than a cluster`,
+    );
   let pending: LayerExtent | undefined;
   for (let position = start; position < end; ) {
     const windowEnd = Math.min(end, position + windowBytes);
@@ -36,6 +45,14 @@ export async function* layerExtents(
 }
 
 function continues(previous: LayerExtent, next: LayerExtent): boolean {
-  if (previous.kind !== next.kind || previous.offset + previous.length !== next.offset) return false;
-  return previous.kind !== 'data' || (next.kind === 'data' && previous.hostOffset + previous.length === next.hostOffset);
+  if (
+    previous.kind !== next.kind ||
+    previous.offset + previous.length !== next.offset
+  )
+    return false;
+  return (
+    previous.kind !== 'data' ||
+    (next.kind === 'data' &&
+      previous.hostOffset + previous.length === next.hostOffset)
+  );
 }

@@ -4,7 +4,10 @@
  * directory part of the overlay's own name (everything up to its last `/`), with no further
  * normalisation. Works for object keys too (`apps/a/vol/2.qcow2` + `1.qcow2` → `apps/a/vol/1.qcow2`).
  */
-export function resolveBackingName(options: { childName: string; backingName: string }): string {
+export function resolveBackingName(options: {
+  childName: string;
+  backingName: string;
+}): string {
   const { childName, backingName } = options;
   if (backingName.startsWith('/')) return backingName;
   const slash = childName.lastIndexOf('/');

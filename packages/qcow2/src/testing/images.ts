@@ -7,21 +7,35 @@ import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
 
 /** Writes `raw` as a base image at `image` with our writer. */
-export async function writeBase(options: { raw: string; image: string; clusterSize?: number }) {
+export async function writeBase(options: {
+  raw: string;
+  image: string;
+  clusterSize?: number;
+}) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
     const sink = await FileSink.create({ path: options.image, sync: false });
-    return await convertRawToQcow2({ source, sink, clusterSize: options.clusterSize });
+    return await convertRawToQcow2({
+      source,
+      sink,
+      clusterSize: options.clusterSize,
+    });
   } finally {
     await source.close();
   }
 }
 
 /** Opens a chain of files with the file resolver; close both when done. */
-export async function openFileChain(image: string): Promise<{ chain: Qcow2Chain; close: () => Promise<void> }> {
+export async function openFileChain(
+  image: string,
+): Promise<{ chain: Qcow2Chain; close: () => Promise<void> }> {
   const source = await FileRangeSource.open({ path: image });
   try {
-    const chain = await Qcow2Chain.open({ source, name: image, resolveBacking: fileBackingResolver });
+    const chain = await Qcow2Chain.open({
+      source,
+      name: image,
+      resolveBacking: fileBackingResolver,
+    });
     return {
       chain,
       close: async () => {
@@ -36,7 +50,13 @@ export async function openFileChain(image: string): Promise<{ chain: Qcow2Chain;
 }
 
 /** Writes `raw` as an overlay of `previous` (backing name relative, like the repository does). */
-export async function writeOverlay(options: { raw: string; previous: string; backingName: string; image: string; clusterSize?: number }) {
+export async function writeOverlay(options: {
+  raw: string;
+  previous: string;
+  backingName: string;
+  image: string;
+  clusterSize?: number;
+}) {
   const source = await FileRangeSource.open({ path: options.raw });
   const { chain, close } = await openFileChain(options.previous);
   try {

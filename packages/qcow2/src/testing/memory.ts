@@ -1,5 +1,7 @@
 import type { DiskSink, PositionalSink, RangeSource } from '../io';
 
+export class MemoryRangeError extends Error {}
+
 /** An in-memory RangeSource for unit tests and fuzzing; records the largest read. */
 export class MemorySource implements RangeSource {
   largestRead = 0;
@@ -15,15 +17,15 @@ export class MemorySource implements RangeSource {
     this.reads++;
     this.largestRead = Math.max(this.largestRead, length);
     if (!(offset >= 0 && length >= 0 && offset + length <= this.bytes.length)) {
-      throw new MemoryRangeError(`read of ${length} bytes at ${offset} is past the end (${this.bytes.length} bytes)`);
+      throw new MemoryRangeError(
+        `read of ${length} bytes at ${offset} is past the end (${this.bytes.length} bytes)`,
+      );
     }
     return this.bytes.slice(offset, offset + length);
   }
 
   async close(): Promise<void> {}
 }
-
-export class MemoryRangeError extends Error {}
 
 /** An in-memory PositionalSink that checks the append/head contract. */
 export class MemorySink implements PositionalSink {
@@ -45,7 +47,9 @@ export class MemorySink implements PositionalSink {
     } else if (offset + data.length <= this.head.length) {
       this.head.set(data, offset);
     } else {
-      throw new Error(`write at ${offset} is neither an append nor inside the head`);
+      throw new Error(
+        `write at ${offset} is neither an append nor inside the head`,
+      );
     }
   }
 

@@ -12,7 +12,11 @@ export function prng(seed: number): () => number {
   };
 }
 
-export function randomInt(random: () => number, min: number, max: number): number {
+export function randomInt(
+  random: () => number,
+  min: number,
+  max: number,
+): number {
   return min + Math.floor(random() * (max - min + 1));
 }
 
@@ -49,7 +53,14 @@ export function testVolumes(seed: number): TestVolume[] {
   fillRandom(random, atEnd.subarray(atEnd.length - 700));
   const oddMixed = new Uint8Array(2 * MiB + 4096 + 1024);
   for (let offset = 0; offset < oddMixed.length; offset += 8192) {
-    if (random() < 0.4) fillRandom(random, oddMixed.subarray(offset, Math.min(oddMixed.length, offset + randomInt(random, 1, 8192))));
+    if (random() < 0.4)
+      fillRandom(
+        random,
+        oddMixed.subarray(
+          offset,
+          Math.min(oddMixed.length, offset + randomInt(random, 1, 8192)),
+        ),
+      );
   }
   const single = new Uint8Array(4 * MiB);
   single[3 * MiB + 12345] = 7; // one byte in a whole disk
@@ -67,7 +78,13 @@ export function testVolumes(seed: number): TestVolume[] {
  * The next state of a volume: scattered writes of random data (4..`maxWrite` bytes), some
  * ranges zeroed (clusters that become zero), optionally grown.
  */
-export function nextState(options: { previous: Uint8Array; seed: number; writes: number; maxWrite?: number; grow?: number }): Uint8Array {
+export function nextState(options: {
+  previous: Uint8Array;
+  seed: number;
+  writes: number;
+  maxWrite?: number;
+  grow?: number;
+}): Uint8Array {
   const random = prng(options.seed);
   const next = new Uint8Array(options.previous.length + (options.grow ?? 0));
   next.set(options.previous);
@@ -82,6 +99,9 @@ export function nextState(options: { previous: Uint8Array; seed: number; writes:
   return next;
 }
 
-export async function writeVolume(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeVolume(
+  path: string,
+  bytes: Uint8Array,
+): Promise<void> {
   await fs.writeFile(path, bytes);
 }

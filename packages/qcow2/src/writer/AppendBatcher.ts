@@ -9,10 +9,10 @@ import type { PositionalSink } from '../io';
 export class AppendBatcher {
   private readonly sink: PositionalSink;
   private readonly buffers: [Uint8Array, Uint8Array];
-  private readonly pending: [Promise<void> | undefined, Promise<void> | undefined] = [
-    undefined,
-    undefined,
-  ];
+  private readonly pending: [
+    Promise<void> | undefined,
+    Promise<void> | undefined,
+  ] = [undefined, undefined];
   private current = 0;
   private fill = 0;
   /** Sink offset of the first byte of the current buffer. */
@@ -20,11 +20,20 @@ export class AppendBatcher {
 
   private readonly directBytes: number;
 
-  constructor(options: { sink: PositionalSink; start: number; batchBytes: number; directBytes?: number }) {
+  constructor(options: {
+    sink: PositionalSink;
+    start: number;
+    batchBytes: number;
+    directBytes?: number;
+  }) {
     this.sink = options.sink;
-    this.directBytes = options.directBytes ?? Math.max(512 * 1024, options.batchBytes / 8);
+    this.directBytes =
+      options.directBytes ?? Math.max(512 * 1024, options.batchBytes / 8);
     this.bufferStart = options.start;
-    this.buffers = [new Uint8Array(options.batchBytes), new Uint8Array(options.batchBytes)];
+    this.buffers = [
+      new Uint8Array(options.batchBytes),
+      new Uint8Array(options.batchBytes),
+    ];
   }
 
   /** Sink offset the next appended byte will land at. */
@@ -49,7 +58,10 @@ export class AppendBatcher {
     while (from < data.length) {
       const buffer = this.buffers[this.current];
       const take = Math.min(buffer.length - this.fill, data.length - from);
-      buffer.set(take === data.length ? data : data.subarray(from, from + take), this.fill);
+      buffer.set(
+        take === data.length ? data : data.subarray(from, from + take),
+        this.fill,
+      );
       this.fill += take;
       from += take;
       if (this.fill === buffer.length) await this.rotate();

@@ -36,7 +36,8 @@ export class SequentialReader<T = void> {
     },
   ) {
     const depth = Math.max(1, options.depth ?? 4);
-    for (let i = 0; i < depth; i++) this.free.push(new Uint8Array(options.bufferBytes));
+    for (let i = 0; i < depth; i++)
+      this.free.push(new Uint8Array(options.bufferBytes));
   }
 
   async next(): Promise<ReadSegment<T> | undefined> {

@@ -16,6 +16,11 @@ export class ZeroDetector {
 }
 
 /** True when `a[start, end)` equals `b[start, end)`, compared natively. */
-export function rangesEqual(a: Buffer, b: Uint8Array, start: number, end: number): boolean {
+export function rangesEqual(
+  a: Buffer,
+  b: Uint8Array,
+  start: number,
+  end: number,
+): boolean {
   return a.compare(b, start, end, start, end) === 0;
 }

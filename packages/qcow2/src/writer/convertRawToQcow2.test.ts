@@ -18,7 +18,10 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
 
   const volumes = testVolumes(42);
   const cases = volumes.flatMap(volume =>
-    [4 * KiB, 64 * KiB, 2048 * KiB].map(clusterSize => ({ volume, clusterSize })),
+    [4 * KiB, 64 * KiB, 2048 * KiB].map(clusterSize => ({
+      volume,
+      clusterSize,
+    })),
   );
 
   it.each(cases.map(c => [c.volume.name, c.clusterSize, c] as const))(
@@ -34,23 +37,41 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
       expect(check.report['check-errors']).toBe(0);
       expect(check.report.corruptions ?? 0).toBe(0);
       expect(check.report.leaks ?? 0).toBe(0);
-      expect(await qemuIdentical({ a: raw, aFormat: 'raw', b: image, bFormat: 'qcow2' })).toBe(true);
+      expect(
+        await qemuIdentical({
+          a: raw,
+          aFormat: 'raw',
+          b: image,
+          bFormat: 'qcow2',
+        }),
+      ).toBe(true);
 
       // Only non-zero clusters are stored.
       let nonZero = 0;
       for (let at = 0; at < volume.bytes.length; at += clusterSize) {
-        if (volume.bytes.subarray(at, at + clusterSize).some(b => b !== 0)) nonZero++;
+        if (volume.bytes.subarray(at, at + clusterSize).some(b => b !== 0))
+          nonZero++;
       }
       expect(result.dataClusters).toBe(nonZero);
 
       const { chain, close } = await openFileChain(image);
       try {
-        expect(Buffer.from(await chain.read(0, volume.bytes.length)).equals(Buffer.from(volume.bytes))).toBe(true);
+        expect(
+          Buffer.from(await chain.read(0, volume.bytes.length)).equals(
+            Buffer.from(volume.bytes),
+          ),
+        ).toBe(true);
         const out = path.join(dir, `${volume.name}-${clusterSize}.out`);
-        const sink = await FileDiskSink.open({ path: out, size: chain.virtualSize, sync: false });
+        const sink = await FileDiskSink.open({
+          path: out,
+          size: chain.virtualSize,
+          sync: false,
+        });
         await hydrate({ chain, sink, ioBytes: 256 * KiB });
         await sink.close();
-        expect(Buffer.from(await readAll(out)).equals(Buffer.from(volume.bytes))).toBe(true);
+        expect(
+          Buffer.from(await readAll(out)).equals(Buffer.from(volume.bytes)),
+        ).toBe(true);
       } finally {
         await close();
       }

@@ -2,7 +2,11 @@ import type { PositionalSink, RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
 import { ByteRange, planSegments } from '../plan/segments';
 import { readSourceInto } from '../reader/readSource';
-import { createQcow2Writer, Qcow2WriteResult, Qcow2Writer } from './Qcow2Writer';
+import {
+  createQcow2Writer,
+  Qcow2WriteResult,
+  Qcow2Writer,
+} from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector } from './ZeroDetector';
 
@@ -32,18 +36,37 @@ export interface ConvertRawOptions {
  * Full backup: reads a raw volume once, sequentially, and writes a base QCOW2 image holding
  * only its non-zero clusters. The sink is aborted if anything fails.
  */
-export async function convertRawToQcow2(options: ConvertRawOptions): Promise<Qcow2WriteResult> {
+export async function convertRawToQcow2(
+  options: ConvertRawOptions,
+): Promise<Qcow2WriteResult> {
   const virtualSize = options.virtualSize ?? (await options.source.size());
-  const writer = await createQcow2Writer({ sink: options.sink, virtualSize, clusterSize: options.clusterSize });
+  const writer = await createQcow2Writer({
+    sink: options.sink,
+    virtualSize,
+    clusterSize: options.clusterSize,
+  });
   const { clusterSize } = writer.geometry;
-  const chunkBytes = options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
+  const chunkBytes =
+    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-      throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
+      throw invalidArgument(
+        `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
+      );
     }
     const reader = new SequentialReader({
-      segments: planSegments({ size: virtualSize, clusterSize, chunkBytes, allocated: options.allocated }),
-      read: (segment, target) => readSourceInto(options.source, target.subarray(0, segment.length), segment.offset),
+      segments: planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes,
+        allocated: options.allocated,
+      }),
+      read: (segment, target) =>
+        readSourceInto(
+          options.source,
+          target.subarray(0, segment.length),
+          segment.offset,
+        ),
       bufferBytes: chunkBytes,
       depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
@@ -51,9 +74,17 @@ export async function convertRawToQcow2(options: ConvertRawOptions): Promise<Qco
     for (let step = await reader.next(); step; step = await reader.next()) {
       const { segment } = step;
       if (segment.kind === 'read') {
-        await writeNonZeroClusters({ writer, zeros, bytes: step.bytes!.subarray(0, segment.length), offset: segment.offset });
+        await writeNonZeroClusters({
+          writer,
+          zeros,
+          bytes: step.bytes!.subarray(0, segment.length),
+          offset: segment.offset,
+        });
       }
-      options.onProgress?.({ doneBytes: segment.offset + segment.length, totalBytes: virtualSize });
+      options.onProgress?.({
+        doneBytes: segment.offset + segment.length,
+        totalBytes: virtualSize,
+      });
     }
     return await writer.finish();
   } catch (error) {
@@ -63,7 +94,12 @@ export async function convertRawToQcow2(options: ConvertRawOptions): Promise<Qco
 }
 
 /** Stores the non-zero clusters of a cluster-aligned chunk, in runs of adjacent clusters. */
-async function writeNonZeroClusters(options: { writer: Qcow2Writer; zeros: ZeroDetector; bytes: Uint8Array; offset: number }): Promise<void> {
+async function writeNonZeroClusters(options: {
+  writer: Qcow2Writer;
+  zeros: ZeroDetector;
+  bytes: Uint8Array;
+  offset: number;
+}): Promise<void> {
   const { writer, zeros, bytes } = options;
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
@@ -72,12 +108,19 @@ async function writeNonZeroClusters(options: { writer: Qcow2Writer; zeros: ZeroD
     const end = Math.min(at + clusterSize, bytes.length);
     if (zeros.isZero(bytes, at, end)) {
       if (runStart >= 0) {
-        await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
+        await writer.writeClusters(
+          firstCluster + runStart / clusterSize,
+          bytes.subarray(runStart, at),
+        );
         runStart = -1;
       }
     } else if (runStart < 0) {
       runStart = at;
     }
   }
-  if (runStart >= 0) await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart));
+  if (runStart >= 0)
+    await writer.writeClusters(
+      firstCluster + runStart / clusterSize,
+      bytes.subarray(runStart),
+    );
 }

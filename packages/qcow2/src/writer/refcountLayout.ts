@@ -15,7 +15,10 @@ export interface RefcountLayout {
 }
 
 /** 16-bit refcounts: `clusterSize / 2` entries per block; 8-byte table entries. */
-export function planRefcounts(options: { usedClusters: number; clusterSize: number }): RefcountLayout {
+export function planRefcounts(options: {
+  usedClusters: number;
+  clusterSize: number;
+}): RefcountLayout {
   const { usedClusters, clusterSize } = options;
   const entriesPerBlock = clusterSize / 2;
   const entriesPerTableCluster = clusterSize / 8;
@@ -25,7 +28,10 @@ export function planRefcounts(options: { usedClusters: number; clusterSize: numb
   for (;;) {
     const total = usedClusters + blocks + tableClusters;
     const needBlocks = Math.ceil(total / entriesPerBlock);
-    const needTable = Math.max(1, Math.ceil(needBlocks / entriesPerTableCluster));
+    const needTable = Math.max(
+      1,
+      Math.ceil(needBlocks / entriesPerTableCluster),
+    );
     if (needBlocks === blocks && needTable === tableClusters) break;
     blocks = needBlocks;
     tableClusters = needTable;

@@ -4,7 +4,11 @@ import { ByteRange, planSegments, Segment } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
-import { createQcow2Writer, Qcow2WriteResult, Qcow2Writer } from './Qcow2Writer';
+import {
+  createQcow2Writer,
+  Qcow2WriteResult,
+  Qcow2Writer,
+} from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector, rangesEqual } from './ZeroDetector';
 
@@ -38,24 +42,47 @@ export interface OverlayWriteResult extends Qcow2WriteResult {
  * the volume is read; where the volume is a known hole nothing is read. The delta engine of
  * packages/datamover does the same from a digest index instead of the previous image's bytes.
  */
-export async function writeOverlayFromRaw(options: OverlayFromRawOptions): Promise<OverlayWriteResult> {
+export async function writeOverlayFromRaw(
+  options: OverlayFromRawOptions,
+): Promise<OverlayWriteResult> {
   const { previous, source } = options;
   const virtualSize = options.virtualSize ?? (await source.size());
-  const writer = await createQcow2Writer({ sink: options.sink, virtualSize, clusterSize: options.clusterSize, backing: options.backing });
+  const writer = await createQcow2Writer({
+    sink: options.sink,
+    virtualSize,
+    clusterSize: options.clusterSize,
+    backing: options.backing,
+  });
   const { clusterSize } = writer.geometry;
-  const chunkBytes = options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
+  const chunkBytes =
+    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   const state = { unchanged: 0 };
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-      throw invalidArgument(`chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`);
+      throw invalidArgument(
+        `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
+      );
     }
     // Each buffer holds the volume's bytes in its first half and the previous bytes in its second.
     const reader = new SequentialReader<boolean>({
-      segments: planSegments({ size: virtualSize, clusterSize, chunkBytes, allocated: options.allocated }),
+      segments: planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes,
+        allocated: options.allocated,
+      }),
       read: async (segment, buffer) => {
         const [, previousHasData] = await Promise.all([
-          readSourceInto(source, buffer.subarray(0, segment.length), segment.offset),
-          readPrevious(previous, segment, buffer.subarray(chunkBytes, chunkBytes + segment.length)),
+          readSourceInto(
+            source,
+            buffer.subarray(0, segment.length),
+            segment.offset,
+          ),
+          readPrevious(
+            previous,
+            segment,
+            buffer.subarray(chunkBytes, chunkBytes + segment.length),
+          ),
         ]);
         return previousHasData;
       },
@@ -68,11 +95,27 @@ export async function writeOverlayFromRaw(options: OverlayFromRawOptions): Promi
       if (segment.kind === 'hole') {
         await zeroWherePreviousHadData({ writer, previous, segment, state });
       } else {
-        const bytes = Buffer.from(step.bytes!.buffer, step.bytes!.byteOffset, segment.length);
-        const before = step.extra ? step.bytes!.subarray(chunkBytes, chunkBytes + segment.length) : undefined;
-        await writeChangedClusters({ writer, zeros, bytes, before, offset: segment.offset, state });
+        const bytes = Buffer.from(
+          step.bytes!.buffer,
+          step.bytes!.byteOffset,
+          segment.length,
+        );
+        const before = step.extra
+          ? step.bytes!.subarray(chunkBytes, chunkBytes + segment.length)
+          : undefined;
+        await writeChangedClusters({
+          writer,
+          zeros,
+          bytes,
+          before,
+          offset: segment.offset,
+          state,
+        });
       }
-      options.onProgress?.({ doneBytes: segment.offset + segment.length, totalBytes: virtualSize });
+      options.onProgress?.({
+        doneBytes: segment.offset + segment.length,
+        totalBytes: virtualSize,
+      });
     }
     return { ...(await writer.finish()), unchangedClusters: state.unchanged };
   } catch (error) {
@@ -82,29 +125,51 @@ export async function writeOverlayFromRaw(options: OverlayFromRawOptions): Promi
 }
 
 /** Reads the previous chain's bytes for a segment; false (nothing read) when it holds only zeros there. */
-async function readPrevious(previous: Qcow2Chain, segment: Segment, target: Uint8Array): Promise<boolean> {
-  const inside = Math.max(0, Math.min(segment.length, previous.virtualSize - segment.offset));
+async function readPrevious(
+  previous: Qcow2Chain,
+  segment: Segment,
+  target: Uint8Array,
+): Promise<boolean> {
+  const inside = Math.max(
+    0,
+    Math.min(segment.length, previous.virtualSize - segment.offset),
+  );
   if (inside === 0) return false;
   const extents = await previous.resolveRange(segment.offset, inside);
   if (extents.every(extent => extent.kind === 'zero')) return false;
-  await previous.readResolved(target.subarray(0, inside), segment.offset, extents);
+  await previous.readResolved(
+    target.subarray(0, inside),
+    segment.offset,
+    extents,
+  );
   target.fill(0, inside);
   return true;
 }
 
 /** A hole of the volume: clusters where the previous chain has data became zero. */
-async function zeroWherePreviousHadData(options: { writer: Qcow2Writer; previous: Qcow2Chain; segment: Segment; state: { unchanged: number } }) {
+async function zeroWherePreviousHadData(options: {
+  writer: Qcow2Writer;
+  previous: Qcow2Chain;
+  segment: Segment;
+  state: { unchanged: number };
+}) {
   const { writer, previous, segment } = options;
   const { clusterSize } = writer.geometry;
   const first = segment.offset / clusterSize;
   const count = Math.ceil(segment.length / clusterSize);
-  const inside = Math.max(0, Math.min(segment.length, previous.virtualSize - segment.offset));
+  const inside = Math.max(
+    0,
+    Math.min(segment.length, previous.virtualSize - segment.offset),
+  );
   let zeroed = 0;
   if (inside > 0) {
     let nextCluster = first;
     for (const extent of await previous.resolveRange(segment.offset, inside)) {
       if (extent.kind !== 'data') continue;
-      const from = Math.max(nextCluster, Math.floor(extent.offset / clusterSize));
+      const from = Math.max(
+        nextCluster,
+        Math.floor(extent.offset / clusterSize),
+      );
       const to = Math.ceil((extent.offset + extent.length) / clusterSize);
       for (let index = from; index < to; index++) await writer.markZero(index);
       zeroed += Math.max(0, to - from);
@@ -129,13 +194,18 @@ async function writeChangedClusters(options: {
   let runStart = -1;
   const flushRun = async (at: number) => {
     if (runStart < 0) return;
-    await writer.writeClusters(firstCluster + runStart / clusterSize, bytes.subarray(runStart, at));
+    await writer.writeClusters(
+      firstCluster + runStart / clusterSize,
+      bytes.subarray(runStart, at),
+    );
     runStart = -1;
   };
   for (let at = 0; at < bytes.length; at += clusterSize) {
     const end = Math.min(at + clusterSize, bytes.length);
     // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.
-    const same = before ? rangesEqual(bytes, before, at, end) : zeros.isZero(bytes, at, end);
+    const same = before
+      ? rangesEqual(bytes, before, at, end)
+      : zeros.isZero(bytes, at, end);
     if (same) {
       await flushRun(at);
       options.state.unchanged++;

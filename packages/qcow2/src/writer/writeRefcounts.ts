@@ -13,7 +13,10 @@ export async function writeRefcounts(options: {
   clusterSize: number;
 }): Promise<RefcountLayout> {
   const { batcher, clusterSize } = options;
-  const layout = planRefcounts({ usedClusters: options.usedClusters, clusterSize });
+  const layout = planRefcounts({
+    usedClusters: options.usedClusters,
+    clusterSize,
+  });
   const perBlock = clusterSize / 2;
   const block = new Uint8Array(clusterSize);
   for (let i = 0; i < perBlock; i++) writeU16(block, i * 2, 1);
