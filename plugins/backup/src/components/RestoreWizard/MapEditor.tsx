@@ -24,6 +24,7 @@ export const MapEditor = (props: {
           <TextField
             size="small"
             variant="outlined"
+            id={`${props.field}-${index}-from`}
             label={props.fromLabel}
             value={row.from}
             error={Boolean(props.errors[`${props.field}.${index}.from`])}
@@ -34,6 +35,7 @@ export const MapEditor = (props: {
           <TextField
             size="small"
             variant="outlined"
+            id={`${props.field}-${index}-to`}
             label={props.toLabel}
             value={row.to}
             error={Boolean(props.errors[`${props.field}.${index}.to`])}

@@ -26,6 +26,7 @@ export const TargetStep = (props: {
     <Box>
       <Box display="flex" style={{ gap: 16 }} mb={2}>
         <TextField
+          id="restore-cluster"
           label="Target cluster"
           variant="outlined"
           fullWidth
@@ -35,6 +36,7 @@ export const TargetStep = (props: {
           onChange={e => onChange({ ...form, cluster: e.target.value })}
         />
         <TextField
+          id="restore-namespace"
           label="Target namespace"
           variant="outlined"
           fullWidth

@@ -41,6 +41,7 @@ export const TransformsStep = (props: {
       />
       <Box display="flex" style={{ gap: 16 }} mb={2}>
         <TextField
+          id="restore-omit-labels"
           label="Omit labels"
           helperText="Label keys to drop, comma-separated"
           variant="outlined"
@@ -50,6 +51,7 @@ export const TransformsStep = (props: {
           onChange={e => onChange({ ...form, omitLabels: e.target.value })}
         />
         <TextField
+          id="restore-omit-annotations"
           label="Omit annotations"
           helperText="Annotation keys to drop, comma-separated"
           variant="outlined"
@@ -60,6 +62,7 @@ export const TransformsStep = (props: {
         />
       </Box>
       <TextField
+        id="restore-patches"
         label="JSON patches (optional)"
         placeholder='[{"target":{"kind":"Deployment","name":"web"},"operations":[{"op":"replace","path":"/spec/replicas","value":1}]}]'
         variant="outlined"
@@ -88,7 +91,8 @@ export const TransformsStep = (props: {
       {image.enabled && (
         <Box display="grid" style={{ gridTemplateColumns: '1fr 1fr', gap: 16 }}>
           <TextField
-            label="Registry"
+            id="restore-image-registry"
+          label="Registry"
             placeholder="registry.example.com:5000"
             variant="outlined"
             size="small"
@@ -99,7 +103,8 @@ export const TransformsStep = (props: {
             onChange={e => setImage({ registry: e.target.value })}
           />
           <TextField
-            label="Repository"
+            id="restore-image-repository"
+          label="Repository"
             placeholder="restored/shop"
             variant="outlined"
             size="small"
@@ -107,7 +112,8 @@ export const TransformsStep = (props: {
             onChange={e => setImage({ repository: e.target.value })}
           />
           <TextField
-            label="Auth secret"
+            id="restore-image-auth-secret"
+          label="Auth secret"
             helperText="A kubernetes.io/dockerconfigjson Secret in the target namespace"
             variant="outlined"
             size="small"
