@@ -61,6 +61,23 @@ describe('ClusterRegistry', () => {
     });
   });
 
+  it('leaves out clusters that need a signed-in user, and says why when one is asked for', async () => {
+    const clusters = registry([
+      {
+        type: 'config',
+        clusters: [
+          { name: 'user-only', url: 'https://a', authProvider: 'oidc', oidcTokenProvider: 'okta' },
+          { name: 'b', url: 'https://b', authProvider: 'anonymous' },
+        ],
+      },
+    ]);
+    expect(clusters.clusterNames()).toEqual(['b']);
+    const reason =
+      'cluster \'user-only\' (kubernetes.clusterLocatorMethods[0].clusters[0]) cannot be used by ferry: authProvider "oidc" has no config associated with it; ferry needs authProvider serviceAccount or anonymous';
+    expect(clusters.unsupportedClusters()).toEqual([{ name: 'user-only', reason }]);
+    await expect(clusters.getKubeConfig('user-only')).rejects.toMatchObject({ name: 'InputError', message: reason });
+  });
+
   it('refuses bad cluster entries with the field named', () => {
     expect(() => registry([{ type: 'config', clusters: [{ name: 'a', url: 'https://a' }] }])).toThrow(
       "kubernetes.clusterLocatorMethods[0].clusters[0]: cluster 'a' has no auth provider: set authProvider or authMetadata.kubernetes.io/auth-provider",
@@ -68,9 +85,6 @@ describe('ClusterRegistry', () => {
     expect(() =>
       registry([{ type: 'config', clusters: [{ name: 'a', url: 'https://a', authProvider: 'anonymous' }, { name: 'a', url: 'https://b', authProvider: 'anonymous' }] }]),
     ).toThrow("kubernetes.clusterLocatorMethods[0].clusters[1].name: duplicate cluster name 'a'");
-    expect(() => registry([{ type: 'config', clusters: [{ name: 'a', url: 'https://a', authProvider: 'oidc' }] }])).toThrow(
-      /invalid cluster 'a': authProvider "oidc" has no config associated with it/,
-    );
     expect(() => registry([{ type: 'config', clusters: [{ name: 'a', url: 'not a url', authProvider: 'anonymous' }] }])).toThrow(
       "kubernetes.clusterLocatorMethods[0].clusters[0].url: cluster 'a' has an invalid url 'not a url'",
     );

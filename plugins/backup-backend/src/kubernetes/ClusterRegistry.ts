@@ -66,6 +66,7 @@ export class ClusterRegistry {
   private constructor(
     clusters: ClusterDetails[],
     private readonly authStrategy: AuthenticationStrategy,
+    private readonly unsupported: Map<string, string>,
   ) {
     this.clusters = new Map(clusters.map(cluster => [cluster.name, cluster]));
   }
@@ -74,6 +75,7 @@ export class ClusterRegistry {
     const authStrategy = options.authStrategy ?? defaultAuthStrategy();
     const methods = config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
     const clusters: ClusterDetails[] = [];
+    const unsupported = new Map<string, string>();
     const names = new Set<string>();
     methods.forEach((method, methodIndex) => {
       if (method.getString('type') !== 'config') {
@@ -88,14 +90,18 @@ export class ClusterRegistry {
         names.add(cluster.name);
         const problems = authStrategy.validateCluster(cluster.authMetadata);
         if (problems.length > 0) {
-          throw new InputError(
-            `${where}: invalid cluster '${cluster.name}': ${problems.map(p => p.message).join(', ')}`,
+          // The Kubernetes plugin may serve this cluster with a signed-in user's token (oidc,
+          // google, ...); Ferry's controller has no user, so it leaves the cluster out.
+          unsupported.set(
+            cluster.name,
+            `cluster '${cluster.name}' (${where}) cannot be used by ferry: ${problems.map(p => p.message).join(', ')}; ferry needs authProvider serviceAccount or anonymous`,
           );
+          return;
         }
         clusters.push(cluster);
       });
     });
-    return new ClusterRegistry(clusters, authStrategy);
+    return new ClusterRegistry(clusters, authStrategy, unsupported);
   }
 
   /** Names, titles and URLs of the configured clusters, in configuration order. */
@@ -111,13 +117,22 @@ export class ClusterRegistry {
     return [...this.clusters.keys()];
   }
 
+  /** Clusters of the Kubernetes plugin that Ferry cannot use, with the reason (for a start-up log). */
+  unsupportedClusters(): Array<{ name: string; reason: string }> {
+    return [...this.unsupported].map(([name, reason]) => ({ name, reason }));
+  }
+
   getCluster(name: string): ClusterDetails {
-    if (this.clusters.size === 0) {
+    if (this.clusters.size === 0 && this.unsupported.size === 0) {
       throw new InputError(
         `no kubernetes clusters are configured: add a kubernetes.clusterLocatorMethods entry of type 'config' to app-config`,
       );
     }
     const cluster = this.clusters.get(name);
+    const unsupported = this.unsupported.get(name);
+    if (unsupported) {
+      throw new InputError(unsupported);
+    }
     if (!cluster) {
       throw new NotFoundError(
         `no kubernetes cluster named '${name}' is configured (known: ${this.clusterNames().join(', ')})`,
