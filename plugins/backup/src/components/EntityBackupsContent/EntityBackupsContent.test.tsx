@@ -65,6 +65,23 @@ describe('EntityBackupsContent', () => {
     expect(screen.getByRole('button', { name: 'restore b1' })).toBeEnabled();
   });
 
+  it('opens the restore wizard from a row and the details drawer from a click', async () => {
+    const getBackup = jest.fn().mockResolvedValue(backupDetail({ id: 'b1' }));
+    await render({ listBackups: list(backupSummary({ id: 'b1' })), getBackup });
+    const restore = await screen.findByRole('button', { name: 'restore b1' });
+    await waitFor(() => expect(restore).toBeEnabled());
+    await userEvent.click(restore);
+    const wizard = await screen.findByRole('dialog', { name: 'Restore backup b1' });
+    expect(within(wizard).getByLabelText(/target namespace/i)).toHaveValue('shop');
+    expect(getBackup).not.toHaveBeenCalled();
+    await userEvent.click(within(wizard).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+
+    await userEvent.click(screen.getByText('daily'));
+    expect(await screen.findByText('Backup b1')).toBeInTheDocument();
+    expect(getBackup).toHaveBeenCalledWith(shopRef, 'b1');
+  });
+
   it('shows the API error message', async () => {
     const error = await responseError(403, 'NotAllowedError', 'not allowed to backup.read on component:default/shop');
     await render({ listBackups: jest.fn().mockRejectedValue(error) });
