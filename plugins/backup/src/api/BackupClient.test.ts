@@ -100,7 +100,7 @@ describe('BackupClient', () => {
   });
 
   it('streams progress events split across chunks and resolves at end', async () => {
-    const body = progress(10) + progress(60) + 'event: end\ndata: {}\n\n';
+    const body = `${progress(10)}${progress(60)}event: end\ndata: {}\n\n`;
     const { api, fetch } = client(() => eventStream([body.slice(0, 50), body.slice(50, 51), body.slice(51)]));
     const seen: BackupDetail[] = [];
     await api.streamBackup(shop, 'b1', { onProgress: d => seen.push(d) });

@@ -1,8 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { BackupApi } from '../../api/BackupApi';
-import { backupDetail, GiB, MiB, responseError, shop, shopRef } from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+import { backupDetail, GiB, MiB, responseError, shop, shopRef } from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { BackupDetailDrawer } from './BackupDetailDrawer';
 
 function render(api: Partial<BackupApi>, options: { deny?: string[] } = {}) {

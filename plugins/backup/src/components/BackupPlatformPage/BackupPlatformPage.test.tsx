@@ -1,8 +1,8 @@
 import type { PlatformOverview } from '@ferry/plugin-backup-common';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { GiB, responseError } from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+import { GiB, responseError } from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { BackupPlatformPage } from './BackupPlatformPage';
 import { incrementalSavings } from './StoredBytesChart';
 

@@ -1,7 +1,7 @@
 import type { EntityBackupStatus } from '@ferry/plugin-backup-common';
 import { screen } from '@testing-library/react';
-import { responseError, shop, shopRef } from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+import { responseError, shop, shopRef } from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { EntityBackupStatusCard } from './EntityBackupStatusCard';
 
 const hoursFromNow = (hours: number) => new Date(Date.now() + hours * 3600_000).toISOString();

@@ -10,8 +10,8 @@ import {
   responseError,
   shop,
   shopRef,
-} from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+} from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { EntityBackupsContent } from './EntityBackupsContent';
 
 function render(api: Partial<BackupApi>, options: { deny?: string[]; entity?: Entity } = {}) {

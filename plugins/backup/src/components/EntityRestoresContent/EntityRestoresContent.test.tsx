@@ -7,8 +7,8 @@ import {
   restoreDetail,
   restoreSummary,
   shopRef,
-} from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+} from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { EntityRestoresContent } from './EntityRestoresContent';
 
 const list = (...items: ReturnType<typeof restoreSummary>[]) =>

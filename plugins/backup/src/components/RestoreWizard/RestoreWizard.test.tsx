@@ -10,8 +10,8 @@ import {
   restoreSummary,
   shop,
   shopRef,
-} from '../../testing/fixtures';
-import { renderWithApis } from '../../testing/renderWithApis';
+} from '../../__testUtils__/fixtures';
+import { renderWithApis } from '../../__testUtils__/renderWithApis';
 import { RestoreWizard } from './RestoreWizard';
 
 const preview: DryRunResult = {
