@@ -113,6 +113,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
       '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
+      // Pass exec/attach WebSockets through to the node agent (which speaks WebSocket, not SPDY).
+      '--feature-gates=TranslateStreamCloseWebsocketRequests=false',
       '--v=1',
     ]);
     await waitFor(

@@ -1,8 +1,9 @@
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, VersionApi } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, Exec, V1Status, VersionApi } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { binaryPath, sandboxVersions } from './binaries';
 import { installDemoApp } from './demoApp';
 import { isPortOpen } from './ports';
@@ -115,6 +116,51 @@ describe('helm on the sandbox', () => {
       }
     }
   }, 150_000);
+});
+
+describe('exec through the apiserver (pre/post hooks)', () => {
+  async function execIn(pod: string, container: string, command: string[], input?: string) {
+    let stdout = '';
+    let stderr = '';
+    const collect = (append: (text: string) => void) =>
+      new Writable({
+        write(chunk, _encoding, done) {
+          append(chunk.toString());
+          done();
+        },
+      });
+    const status = await new Promise<V1Status>((resolve, reject) => {
+      new Exec(sandbox.kubeConfig)
+        .exec(
+          'demo',
+          pod,
+          container,
+          command,
+          collect(text => (stdout += text)),
+          collect(text => (stderr += text)),
+          input === undefined ? null : Readable.from([input]),
+          false,
+          resolve,
+        )
+        .catch(reject);
+    });
+    return { stdout, stderr, status };
+  }
+
+  it('runs a command with the container env and volumes, and reports exit codes', async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'demo', labelSelector: 'app.kubernetes.io/component=web' });
+    const web = pods.items[0].metadata!.name!;
+    const ok = await execIn(web, 'web', ['sh', '-c', 'echo "$greeting"; echo oops >&2']);
+    expect(ok.status.status).toBe('Success');
+    expect(ok.stdout).toBe('hello from demo\n'); // envFrom the release's ConfigMap
+    expect(ok.stderr).toBe('oops\n');
+    const failed = await execIn(web, 'web', ['sh', '-c', 'exit 3']);
+    expect(failed.status.status).toBe('Failure');
+    expect(failed.status.details?.causes?.[0]).toMatchObject({ reason: 'ExitCode', message: '3' });
+    // stdin, and a claim of the StatefulSet mounted where the pod spec says.
+    const db = await execIn('demo-db-0', 'db', ['sh', '-c', 'cat > /var/lib/postgresql/data/hook.txt; cat /var/lib/postgresql/data/hook.txt'], 'frozen\n');
+    expect(db.stdout).toBe('frozen\n');
+  }, 60_000);
 });
 
 describe('namespace deletion', () => {

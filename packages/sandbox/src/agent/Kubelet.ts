@@ -1,6 +1,8 @@
 import { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { WebSocket } from 'ws';
+import { MessageInbox, runExecSession } from './execSession';
 import { getOrUndefined, ignoreNotFound, splitKey, updateWithRetry } from './kube';
 import { podStatus, ContainerRecord } from './podStatus';
 import { PodRunner } from './PodRunner';
@@ -163,6 +165,35 @@ export class Kubelet {
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       }),
     );
+  }
+
+  /** Runs an exec session for a container of a pod on this node (see execSession.ts). */
+  async exec(request: {
+    namespace: string;
+    pod: string;
+    container: string;
+    command: string[];
+    stdin: boolean;
+    socket: WebSocket;
+    inbox: MessageInbox;
+  }): Promise<void> {
+    const pod = await this.options.core.readNamespacedPod({ name: request.pod, namespace: request.namespace });
+    if (pod.spec?.nodeName !== this.options.nodeName || pod.status?.phase !== 'Running') {
+      throw new Error(`pod ${request.namespace}/${request.pod} is not running on ${this.options.nodeName}`);
+    }
+    await runExecSession({
+      core: this.options.core,
+      store: this.options.store,
+      pod,
+      podDir: this.podDir(pod),
+      containerName: request.container,
+      command: request.command,
+      stdin: request.stdin,
+      binDirs: this.options.binDirs,
+      baseEnv: this.options.baseEnv,
+      socket: request.socket,
+      inbox: request.inbox,
+    });
   }
 
   /** Kills every process pod (used when the sandbox stops). */

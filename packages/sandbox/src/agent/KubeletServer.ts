@@ -1,9 +1,14 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { CertPair } from '../pki';
+import { bufferMessages } from './execSession';
 import { readPodLogFile } from './Kubelet';
 import type { Kubelet } from './Kubelet';
+
+/** Remote-command protocols served for exec (binary channels; v5 adds closing stdin). */
+const execProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
 export type KubeletServerOptions = {
   kubelet: Kubelet;
@@ -17,7 +22,9 @@ export type KubeletServerOptions = {
 /**
  * The node agent's kubelet endpoint on 127.0.0.1 (HTTPS, client certificates of the sandbox CA
  * only): `/containerLogs/<ns>/<pod>/<container>` (tailLines, limitBytes, follow) so that
- * `kubectl logs` and client-node's log API work through the apiserver, and `/healthz`.
+ * `kubectl logs` and client-node's log API work through the apiserver; `/exec/<ns>/<pod>/<container>`
+ * over WebSocket (v5/v4.channel.k8s.io: the apiserver runs with TranslateStreamCloseWebsocketRequests
+ * off, so it passes WebSockets through instead of translating them to SPDY); and `/healthz`.
  */
 export async function startKubeletServer(options: KubeletServerOptions): Promise<{ port: number; close(): Promise<void> }> {
   const server = https.createServer(
@@ -44,6 +51,31 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
       serveLog({ options, namespace, pod, container, url, response });
     },
   );
+  const sockets$ = new WebSocketServer({
+    noServer: true,
+    handleProtocols: protocols => execProtocols.find(p => protocols.has(p)) ?? false,
+  });
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'https://127.0.0.1');
+    const match = /^\/exec\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    const [namespace, pod, container] = match.slice(1).map(decodeURIComponent);
+    const command = url.searchParams.getAll('command');
+    // The apiserver names the streams input/output/error towards kubelets (stdin/... from clients).
+    const flag = (...names: string[]) => names.some(n => ['1', 'true'].includes(url.searchParams.get(n) ?? ''));
+    sockets$.handleUpgrade(request, socket, head, ws => {
+      const inbox = bufferMessages(ws);
+      options.kubelet
+        .exec({ namespace, pod, container, command, stdin: flag('input', 'stdin'), socket: ws, inbox })
+        .catch(error => {
+          ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message: String(error) }))]));
+          ws.close(1000);
+        });
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
@@ -58,6 +90,7 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     close: () =>
       new Promise<void>(resolve => {
         for (const socket of sockets) socket.destroy();
+      for (const client of sockets$.clients) client.terminate();
         server.close(() => resolve());
       }),
   };
