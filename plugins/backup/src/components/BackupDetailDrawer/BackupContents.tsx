@@ -18,6 +18,7 @@ const useStyles = makeStyles(theme => ({
   chain: { display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: theme.spacing(0.5) },
   arrow: { fontSize: 14, color: theme.palette.text.secondary },
   mono: { fontFamily: 'monospace', fontSize: '0.8rem' },
+  nowrap: { whiteSpace: 'nowrap' },
 }));
 
 const Empty = ({ text }: { text: string }) => (
@@ -47,6 +48,7 @@ export const VolumeChain = (props: { chain: string[]; current: string }) => {
 };
 
 export const BackupVolumes = ({ backup }: { backup: BackupDetail }) => {
+  const classes = useStyles();
   if (backup.volumes.length === 0) return <Empty text="This application has no volumes." />;
   return (
     <TableContainer>
@@ -63,10 +65,12 @@ export const BackupVolumes = ({ backup }: { backup: BackupDetail }) => {
         <TableBody>
           {backup.volumes.map(volume => (
             <TableRow key={volume.pvc}>
-              <TableCell>{volume.pvc}</TableCell>
-              <TableCell>{volume.type ?? backup.kind}</TableCell>
-              <TableCell>{formatBytes(volume.bytesTotal)}</TableCell>
-              <TableCell>{formatBytes(volume.storedBytes)}</TableCell>
+              <TableCell className={classes.nowrap}>{volume.pvc}</TableCell>
+              <TableCell className={classes.nowrap}>
+                {(volume.type ?? backup.kind) === 'full' ? 'Full' : 'Incremental'}
+              </TableCell>
+              <TableCell className={classes.nowrap}>{formatBytes(volume.bytesTotal)}</TableCell>
+              <TableCell className={classes.nowrap}>{formatBytes(volume.storedBytes)}</TableCell>
               <TableCell>
                 {volume.chain && volume.chain.length > 0 ? (
                   <VolumeChain chain={volume.chain} current={backup.id} />

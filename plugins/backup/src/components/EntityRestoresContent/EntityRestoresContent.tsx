@@ -7,7 +7,7 @@ import {
   isTerminalPhase,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
-import { useCallback, useMemo, useState } from 'react';
+import { CSSProperties, useCallback, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { backupApiRef } from '../../api/BackupApi';
 import { BackupAnnotationsMissing } from '../BackupAnnotationsMissing';
@@ -17,12 +17,14 @@ import { PagedHistory } from '../PagedHistory';
 import { PhaseChip } from '../PhaseChip';
 import { RestoreDetailDrawer } from '../RestoreDetail';
 
+const nowrap: CSSProperties = { whiteSpace: 'nowrap' };
+
 const columns: TableColumn<RestoreSummary>[] = [
-  { title: 'Time', render: r => new Date(r.createdAt).toLocaleString() },
+  { title: 'Time', cellStyle: nowrap, render: r => new Date(r.createdAt).toLocaleString() },
   { title: 'Backup', field: 'backupId' },
-  { title: 'Into', render: r => `${r.cluster} / ${r.namespace}` },
-  { title: 'Phase', render: r => <PhaseChip phase={r.phase} /> },
-  { title: 'Duration', render: r => formatDuration(r.createdAt, r.completedAt) },
+  { title: 'Into', cellStyle: nowrap, render: r => `${r.cluster} / ${r.namespace}` },
+  { title: 'Phase', cellStyle: nowrap, render: r => <PhaseChip phase={r.phase} /> },
+  { title: 'Duration', cellStyle: nowrap, render: r => formatDuration(r.createdAt, r.completedAt) },
   { title: 'Started by', render: r => formatTrigger(r.trigger) },
 ];
 
