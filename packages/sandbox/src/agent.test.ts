@@ -318,6 +318,39 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     expect(terminated?.message).toBe('no such backup');
   }, 90_000);
 
+  it('restarts a failed container under restartPolicy OnFailure, after its init containers ran', async () => {
+    const retry = (script: string) => ({ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', script], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] });
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'retry' },
+        spec: {
+          backoffLimit: 3,
+          template: {
+            spec: {
+              restartPolicy: 'OnFailure',
+              volumes: [{ name: 'scratch', emptyDir: {} }],
+              initContainers: [{ ...retry('echo prepared > /scratch/init'), name: 'init' }],
+              containers: [
+                retry('cat /scratch/init; if [ -f /scratch/once ]; then echo second run; exit 0; fi; touch /scratch/once; exit 1'),
+              ],
+            },
+          },
+        },
+      },
+    });
+    await waitJobCondition('retry', 'Complete');
+    const pod = await jobPod('retry');
+    expect(pod.status?.phase).toBe('Succeeded');
+    expect(pod.status?.initContainerStatuses?.[0].state?.terminated?.exitCode).toBe(0);
+    const status = pod.status?.containerStatuses?.[0];
+    expect(status?.restartCount).toBe(1);
+    expect(status?.lastState?.terminated?.exitCode).toBe(1);
+    expect(status?.state?.terminated?.exitCode).toBe(0);
+    const log = sandbox.readPodLog({ namespace: ns, pod: pod.metadata!.name!, container: 'm' })!;
+    expect(log).toBe('prepared\nprepared\nsecond run\n');
+  }, 60_000);
+
   it('fails a process pod that outlives its activeDeadlineSeconds', async () => {
     await core.createNamespacedPod({
       namespace: ns,
