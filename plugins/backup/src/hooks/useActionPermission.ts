@@ -14,7 +14,8 @@ export interface PermissionState {
 
 /**
  * Whether the signed-in user may do `permission`: a resource permission on the entity, or a
- * basic permission. `action` words the reason shown when it is not allowed.
+ * basic permission. `action` words the reason shown when it is not allowed: "You are not allowed
+ * to <action> <entity ref> (<permission>)." 
  */
 export function useActionPermission(
   options:
@@ -38,7 +39,7 @@ export function useActionPermission(
     };
   }
   if (!allowed) {
-    const on = resourceRef ? ` on ${resourceRef}` : '';
+    const on = resourceRef ? ` ${resourceRef}` : '';
     return {
       allowed: false,
       loading: false,

@@ -92,7 +92,7 @@ describe('BackupDetailDrawer', () => {
     await waitFor(() =>
       expect(remove.closest('span[title]')).toHaveAttribute(
         'title',
-        'You are not allowed to delete backups on component:default/shop (backup.delete).',
+        'You are not allowed to delete backups of component:default/shop (backup.delete).',
       ),
     );
     expect(remove).toBeDisabled();

@@ -96,7 +96,7 @@ export const BackupDetailDrawer = (props: {
   const remove = useActionPermission({
     permission: backupDeletePermission,
     entity: props.entity,
-    action: 'delete backups',
+    action: 'delete backups of',
   });
   const [confirmDelete, setConfirmDelete] = useState(false);
   const backup = live.value?.id === id ? live.value : undefined;

@@ -109,11 +109,14 @@ describe('EntityBackupsContent', () => {
     await waitFor(() => expect(button).toBeDisabled());
     expect(button.closest('span[title]')).toHaveAttribute(
       'title',
-      'You are not allowed to back up on component:default/shop (backup.create).',
+      'You are not allowed to back up component:default/shop (backup.create).',
     );
     const restore = screen.getByRole('button', { name: 'restore b1' });
     await waitFor(() => expect(restore).toBeDisabled());
-    expect(restore.closest('span[title]')?.getAttribute('title')).toMatch(/\(backup\.restore\)/);
+    expect(restore.closest('span[title]')).toHaveAttribute(
+      'title',
+      'You are not allowed to restore component:default/shop (backup.restore).',
+    );
     expect(permissionApi.authorize).toHaveBeenCalledWith(
       expect.objectContaining({
         permission: expect.objectContaining({ name: 'backup.create' }),
