@@ -8,7 +8,7 @@ import {
   Qcow2Writer,
 } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
-import { ZeroDetector } from './ZeroDetector';
+import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_READ_DEPTH = 8;
@@ -70,7 +70,7 @@ export async function convertRawToQcow2(
       bufferBytes: chunkBytes,
       depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
-    const zeros = new ZeroDetector(clusterSize);
+    const zeros = new ZeroDetector();
     for (let step = await reader.next(); step; step = await reader.next()) {
       const { segment } = step;
       if (segment.kind === 'read') {
@@ -100,7 +100,8 @@ async function writeNonZeroClusters(options: {
   bytes: Uint8Array;
   offset: number;
 }): Promise<void> {
-  const { writer, zeros, bytes } = options;
+  const { writer, zeros } = options;
+  const bytes = asBuffer(options.bytes);
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;

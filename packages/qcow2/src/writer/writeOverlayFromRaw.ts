@@ -89,7 +89,7 @@ export async function writeOverlayFromRaw(
       bufferBytes: 2 * chunkBytes,
       depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
-    const zeros = new ZeroDetector(clusterSize);
+    const zeros = new ZeroDetector();
     for (let step = await reader.next(); step; step = await reader.next()) {
       const { segment } = step;
       if (segment.kind === 'hole') {
