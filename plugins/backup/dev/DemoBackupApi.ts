@@ -1,6 +1,7 @@
 import type { CompoundEntityRef } from '@backstage/catalog-model';
 import type {
   BackupDetail,
+  BackupPlan,
   BackupSummary,
   CreateBackupRequest,
   DryRunResult,
@@ -193,8 +194,24 @@ export class DemoBackupApi implements BackupApi {
     this.restores.forEach(r => this.advance(r));
     return { entityRef, items: this.restores.slice(page.offset, page.offset + page.limit), totalCount: this.restores.length };
   }
-  async getPlan(): Promise<never> {
-    throw new Error('not in the demo');
+  async getPlan(): Promise<BackupPlan> {
+    const resources = this.backups[0].resources.map(r => ({ ...r, source: 'helm' as const }));
+    return {
+      entityRef,
+      cluster: 'sandbox',
+      namespace: 'shop',
+      application: { helmReleases: ['shop'], labelSelectors: [], wholeNamespace: false },
+      target: 'local',
+      policy: 'daily',
+      resources,
+      volumes: [
+        { pvc: 'data-db-0', storageClass: 'ferry-sandbox', volumeMode: 'Filesystem', sizeBytes: 8 * GiB, csiDriver: 'sandbox.ferry.io', volumeSnapshotClass: 'ferry-sandbox' },
+        { pvc: 'uploads', storageClass: 'ferry-sandbox', volumeMode: 'Filesystem', sizeBytes: 3 * GiB, csiDriver: 'sandbox.ferry.io', volumeSnapshotClass: 'ferry-sandbox' },
+        { pvc: 'cache-0', storageClass: 'hostpath', volumeMode: 'Filesystem', sizeBytes: GiB, csiDriver: 'hostpath.csi.k8s.io' },
+      ],
+      images: ['docker.io/library/postgres:16.4', 'registry.internal/shop/web:1.4.2'],
+      warnings: ['PVC cache-0: driver hostpath.csi.k8s.io has no VolumeSnapshotClass; it will not be backed up'],
+    };
   }
   async createBackup(_e: CompoundEntityRef, request: CreateBackupRequest): Promise<BackupSummary> {
     const now = Date.now();

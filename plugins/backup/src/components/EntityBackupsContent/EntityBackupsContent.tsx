@@ -1,7 +1,7 @@
 import { getCompoundEntityRef } from '@backstage/catalog-model';
 import { useApi } from '@backstage/core-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import { Box, Typography } from '@material-ui/core';
+import { Box, Button, Typography } from '@material-ui/core';
 import {
   BackupSummary,
   BackupTypeRequest,
@@ -14,6 +14,7 @@ import { ApiErrorPanel } from '../ApiErrorPanel';
 import { BackupAnnotationsMissing } from '../BackupAnnotationsMissing';
 import { BackupDetailDrawer } from '../BackupDetailDrawer';
 import { BackupNowButton } from '../BackupNowButton';
+import { BackupPlanDialog } from '../BackupPlanDialog';
 import { LiveOperationCard } from '../LiveOperationCard';
 import { PagedHistory } from '../PagedHistory';
 import { RestoreWizard } from '../RestoreWizard';
@@ -30,6 +31,7 @@ export const EntityBackupsContent = () => {
   const [restoreFrom, setRestoreFrom] = useState<BackupSummary>();
   const [creating, setCreating] = useState(false);
   const [createError, setCreateError] = useState<Error>();
+  const [showPlan, setShowPlan] = useState(false);
   const reload = useCallback(() => setReloadKey(n => n + 1), []);
   const columns = useMemo(
     () =>
@@ -64,6 +66,9 @@ export const EntityBackupsContent = () => {
         <Typography variant="body2" color="textSecondary">
           Resources, volumes (QCOW2, full or incremental) and container images of {title}.
         </Typography>
+        <Button size="small" color="primary" onClick={() => setShowPlan(true)}>
+          What is backed up?
+        </Button>
       </Box>
       {createError && (
         <Box mt={2}>
@@ -112,6 +117,7 @@ export const EntityBackupsContent = () => {
           reload();
         }}
       />
+      {showPlan && <BackupPlanDialog entity={entity} onClose={() => setShowPlan(false)} />}
       {restoreFrom && (
         <RestoreWizard
           entity={entity}

@@ -1,0 +1,1 @@
+export { BackupPlanDialog } from './BackupPlanDialog';
