@@ -24,6 +24,9 @@ import {
 } from './testing/harness';
 
 // The node agent against the real control plane: CSI driver sandbox.ferry.io and the kubelet.
+// Sleep durations unique to this run, so `ps` checks do not see other people's processes.
+const deadlineSleep = 10_000 + Math.floor(Math.random() * 80_000);
+const deletedSleep = deadlineSleep + 1;
 const context = useSharedSandbox();
 
 let sandbox: Sandbox;
@@ -360,7 +363,7 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
           restartPolicy: 'Never',
           activeDeadlineSeconds: 2,
           terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', 'exec sleep 302'] }],
+          containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', `exec sleep ${deadlineSleep}`] }],
         },
       },
     });
@@ -374,11 +377,11 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     expect(pod.status?.reason).toBe('DeadlineExceeded');
     expect(pod.status?.containerStatuses?.[0].state?.terminated?.exitCode).toBe(143); // SIGTERM
     const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
-    expect(stdout).not.toContain('sleep 302');
+    expect(stdout).not.toContain(`sleep ${deadlineSleep}`);
   }, 30_000);
 
   it('kills the process of a deleted pod', async () => {
-    await batch.createNamespacedJob({ namespace: ns, body: job('sleeper', 'echo started; exec sleep 300') });
+    await batch.createNamespacedJob({ namespace: ns, body: job('sleeper', `echo started; exec sleep ${deletedSleep}`) });
     const pod = await waitFor(
       async () => {
         const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=sleeper' });
@@ -397,7 +400,7 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
       { description: 'the sleeper pod to be gone', timeoutMs: 30_000 },
     );
     const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
-    expect(stdout).not.toContain('sleep 300');
+    expect(stdout).not.toContain(`sleep ${deletedSleep}`);
     expect(pod.metadata?.name).toBeTruthy();
   }, 60_000);
 });

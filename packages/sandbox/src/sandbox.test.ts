@@ -22,6 +22,8 @@ import {
 import { waitFor } from './waitFor';
 
 // The sandbox as a whole: start-up options, Helm and the demo app, namespace deletion, stop.
+// A sleep duration unique to this run, so the `ps` check does not see other people's processes.
+const busySleep = 10_000 + Math.floor(Math.random() * 80_000);
 const crdDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sandbox-crds-'));
 fs.writeFileSync(
   path.join(crdDir, 'widgets.yaml'),
@@ -202,7 +204,7 @@ describe('namespace deletion', () => {
             spec: {
               restartPolicy: 'Never',
               serviceAccountName: 'mover',
-              containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', 'echo busy; exec sleep 301'] }],
+              containers: [{ name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', `echo busy; exec sleep ${busySleep}`] }],
             },
           },
         },
@@ -223,7 +225,7 @@ describe('namespace deletion', () => {
     await waitFor(() => !fs.existsSync(file), { description: `${file} to be deleted` });
     await waitFor(() => !fs.existsSync(snapshotFile), { description: `${snapshotFile} to be deleted` });
     const { stdout } = await execFileAsync('ps', ['-eo', 'args']);
-    expect(stdout).not.toContain('sleep 301');
+    expect(stdout).not.toContain(`sleep ${busySleep}`);
   }, 120_000);
 });
 
