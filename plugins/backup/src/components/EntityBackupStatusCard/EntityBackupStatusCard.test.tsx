@@ -69,9 +69,17 @@ describe('EntityBackupStatusCard', () => {
   });
 
   it('shows the API error message', async () => {
+    const error = await responseError(500, 'Error', 'cluster sandbox is unreachable');
+    await render(jest.fn().mockRejectedValue(error));
+    expect((await screen.findAllByText(/cluster sandbox is unreachable/)).length).toBeGreaterThan(0);
+    expect(screen.getByText('500: Error')).toBeInTheDocument();
+  });
+
+  it('says quietly that a user who may not read backups cannot see them', async () => {
     const error = await responseError(403, 'NotAllowedError', 'not allowed to backup.read on component:default/shop');
     await render(jest.fn().mockRejectedValue(error));
-    expect((await screen.findAllByText(/not allowed to backup.read/)).length).toBeGreaterThan(0);
+    expect(await screen.findByText('not allowed to backup.read on component:default/shop')).toBeInTheDocument();
+    expect(screen.queryByText('403: NotAllowedError')).not.toBeInTheDocument();
   });
 
   it('explains what to annotate on an entity Ferry cannot back up', async () => {

@@ -1,6 +1,7 @@
 import { getCompoundEntityRef } from '@backstage/catalog-model';
 import { InfoCard, Progress } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
+import type { ResponseError } from '@backstage/errors';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { Box, Tooltip, Typography } from '@material-ui/core';
 import {
@@ -14,6 +15,10 @@ import { useEntityTabLink } from '../../hooks/useEntityTabLink';
 import { ApiErrorPanel } from '../ApiErrorPanel';
 import { formatRelative } from '../format';
 import { ProtectionStatus } from './ProtectionStatus';
+
+function isForbidden(error: Error): boolean {
+  return error.name === 'ResponseError' && (error as ResponseError).statusCode === 403;
+}
 
 const Fact = (props: { label: string; value: string; title?: string }) => (
   <Box display="flex" justifyContent="space-between" py={0.5}>
@@ -78,6 +83,13 @@ export const EntityBackupStatusCard = () => {
       <Typography variant="body2">
         Ferry does not know what to back up. Annotate this entity with one of{' '}
         {APPLICATION_ANNOTATIONS.map(a => `${a}`).join(', ')}.
+      </Typography>
+    );
+  } else if (error && isForbidden(error)) {
+    // Owners see the card; for everybody else a red panel on the overview would be noise.
+    body = (
+      <Typography variant="body2" color="textSecondary">
+        {(error as ResponseError).cause.message}
       </Typography>
     );
   } else if (error) {
