@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isPortOpen } from './ports';
 import { startRegistry } from './registry';
 import { pushTestImage } from './testImage';
@@ -59,9 +62,20 @@ describe('startRegistry', () => {
     }
   }, 30_000);
 
-  it('says which binary could not be started', async () => {
-    await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow(
-      'could not start docker-registry: /nonexistent/docker-registry is not an executable file',
-    );
+  it('says which binary could not be started, and leaves no temporary folder', async () => {
+    // A private TMPDIR: other people's registries may come and go in the shared one.
+    const privateTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-registry-test-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    try {
+      await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow(
+        'could not start docker-registry: /nonexistent/docker-registry is not an executable file',
+      );
+      expect(fs.readdirSync(privateTmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      fs.rmSync(privateTmp, { recursive: true, force: true });
+    }
   }, 30_000);
 });

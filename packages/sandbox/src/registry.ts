@@ -61,13 +61,19 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   }
   const configFile = path.join(base, 'config.yml');
   fs.writeFileSync(configFile, `${lines.join('\n')}\n`);
-  const registry = startProcess({
-    name: 'docker-registry',
-    command: options.binary ?? 'docker-registry',
-    args: ['serve', configFile],
-    logFile: path.join(base, 'registry.log'),
-    pidDir: options.pidDir,
-  });
+  let registry: ReturnType<typeof startProcess>;
+  try {
+    registry = startProcess({
+      name: 'docker-registry',
+      command: options.binary ?? 'docker-registry',
+      args: ['serve', configFile],
+      logFile: path.join(base, 'registry.log'),
+      pidDir: options.pidDir,
+    });
+  } catch (error) {
+    if (temporary) fs.rmSync(base, { recursive: true, force: true });
+    throw error;
+  }
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(
@@ -80,6 +86,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     );
   } catch (error) {
     await registry.stop();
+    if (temporary) fs.rmSync(base, { recursive: true, force: true });
     throw error;
   }
   return {

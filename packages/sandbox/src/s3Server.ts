@@ -49,19 +49,25 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
   const region = options.region ?? 'us-east-1';
   const logFile =
     options.logFile ?? path.join(base ?? path.dirname(dataDir), `versitygw-${port}.log`);
-  const server = startProcess({
-    name: 'versitygw',
-    command: binaryPath('versitygw'),
-    args: ['--port', `127.0.0.1:${port}`, '--region', region, '--health', '/health', '--quiet', 'posix', dataDir],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ROOT_ACCESS_KEY: accessKeyId,
-      ROOT_SECRET_KEY: secretAccessKey,
-    },
-    logFile,
-    pidDir: options.pidDir,
-  });
+  let server: ReturnType<typeof startProcess>;
+  try {
+    server = startProcess({
+      name: 'versitygw',
+      command: binaryPath('versitygw'),
+      args: ['--port', `127.0.0.1:${port}`, '--region', region, '--health', '/health', '--quiet', 'posix', dataDir],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ROOT_ACCESS_KEY: accessKeyId,
+        ROOT_SECRET_KEY: secretAccessKey,
+      },
+      logFile,
+      pidDir: options.pidDir,
+    });
+  } catch (error) {
+    if (base) fs.rmSync(base, { recursive: true, force: true });
+    throw error;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitFor(
@@ -76,6 +82,7 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     );
   } catch (error) {
     await server.stop();
+    if (base) fs.rmSync(base, { recursive: true, force: true });
     throw error;
   }
   return {
