@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatTrigger } from './format';
+import { formatBytes, formatDuration, formatRelative, formatTrigger } from './format';
 
 describe('format', () => {
   it('formats bytes in binary units', () => {
@@ -21,5 +21,14 @@ describe('format', () => {
     expect(formatTrigger({ type: 'user', userEntityRef: 'user:default/ann' })).toBe('ann');
     expect(formatTrigger({ type: 'schedule', policy: 'daily' })).toBe('schedule (daily)');
     expect(formatTrigger({ type: 'kubernetes' })).toBe('kubectl / GitOps');
+  });
+
+  it('formats times relative to now', () => {
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    expect(formatRelative('2026-11-25T11:59:30Z', now)).toBe('just now');
+    expect(formatRelative('2026-11-25T11:55:00Z', now)).toBe('5 min ago');
+    expect(formatRelative('2026-11-25T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatRelative('2026-11-22T12:00:00Z', now)).toBe('3 days ago');
+    expect(formatRelative('2026-11-25T17:30:00Z', now)).toBe('in 5 h');
   });
 });

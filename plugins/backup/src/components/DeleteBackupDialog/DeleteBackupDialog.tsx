@@ -48,7 +48,9 @@ export const DeleteBackupDialog = (props: {
         {error && <ApiErrorPanel error={error} />}
       </DialogContent>
       <DialogActions>
-        <Button onClick={props.onClose}>Cancel</Button>
+        <Button onClick={props.onClose} disabled={busy}>
+          Cancel
+        </Button>
         <Button color="secondary" variant="contained" onClick={remove} disabled={busy}>
           Delete
         </Button>
