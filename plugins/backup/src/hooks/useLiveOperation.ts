@@ -77,8 +77,16 @@ export function useLiveOperation<T extends { phase: OperationPhase }>(
         await stream({ onProgress: show, signal });
         if (signal.aborted) return;
         // The last progress event may predate the final status: read it once more.
-        show(await load());
-        if (!signal.aborted) setMode('idle');
+        const last = await load();
+        show(last);
+        if (signal.aborted) return;
+        if (isTerminalPhase(last.phase)) {
+          setMode('idle');
+          return;
+        }
+        // The stream ended early (a restart, a proxy): keep following by polling.
+        setMode('polling');
+        timer = setTimeout(poll, pollIntervalMs);
       } catch (e) {
         if (signal.aborted) return;
         setMode('polling');

@@ -75,6 +75,21 @@ describe('EntityRestoresContent', () => {
     expect(getRestore).toHaveBeenCalledWith(shopRef, 'r2');
   });
 
+  it('keeps polling when the event stream ends before the restore does, then reloads', async () => {
+    const running = restoreSummary({ id: 'r3', phase: 'Running', completedAt: undefined });
+    const runningDetail = restoreDetail({ ...running, objects: [] });
+    const getRestore = jest
+      .fn()
+      .mockResolvedValueOnce(runningDetail)
+      .mockResolvedValueOnce(runningDetail)
+      .mockResolvedValue(restoreDetail({ id: 'r3', phase: 'Completed' }));
+    const listRestores = list(running);
+    await render({ listRestores, getRestore, streamRestore: jest.fn().mockResolvedValue(undefined) });
+    expect(await screen.findByText('(Refreshing every 2 s)')).toBeInTheDocument();
+    await waitFor(() => expect(listRestores).toHaveBeenCalledTimes(2), { timeout: 4000 });
+    expect(getRestore).toHaveBeenCalledTimes(3);
+  });
+
   it('opens a restore to show the outcome per object and why a part failed', async () => {
     const getRestore = jest.fn().mockResolvedValue(partial);
     await render({ listRestores: list(restoreSummary({ phase: 'PartiallyFailed' })), getRestore });
