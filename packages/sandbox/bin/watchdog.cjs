@@ -1,14 +1,22 @@
 // Kills the process groups it is told about once its parent (a Node process using
 // src/managedProcess.ts) goes away, even when that parent is killed with SIGKILL: the parent
-// holds our stdin; end-of-file means it is gone. Lines: "add <pgid>" / "remove <pgid>".
+// holds our stdin; end-of-file means it is gone. Lines: "add <pgid>" / "remove <pgid>", and
+// "rmdir <folder>" / "keepdir <folder>" for temporary folders to delete after the kill.
+const fs = require('node:fs');
+
 const groups = new Set();
+const folders = new Set();
 let buffer = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', chunk => {
   buffer += chunk;
   for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
-    const [verb, value] = buffer.slice(0, newline).trim().split(/\s+/);
+    const line = buffer.slice(0, newline).trim();
     buffer = buffer.slice(newline + 1);
+    const [verb, value] = line.split(/\s+/);
+    const folder = line.slice(verb.length + 1);
+    if (verb === 'rmdir' && folder.startsWith('/')) folders.add(folder);
+    if (verb === 'keepdir') folders.delete(folder);
     const pgid = Number(value);
     if (!Number.isInteger(pgid) || pgid <= 1) continue;
     if (verb === 'add') groups.add(pgid);
@@ -21,6 +29,13 @@ const killAll = () => {
       process.kill(-pgid, 'SIGKILL');
     } catch {
       // already gone
+    }
+  }
+  for (const folder of folders) {
+    try {
+      fs.rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // best effort
     }
   }
   process.exit(0);

@@ -90,6 +90,14 @@ export function isExecutableCommand(command: string): boolean {
   });
 }
 
+/**
+ * Asks the watchdog to delete a temporary folder should this process die without cleaning up
+ * (`remove` = false withdraws the request once the folder was removed normally).
+ */
+export function deleteFolderIfKilled(folder: string, remove = true): void {
+  tellWatchdog(`${remove ? 'rmdir' : 'keepdir'} ${path.resolve(folder)}`);
+}
+
 /** Starts a long-running child in its own process group, logging to a file. */
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   installExitHook();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { applyObjects, readManifestDirs } from './applyManifests';
 import { packageRoot, repoRoot, sandboxVersions } from './binaries';
 import { startControlPlane } from './controlPlane';
-import { killFromPidDir } from './managedProcess';
+import { deleteFolderIfKilled, killFromPidDir } from './managedProcess';
 import { ensurePki } from './pki';
 import { Registry, startRegistry } from './registry';
 import { S3Server, startS3Server } from './s3Server';
@@ -106,6 +106,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       (options.ephemeral ? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sandbox-')) : path.join(repoRoot, '.sandbox')),
   );
   fs.mkdirSync(dataDir, { recursive: true });
+  const temporary = Boolean(options.ephemeral && !options.dataDir);
+  if (temporary) deleteFolderIfKilled(dataDir);
   const unlock = lockDataDir(dataDir);
   const cleanups: Array<() => Promise<void> | void> = [unlock];
   const runCleanups = async () => {
@@ -245,12 +247,18 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         if (stopped) return;
         stopped = true;
         await runCleanups();
-        if (options.ephemeral && !options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (temporary) {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+          deleteFolderIfKilled(dataDir, false);
+        }
       },
     };
   } catch (error) {
     await runCleanups();
-    if (options.ephemeral && !options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (temporary) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      deleteFolderIfKilled(dataDir, false);
+    }
     throw error;
   }
 }
