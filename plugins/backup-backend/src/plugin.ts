@@ -43,6 +43,9 @@ export const backupPlugin = createBackendPlugin({
           permissions: deps.permissions,
         });
         const clusters = ClusterRegistry.fromConfig(deps.config);
+        for (const { reason } of clusters.unsupportedClusters()) {
+          deps.logger.warn(`Leaving out a Kubernetes cluster: ${reason}`);
+        }
         const targets = new TargetRegistry(ferryConfig.targets, ferryConfig.defaultTarget);
         const backups = new BackupService({
           clusters,

@@ -1,8 +1,26 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isConflict, isNotFound, KubeClients } from '../pipeline/KubeClients';
+
+/** A Lease as JSON: its times are MicroTime strings (RFC 3339 with six fractional digits). */
+interface LeaseObject {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string | null;
+    leaseDurationSeconds?: number;
+    acquireTime?: string | null;
+    renewTime?: string | null;
+    leaseTransitions?: number;
+  };
+}
+
+/** MicroTime: the API server refuses millisecond precision for Lease times. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
 
 export interface LeaderElectorOptions {
   kube: KubeClients;
@@ -61,13 +79,9 @@ export class LeaderElector {
       try {
         const lease = await this.read();
         if (lease?.spec?.holderIdentity === this.identity) {
-          lease.spec.holderIdentity = undefined;
-          lease.spec.renewTime = undefined;
-          await this.options.kube.coordination.replaceNamespacedLease({
-            namespace: this.options.namespace,
-            name: this.options.name,
-            body: lease,
-          });
+          lease.spec.holderIdentity = null;
+          lease.spec.renewTime = null;
+          await this.options.kube.json.put(this.path(), lease);
         }
       } catch {
         // the lease expires by itself
@@ -85,12 +99,14 @@ export class LeaderElector {
     else this.options.onStoppedLeading();
   }
 
-  private async read(): Promise<V1Lease | undefined> {
+  private path(name?: string): string {
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`;
+    return name === undefined ? `${base}/${this.options.name}` : base;
+  }
+
+  private async read(): Promise<LeaseObject | undefined> {
     try {
-      return await this.options.kube.coordination.readNamespacedLease({
-        namespace: this.options.namespace,
-        name: this.options.name,
-      });
+      return await this.options.kube.json.get<LeaseObject>(this.path());
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -98,25 +114,24 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { coordination } = this.options.kube;
+    const { json } = this.options.kube;
     const { namespace, name } = this.options;
     const now = new Date();
     const lease = await this.read();
     if (!lease) {
       try {
-        await coordination.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: this.durationSeconds,
-              acquireTime: now,
-              renewTime: now,
-              leaseTransitions: 0,
-            },
+        await json.post(this.path(''), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: this.durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
           },
-        });
+        } satisfies LeaseObject);
         return true;
       } catch (error) {
         if (isConflict(error)) return false;
@@ -134,12 +149,13 @@ export class LeaderElector {
       ...spec,
       holderIdentity: this.identity,
       leaseDurationSeconds: this.durationSeconds,
-      renewTime: now,
-      acquireTime: holder === this.identity ? spec.acquireTime : now,
+      renewTime: microTime(now),
+      acquireTime: holder === this.identity ? spec.acquireTime : microTime(now),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === this.identity ? 0 : 1),
     };
     try {
-      await coordination.replaceNamespacedLease({ namespace, name, body: lease });
+      // The resourceVersion read above makes this a compare-and-swap.
+      await json.put(this.path(), lease);
       return true;
     } catch (error) {
       if (isConflict(error)) return false;

@@ -14,6 +14,14 @@ const PROGRESS_INTERVAL_MS = 1000;
 /** The timeline keeps its last entries; older ones are summarised by the count. */
 const MAX_TIMELINE = 100;
 
+/** This replica is no longer the controller leader: it must not touch the operation any more. */
+export class LostLeadershipError extends Error {
+  constructor(name: string) {
+    super(`no longer the leader: ${name} is left to the new leader`);
+    this.name = 'LostLeadershipError';
+  }
+}
+
 /**
  * The status of one Ferry resource (Backup or Restore) as the controller sees it, written through
  * the status subresource. Every step change is written at once; byte progress at most once a
@@ -141,14 +149,6 @@ export class StatusRecorder<S extends BackupStatus = BackupStatus> {
         await this.options.onWrite?.(snapshot);
       });
     return this.writing;
-  }
-}
-
-/** This replica is no longer the controller leader: it must not touch the operation any more. */
-export class LostLeadershipError extends Error {
-  constructor(name: string) {
-    super(`no longer the leader: ${name} is left to the new leader`);
-    this.name = 'LostLeadershipError';
   }
 }
 

@@ -12,7 +12,7 @@ export interface ObjectList {
 const PAGE_SIZE = 500;
 
 /**
- * Read-only JSON access to any API path with a KubeConfig's credentials and TLS settings.
+ * JSON access to any API path with a KubeConfig's credentials and TLS settings.
  *
  * Backups need objects exactly as the API server returns them. The typed clients of
  * @kubernetes/client-node deserialize built-in kinds into generated models, which drops fields the
@@ -52,17 +52,67 @@ export class KubernetesJsonClient {
   }
 
   /** GET of an API path (`/api/v1/...`, `/apis/...`), parsed as JSON. */
-  async get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+  get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    return this.request<T>({ method: 'GET', path, query });
+  }
+
+  /** POST (create) of a JSON object. */
+  post<T>(path: string, body: unknown, query: Record<string, string | undefined> = {}): Promise<T> {
+    return this.request<T>({ method: 'POST', path, query, body });
+  }
+
+  /** PUT (replace) of a JSON object; conflicts on a stale resourceVersion (409). */
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>({ method: 'PUT', path, body });
+  }
+
+  /** PATCH with the given patch type (merge, strategic merge, or server-side apply). */
+  patch<T>(options: {
+    path: string;
+    body: unknown;
+    type: 'merge' | 'apply';
+    query?: Record<string, string | undefined>;
+  }): Promise<T> {
+    const contentType =
+      options.type === 'apply' ? 'application/apply-patch+yaml' : 'application/merge-patch+json';
+    return this.request<T>({
+      method: 'PATCH',
+      path: options.path,
+      query: options.query,
+      body: options.body,
+      contentType,
+    });
+  }
+
+  delete<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    return this.request<T>({ method: 'DELETE', path, query });
+  }
+
+  private async request<T>(call: {
+    method: string;
+    path: string;
+    query?: Record<string, string | undefined>;
+    body?: unknown;
+    contentType?: string;
+  }): Promise<T> {
+    const { method, path } = call;
     const url = new URL(this.server);
     url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
-    for (const [key, value] of Object.entries(query)) {
+    for (const [key, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     const base = await this.options();
+    const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
     const options: https.RequestOptions = {
       ...base,
-      method: 'GET',
-      headers: { ...base.headers, accept: 'application/json' },
+      method,
+      headers: {
+        ...base.headers,
+        accept: 'application/json',
+        ...(payload
+          ? { 'content-type': call.contentType ?? 'application/json', 'content-length': payload.length }
+          : {}),
+      },
     };
     const transport = url.protocol === 'http:' ? http : https;
     if (url.protocol === 'http:') {
@@ -77,21 +127,21 @@ export class KubernetesJsonClient {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = response.statusCode ?? 0;
           if (status < 200 || status > 299) {
-            reject(new ApiException(status, `GET ${path} failed`, text, flattenHeaders(response.headers)));
+            reject(new ApiException(status, `${method} ${path} failed`, text, flattenHeaders(response.headers)));
             return;
           }
           try {
-            resolve(JSON.parse(text) as T);
+            resolve((text ? JSON.parse(text) : undefined) as T);
           } catch (error) {
-            reject(new Error(`GET ${path} returned invalid json: ${String(error)}`));
+            reject(new Error(`${method} ${path} returned invalid json: ${String(error)}`));
           }
         });
       });
       request.setTimeout(30_000, () => {
-        request.destroy(Object.assign(new Error(`GET ${path} timed out`), { code: 'ETIMEDOUT' }));
+        request.destroy(Object.assign(new Error(`${method} ${path} timed out`), { code: 'ETIMEDOUT' }));
       });
       request.on('error', reject);
-      request.end();
+      request.end(payload);
     });
   }
 

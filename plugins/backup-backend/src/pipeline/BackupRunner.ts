@@ -3,7 +3,11 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { AppLock, LockHeldError, newBackupId, Repository } from '@ferry/repository';
 import { hostname } from 'node:os';
 import type { FerryConfig } from '../config/FerryConfig';
-import type { BackupResource, VolumeStatus } from '../controller/BackupResource';
+import type {
+  BackupResource,
+  BackupStatus,
+  VolumeStatus,
+} from '../controller/BackupResource';
 import { backupIdOf } from '../controller/backupSummary';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
@@ -87,10 +91,10 @@ export class BackupRunner {
       }, LOCK_LEASE_MS / 3);
 
       const app = await this.options.collect(target);
+      const warnings = app.warnings.length ? `; warnings: ${app.warnings.join('; ')}` : '';
       await recorder.event(
         'Plan',
-        `${app.objects.length} resources, ${app.claims.length} volumes, ${app.images.length} images` +
-          (app.warnings.length ? `; warnings: ${app.warnings.join('; ')}` : ''),
+        `${app.objects.length} resources, ${app.claims.length} volumes, ${app.images.length} images${warnings}`,
         {
           resources: app.resources.map(({ apiVersion, kind, name, namespace: ns }) => ({
             apiVersion,
@@ -131,7 +135,9 @@ export class BackupRunner {
         }),
       );
 
-      await this.commit({ repository, lock, backup, target, backupId, app, recorder });
+      const outcome = await this.commit({ repository, lock, backup, target, backupId, app, recorder });
+      await this.cleanup(namespace, labelSelector, backupId);
+      await recorder.event(outcome.step, outcome.message, outcome.change);
     } catch (error) {
       if (recorder.revoked) {
         // Another replica leads now and resumes from the status: leave everything in place.
@@ -140,22 +146,25 @@ export class BackupRunner {
       }
       const message = error instanceof Error ? error.message : String(error);
       this.options.logger.error(`Backup ${namespace}/${backup.metadata.name} failed: ${message}`);
+      await this.cleanup(namespace, labelSelector, backupId);
       await recorder.event('Failed', message, {
         phase: 'Failed',
         message,
         completedAt: new Date().toISOString(),
       });
     } finally {
-      if (renewTimer) clearInterval(renewTimer);
       // A replica that lost leadership leaves the temporaries to the new leader, which resumes.
-      if (!recorder.revoked) {
-        await cleanupTemporaries({ kube, namespace, labelSelector }).catch(error =>
-          this.options.logger.warn(`Cleanup of backup ${backupId} is incomplete: ${error}`),
-        );
-      }
+      if (renewTimer) clearInterval(renewTimer);
       await lock?.release().catch(() => undefined);
       await recorder.close().catch(() => undefined);
     }
+  }
+
+  /** Deletes the temporary objects before the final phase is written (DESIGN §3 step 8). */
+  private async cleanup(namespace: string, labelSelector: string, backupId: string) {
+    await cleanupTemporaries({ kube: this.options.kube, namespace, labelSelector }).catch(error =>
+      this.options.logger.warn(`Cleanup of backup ${backupId} is incomplete: ${error}`),
+    );
   }
 
   private async acquireLock(options: {
@@ -331,7 +340,7 @@ export class BackupRunner {
     backupId: string;
     app: ApplicationSnapshot;
     recorder: StatusRecorder;
-  }): Promise<void> {
+  }): Promise<{ step: string; message: string; change: Partial<BackupStatus> }> {
     const { recorder, target, backupId } = options;
     const volumes = recorder.status.volumes ?? [];
     const completed = volumes.filter(v => v.phase === 'Completed' && v.record);
@@ -363,18 +372,18 @@ export class BackupRunner {
     const failed = volumes.filter(v => v.phase === 'Failed');
     const storedBytes = completed.reduce((sum, v) => sum + (v.storedBytes ?? 0), 0);
     const logicalBytes = manifest.volumes.reduce((sum, v) => sum + v.virtualSize, 0);
-    await recorder.event(
-      failed.length ? 'PartiallyFailed' : 'Completed',
-      failed.length
+    return {
+      step: failed.length ? 'PartiallyFailed' : 'Completed',
+      message: failed.length
         ? `Committed without ${failed.map(v => v.pvc).join(', ')}`
         : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
-      {
+      change: {
         phase: failed.length ? 'PartiallyFailed' : 'Completed',
         completedAt: new Date().toISOString(),
         storedBytes,
         logicalBytes,
       },
-    );
+    };
   }
 }
 

@@ -1,6 +1,5 @@
 import {
   BatchV1Api,
-  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -8,21 +7,24 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 
+import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
+
 /** Request options that send a patch as a JSON merge patch (RFC 7386). */
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The API clients of one cluster that the controllers use. */
 export class KubeClients {
+  /** Plain JSON access: objects exactly as the API server returns and accepts them. */
+  readonly json: KubernetesJsonClient;
   readonly core: CoreV1Api;
   readonly batch: BatchV1Api;
   readonly custom: CustomObjectsApi;
-  readonly coordination: CoordinationV1Api;
 
   constructor(readonly cluster: string, readonly kubeConfig: KubeConfig) {
+    this.json = new KubernetesJsonClient(kubeConfig);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.batch = kubeConfig.makeApiClient(BatchV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
   }
 }
 

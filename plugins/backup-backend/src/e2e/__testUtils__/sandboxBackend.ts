@@ -1,0 +1,75 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import type { Entity } from '@backstage/catalog-model';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { createServiceAccountToken, Sandbox } from '@ferry/sandbox';
+import fs from 'node:fs';
+import { backupPlugin } from '../../plugin';
+
+/** The demo application's catalog entity (test/fixtures/charts/demo installed as release demo). */
+export const demoEntity: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name: 'shop',
+    namespace: 'default',
+    annotations: {
+      'ferry.io/helm-release': 'demo',
+      'ferry.io/namespace': 'demo',
+      'ferry.io/cluster': 'sandbox',
+    },
+  },
+  spec: { type: 'service', owner: 'group:default/team-shop', lifecycle: 'production' },
+};
+
+/** The Kubernetes plugin's config of the sandbox cluster, with a service-account token. */
+export async function sandboxClusterConfig(sandbox: Sandbox) {
+  const { token } = await createServiceAccountToken(sandbox);
+  const cluster = sandbox.kubeConfig.getCurrentCluster()!;
+  const caData = cluster.caData ?? fs.readFileSync(cluster.caFile!).toString('base64');
+  return {
+    clusterLocatorMethods: [
+      {
+        type: 'config',
+        clusters: [
+          {
+            name: 'sandbox',
+            url: sandbox.apiServerUrl,
+            authProvider: 'serviceAccount',
+            authMetadata: { serviceAccountToken: token },
+            caData,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** A Backstage backend with Ferry's plugin against the sandbox, storing into `repositoryDir`. */
+export async function startFerryBackend(options: {
+  sandbox: Sandbox;
+  repositoryDir: string;
+  entities?: Entity[];
+  permissions?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+}) {
+  return startTestBackend({
+    features: [
+      backupPlugin,
+      catalogServiceMock.factory({ entities: options.entities ?? [demoEntity] }),
+      mockServices.permissions.factory({ result: options.permissions ?? AuthorizeResult.ALLOW }),
+      // FERRY_TEST_LOG=info shows the controllers' logs while debugging a test.
+      mockServices.rootLogger.factory({
+        level: (process.env.FERRY_TEST_LOG as 'info' | undefined) ?? 'warn',
+      }),
+      mockServices.rootConfig.factory({
+        data: {
+          kubernetes: await sandboxClusterConfig(options.sandbox),
+          ferry: {
+            targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
+            datamover: { parallelism: 2 },
+          },
+        },
+      }),
+    ],
+  });
+}
