@@ -198,7 +198,7 @@ describe('EntityBackupsContent', () => {
     });
     expect(await screen.findByText('1.0 GiB of 2.0 GiB (50%)')).toBeInTheDocument();
     expect(await screen.findByText('(Refreshing every 2 s)')).toBeInTheDocument();
-    expect(await screen.findByText('1.5 GiB of 2.0 GiB (75%)', {}, { timeout: 4000 })).toBeInTheDocument();
+    expect(await screen.findByText('1.5 GiB of 2.0 GiB (75%)', {}, { timeout: 8000 })).toBeInTheDocument();
     expect(getBackup).toHaveBeenCalledTimes(2);
   });
 });

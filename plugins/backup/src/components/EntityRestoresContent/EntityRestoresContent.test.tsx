@@ -86,7 +86,7 @@ describe('EntityRestoresContent', () => {
     const listRestores = list(running);
     await render({ listRestores, getRestore, streamRestore: jest.fn().mockResolvedValue(undefined) });
     expect(await screen.findByText('(Refreshing every 2 s)')).toBeInTheDocument();
-    await waitFor(() => expect(listRestores).toHaveBeenCalledTimes(2), { timeout: 4000 });
+    await waitFor(() => expect(listRestores).toHaveBeenCalledTimes(2), { timeout: 8000 });
     expect(getRestore).toHaveBeenCalledTimes(3);
   });
 

@@ -114,7 +114,7 @@ describe('RestoreWizard', () => {
       'href',
       '/catalog/default/component/shop/restores?restore=r9',
     );
-  }, 15_000);
+  });
 
   it('names wrong fields and calls nothing', async () => {
     const createRestore = jest.fn();
