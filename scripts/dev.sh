@@ -20,7 +20,8 @@ configs=(--config "$root/app-config.yaml")
 if [ -f packages/sandbox/bin/sandbox.cjs ]; then
   echo "[ferry dev] Starting the sandbox cluster with the demo app (log: .sandbox/sandbox.log)"
   rm -f .sandbox/app-config.sandbox.yaml
-  setsid node packages/sandbox/bin/sandbox.cjs start --demo --app-config .sandbox/app-config.sandbox.yaml \
+  setsid node packages/sandbox/bin/sandbox.cjs start --demo --bin-dir packages/datamover/bin \
+    --app-config .sandbox/app-config.sandbox.yaml \
     > .sandbox/sandbox.log 2>&1 &
   pids+=($!)
   for _ in $(seq 1 180); do [ -f .sandbox/app-config.sandbox.yaml ] && break; sleep 1; done
