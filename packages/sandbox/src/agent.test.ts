@@ -2,6 +2,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  Log,
   PatchStrategy,
   setHeaderOptions,
   StorageV1Api,
@@ -9,6 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Sandbox } from './sandbox';
 import { waitFor } from './waitFor';
 import {
@@ -353,6 +355,37 @@ describe('sandbox kubelet (process pods, real job controller)', () => {
     const log = sandbox.readPodLog({ namespace: ns, pod: pod.metadata!.name!, container: 'm' })!;
     expect(log).toBe('prepared\nprepared\nsecond run\n');
   }, 60_000);
+
+  it('follows the log of a process pod through the apiserver until the container ends', async () => {
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'chatty' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            { name: 'm', image: 'ferry.io/datamover:dev', command: ['sh', '-c', 'for i in 1 2 3; do echo "{\\"progress\\":$i}"; sleep 0.4; done'] },
+          ],
+        },
+      },
+    });
+    await waitFor(
+      async () => (await core.readNamespacedPod({ name: 'chatty', namespace: ns })).status?.phase === 'Running',
+      { description: 'pod chatty to run' },
+    );
+    let text = '';
+    await new Promise<void>((resolve, reject) => {
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          text += chunk.toString();
+          done();
+        },
+      });
+      sink.on('finish', () => resolve());
+      new Log(sandbox.kubeConfig).log(ns, 'chatty', 'm', sink, { follow: true }).catch(reject);
+    });
+    expect(text).toBe('{"progress":1}\n{"progress":2}\n{"progress":3}\n');
+  }, 30_000);
 
   it('fails a process pod that outlives its activeDeadlineSeconds', async () => {
     await core.createNamespacedPod({

@@ -135,7 +135,7 @@ function serveLog(args: {
       response.write(text.subarray(sent));
       sent = text.length;
     }
-    if (!runner.isRunning(container) && text.length === sent) {
+    if (runner.isFinished(container) && text.length === sent) {
       clearInterval(timer);
       response.end();
     }

@@ -58,6 +58,13 @@ export class PodRunner {
     return this.running.has(container);
   }
 
+  /** True once a container will produce no more output (terminated, or the pod is over). */
+  isFinished(container: string): boolean {
+    const record = this.records.find(r => r.name === container);
+    if (!record) return true;
+    return !this.running.has(container) && (Boolean(record.state.terminated) || this.stopping || this.phase === 'Failed' || this.phase === 'Succeeded');
+  }
+
   /** Kills the containers (SIGTERM, SIGKILL after the grace period) and waits for the runner to end. */
   async kill(graceMs: number): Promise<void> {
     this.stopping = true;
