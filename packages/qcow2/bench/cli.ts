@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const [command, ...files] = positional;
   if (command === 'full') {
     const source = await FileRangeSource.open({ path: files[0] });
-    const allocated = await fileAllocation({ path: files[0] });
+    const allocated = args.includes('--no-allocation') ? undefined : await fileAllocation({ path: files[0] });
     const sink = await FileSink.create({
       path: files[1],
       sync,
