@@ -15,6 +15,7 @@ import {
   qemuImg,
   requireQemu,
 } from '../testing/qemu';
+import { MemoryDiskSink } from '../testing/memory';
 import { makeTempDir, removeDir } from '../testing/tempDir';
 import { fillRandom, nextState, prng, writeVolume } from '../testing/volumes';
 
@@ -201,3 +202,65 @@ describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
     });
   },
 );
+
+describe('a chain whose layers use different cluster sizes', () => {
+  let dir: string;
+  beforeAll(async () => {
+    requireQemu();
+    dir = await makeTempDir('mixed');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('64 KiB base, 4 KiB overlay, 2 MiB overlay: check, compare and hydrate agree with qemu-img', async () => {
+    const sizes = [64 * KiB, 4 * KiB, 2 * MiB];
+    let state = new Uint8Array(6 * MiB);
+    fillRandom(prng(9), state.subarray(MiB, 2 * MiB + 5000));
+    for (let s = 0; s < sizes.length; s++) {
+      if (s > 0)
+        state = nextState({
+          previous: state,
+          seed: 500 + s,
+          writes: 10,
+          maxWrite: 100 * KiB,
+        });
+      await writeVolume(path.join(dir, `m${s}.raw`), state);
+      if (s === 0) {
+        await writeBase({
+          raw: path.join(dir, 'm0.raw'),
+          image: path.join(dir, 'm0.qcow2'),
+          clusterSize: sizes[0],
+        });
+      } else {
+        await writeOverlay({
+          raw: path.join(dir, `m${s}.raw`),
+          previous: path.join(dir, `m${s - 1}.qcow2`),
+          backingName: `m${s - 1}.qcow2`,
+          image: path.join(dir, `m${s}.qcow2`),
+          clusterSize: sizes[s],
+        });
+      }
+      await expectClean(path.join(dir, `m${s}.qcow2`));
+      expect(
+        await qemuIdentical({
+          a: path.join(dir, `m${s}.raw`),
+          aFormat: 'raw',
+          b: path.join(dir, `m${s}.qcow2`),
+          bFormat: 'qcow2',
+        }),
+      ).toBe(true);
+    }
+    const { chain, close } = await openFileChain(path.join(dir, 'm2.qcow2'));
+    try {
+      expect(chain.layers.map(l => l.granularity)).toEqual([
+        2 * MiB,
+        4 * KiB,
+        64 * KiB,
+      ]);
+      const sink = new MemoryDiskSink(chain.virtualSize, false, 0x77);
+      await hydrate({ chain, sink, ioBytes: 64 * KiB, concurrency: 2 });
+      expect(Buffer.from(sink.bytes).equals(Buffer.from(state))).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+});
