@@ -1,5 +1,11 @@
+import {
+  coreServices,
+  createServiceFactory,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import type { Entity } from '@backstage/catalog-model';
+import type { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { createServiceAccountToken, Sandbox } from '@ferry/sandbox';
@@ -23,7 +29,10 @@ export const demoEntity: Entity = {
 };
 
 /** The Kubernetes plugin's config of the sandbox cluster, with a service-account token. */
-export async function sandboxClusterConfig(sandbox: Sandbox) {
+export async function sandboxClusterConfig(
+  sandbox: Sandbox,
+  extraClusters: Array<Record<string, unknown>> = [],
+) {
   const { token } = await createServiceAccountToken(sandbox);
   const cluster = sandbox.kubeConfig.getCurrentCluster()!;
   const caData = cluster.caData ?? fs.readFileSync(cluster.caFile!).toString('base64');
@@ -39,6 +48,7 @@ export async function sandboxClusterConfig(sandbox: Sandbox) {
             authMetadata: { serviceAccountToken: token },
             caData,
           },
+          ...extraClusters,
         ],
       },
     ],
@@ -50,20 +60,28 @@ export async function startFerryBackend(options: {
   sandbox: Sandbox;
   repositoryDir: string;
   entities?: Entity[];
-  permissions?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+  permissions?: AuthorizeResult.ALLOW | AuthorizeResult.DENY | PermissionsService;
+  extraClusters?: Array<Record<string, unknown>>;
 }) {
+  const permissions = options.permissions ?? AuthorizeResult.ALLOW;
   return startTestBackend({
     features: [
       backupPlugin,
       catalogServiceMock.factory({ entities: options.entities ?? [demoEntity] }),
-      mockServices.permissions.factory({ result: options.permissions ?? AuthorizeResult.ALLOW }),
+      typeof permissions === 'object'
+        ? createServiceFactory({
+            service: coreServices.permissions,
+            deps: {},
+            factory: () => permissions,
+          })
+        : mockServices.permissions.factory({ result: permissions }),
       // FERRY_TEST_LOG=info shows the controllers' logs while debugging a test.
       mockServices.rootLogger.factory({
         level: (process.env.FERRY_TEST_LOG as 'info' | undefined) ?? 'warn',
       }),
       mockServices.rootConfig.factory({
         data: {
-          kubernetes: await sandboxClusterConfig(options.sandbox),
+          kubernetes: (await sandboxClusterConfig(options.sandbox, options.extraClusters)) as JsonObject,
           ferry: {
             targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
             datamover: { parallelism: 2 },
