@@ -213,7 +213,7 @@ describe('a chain whose layers use different cluster sizes', () => {
 
   it('64 KiB base, 4 KiB overlay, 2 MiB overlay: check, compare and hydrate agree with qemu-img', async () => {
     const sizes = [64 * KiB, 4 * KiB, 2 * MiB];
-    let state = new Uint8Array(6 * MiB);
+    let state: Uint8Array = new Uint8Array(6 * MiB);
     fillRandom(prng(9), state.subarray(MiB, 2 * MiB + 5000));
     for (let s = 0; s < sizes.length; s++) {
       if (s > 0)
