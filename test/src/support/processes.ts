@@ -8,6 +8,8 @@ export interface Managed {
   name: string;
   process: ChildProcess;
   stop(): Promise<void>;
+  /** Ends the process group at once with SIGKILL, as a crash would. */
+  kill(): Promise<void>;
 }
 
 export async function startManaged(options: {
@@ -33,6 +35,15 @@ export async function startManaged(options: {
   return {
     name: options.name,
     process: child,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        return;
+      }
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const group = -child.pid!;

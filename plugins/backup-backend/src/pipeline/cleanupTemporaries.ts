@@ -1,11 +1,57 @@
 import type { KubeClients } from './KubeClients';
-import { deleteIfPresent } from './KubeClients';
+import { deleteIfPresent, sleep } from './KubeClients';
+
+const SNAPSHOTS = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots' };
 
 /**
  * Deletes every temporary object an operation created, found by its label (DESIGN §3 step 8):
- * Jobs (with their pods), exposed claims, VolumeSnapshots, credential Secrets. Safe to repeat.
+ * Jobs (with their pods), exposed claims, VolumeSnapshots, credential Secrets; then waits (up to
+ * `timeoutMs`) until they are gone, finalizers included, so that a finished operation has left
+ * nothing behind. Safe to repeat.
  */
 export async function cleanupTemporaries(options: {
+  kube: KubeClients;
+  namespace: string;
+  labelSelector: string;
+  timeoutMs?: number;
+}): Promise<void> {
+  await deleteTemporaries(options);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const left = await remainingTemporaries(options);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`temporary objects still present: ${left.join(', ')}`);
+    }
+    await sleep(500);
+  }
+}
+
+async function remainingTemporaries(options: {
+  kube: KubeClients;
+  namespace: string;
+  labelSelector: string;
+}): Promise<string[]> {
+  const { kube, namespace, labelSelector } = options;
+  const names = (kind: string, items: Array<{ metadata?: { name?: string } }>) =>
+    items.map(item => `${kind}/${item.metadata?.name}`);
+  const snapshots = (await kube.custom.listNamespacedCustomObject({
+    ...SNAPSHOTS,
+    namespace,
+    labelSelector,
+  })) as { items: Array<{ metadata: { name: string } }> };
+  return [
+    ...names('Job', (await kube.batch.listNamespacedJob({ namespace, labelSelector })).items),
+    ...names('Pod', (await kube.core.listNamespacedPod({ namespace, labelSelector })).items),
+    ...names(
+      'PersistentVolumeClaim',
+      (await kube.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items,
+    ),
+    ...names('VolumeSnapshot', snapshots.items),
+  ];
+}
+
+async function deleteTemporaries(options: {
   kube: KubeClients;
   namespace: string;
   labelSelector: string;
@@ -34,18 +80,14 @@ export async function cleanupTemporaries(options: {
     );
   }
   const snapshots = (await kube.custom.listNamespacedCustomObject({
-    group: 'snapshot.storage.k8s.io',
-    version: 'v1',
-    plural: 'volumesnapshots',
+    ...SNAPSHOTS,
     namespace,
     labelSelector,
   })) as { items: Array<{ metadata: { name: string } }> };
   for (const snapshot of snapshots.items) {
     await deleteIfPresent(() =>
       kube.custom.deleteNamespacedCustomObject({
-        group: 'snapshot.storage.k8s.io',
-        version: 'v1',
-        plural: 'volumesnapshots',
+        ...SNAPSHOTS,
         namespace,
         name: snapshot.metadata.name,
       }),
