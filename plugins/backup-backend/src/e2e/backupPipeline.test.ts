@@ -39,6 +39,13 @@ async function waitForBackup(id: string) {
   throw new Error(`backup ${id} did not finish`);
 }
 
+/** Keeps the timeline as a test artifact: test-results/backup-timeline-<kind>.json. */
+async function saveTimeline(kind: string, timeline: unknown) {
+  const dir = path.join(repoRoot, 'test-results');
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, `backup-timeline-${kind}.json`), JSON.stringify(timeline, null, 2));
+}
+
 /** The chain of a volume hydrated by qemu-img (the oracle) straight from the filesystem target. */
 async function hydrateWithQemu(pvc: string, backupId: string): Promise<Buffer> {
   const image = path.join(repositoryDir, 'apps', appId, 'volumes', pvc, `${backupId}.qcow2`);
@@ -87,6 +94,7 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
       expect.arrayContaining(['Start', 'Plan', 'Metadata', 'Commit', 'Completed']),
     );
     ids.push(backup.id);
+    await saveTimeline('full', backup.timeline);
   });
 
   it('takes an incremental backup after the data changed', async () => {
@@ -111,6 +119,7 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
       expect(volume.storedBytes).toBeLessThan(2 * 1024 * 1024);
     }
     ids.push(backup.id);
+    await saveTimeline('incremental', backup.timeline);
   });
 
   it('stored a full image and an overlay per volume that hydrate to the bytes at each backup', async () => {
