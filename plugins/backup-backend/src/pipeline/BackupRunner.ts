@@ -24,7 +24,7 @@ import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
 
-const LOCK_LEASE_MS = 90_000;
+const LOCK_LEASE_MS = 60_000;
 const LOCK_WAIT_MS = 30 * 60_000;
 const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
 const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
