@@ -371,7 +371,9 @@ async function main(): Promise<void> {
       `QCOW2 benchmark: ${qemu.split('\n')[0]}, node ${process.version}, ${
         os.cpus().length
       } CPUs, load ${os.loadavg()[0].toFixed(1)}`,
-      `median of ${runs} runs (${bigRuns} for the ${bigGiB} GiB sparse volume); incremental = seconds per overlay, qemu-img = create -b + rebase`,
+      `median of ${runs} runs${
+        bigGiB > 0 ? ` (${bigRuns} for the ${bigGiB} GiB sparse volume)` : ''
+      }; incremental = seconds per overlay, qemu-img = create -b + rebase`,
       '',
     ];
     process.stdout.write(`${header.join('\n')}${format()}\n`);
