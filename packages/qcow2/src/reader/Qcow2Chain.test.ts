@@ -289,7 +289,10 @@ describe('reading images made by qemu-img', () => {
             '-q',
             '-f',
             'qcow2',
-            ...options,
+            // the external data file goes into the test's folder, not the working directory
+            ...options.map(option =>
+              option.replace('data_file=', `data_file=${dir}/`),
+            ),
             image,
             '1M',
           ]);
