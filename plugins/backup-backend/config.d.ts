@@ -43,7 +43,10 @@ export interface Config {
       fullEvery?: number;
       /** Do not copy container images into the backup. */
       skipImageBackup?: boolean;
-      /** Entities this policy applies to, e.g. `{ kind: component, spec.lifecycle: production }`. */
+      /**
+       * Entities this policy applies to, e.g. `{ kind: component, spec.lifecycle: production }`.
+       * Without a filter, the policy applies only to entities that name it (`ferry.io/policy`).
+       */
       filter?: { [key: string]: string };
     }>;
     /** Who administers Ferry (restore anywhere, the platform page). */
