@@ -10,6 +10,7 @@ import { OperationIndex } from './database/OperationIndex';
 import { ClusterRegistry } from './kubernetes/ClusterRegistry';
 import { BackupService } from './service/BackupService';
 import { EntityAccess } from './service/EntityAccess';
+import { RestoreService } from './service/RestoreService';
 import { createRouter } from './service/router';
 import { TargetRegistry } from './targets/TargetRegistry';
 
@@ -55,8 +56,19 @@ export const backupPlugin = createBackendPlugin({
           logger: deps.logger,
           leaseNamespace: ferryConfig.controller.leaseNamespace,
         });
+        const restores = new RestoreService({
+          clusters,
+          targets,
+          config: ferryConfig,
+          index: operationIndex,
+          logger: deps.logger,
+          kube: cluster => backups.kube(cluster),
+          leaseNamespace: ferryConfig.controller.leaseNamespace,
+        });
         deps.lifecycle.addStartupHook(() => backups.start());
+        deps.lifecycle.addStartupHook(() => restores.start());
         deps.lifecycle.addShutdownHook(() => backups.stop());
+        deps.lifecycle.addShutdownHook(() => restores.stop());
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -67,6 +79,10 @@ export const backupPlugin = createBackendPlugin({
             clusters,
             ferryConfig,
             backups,
+            restores,
+            permissions: deps.permissions,
+            catalog: deps.catalog,
+            targets,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

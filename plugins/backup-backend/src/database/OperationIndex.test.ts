@@ -44,4 +44,30 @@ describe('OperationIndex', () => {
     });
     expect(other).toEqual({ items: [], totalCount: 0 });
   });
+
+  it.each(databases.eachSupportedId())('upserts restores with their resource and status (%p)', async id => {
+    const knex = await databases.init(id);
+    const index = new OperationIndex(await openDatabase(mockServices.database({ knex })));
+    const summary = {
+      id: '20261125T000000000Z-abcdef',
+      entityRef: 'component:default/shop',
+      backupId: '20261124T000000000Z-123456',
+      cluster: 'sandbox',
+      namespace: 'shop-restored',
+      phase: 'Running' as const,
+      trigger: { type: 'kubernetes' as const },
+      createdAt: '2026-11-25T00:00:00Z',
+    };
+    await index.upsertRestore(summary, { resourceName: 'shop-restored/r1', detail: { step: 'Volumes' } });
+    await index.upsertRestore({ ...summary, phase: 'Completed', completedAt: '2026-11-25T00:01:00Z' }, { detail: { step: 'Completed' } });
+    const got = await index.getRestore({ entityRef: summary.entityRef, id: summary.id });
+    expect(got).toEqual({
+      summary: { ...summary, phase: 'Completed', completedAt: '2026-11-25T00:01:00Z' },
+      resourceName: 'shop-restored/r1',
+      detail: { step: 'Completed' },
+    });
+    expect(await index.getRestore({ entityRef: 'component:default/other', id: summary.id })).toBeUndefined();
+    const listed = await index.listRestores({ entityRef: summary.entityRef, page: { limit: 5, offset: 0 } });
+    expect(listed.items.map(r => r.phase)).toEqual(['Completed']);
+  });
 });

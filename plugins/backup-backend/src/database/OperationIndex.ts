@@ -44,6 +44,16 @@ interface RestoreRow {
   created_at: string;
   completed_at: string | null;
   message: string | null;
+  resource_name?: string | null;
+  detail?: string | null;
+  updated_at?: string | null;
+}
+
+/** A restore as indexed, with the resource behind it and its last status (JSON, opaque here). */
+export interface IndexedRestore {
+  summary: RestoreSummary;
+  resourceName?: string;
+  detail?: unknown;
 }
 
 export interface Page {
@@ -82,20 +92,40 @@ export class OperationIndex {
       .orderBy('id', 'desc')
       .limit(options.page.limit)
       .offset(options.page.offset);
+    return { items: rows.map(toRestoreSummary), totalCount: Number(count) };
+  }
+
+  async upsertRestore(
+    restore: RestoreSummary,
+    extra: { resourceName?: string; detail?: unknown } = {},
+  ): Promise<void> {
+    const row: RestoreRow = {
+      id: restore.id,
+      entity_ref: restore.entityRef,
+      backup_id: restore.backupId,
+      cluster: restore.cluster,
+      namespace: restore.namespace,
+      phase: restore.phase,
+      trigger: JSON.stringify(restore.trigger),
+      created_at: restore.createdAt,
+      completed_at: restore.completedAt ?? null,
+      message: restore.message ?? null,
+      updated_at: new Date().toISOString(),
+      ...(extra.resourceName !== undefined ? { resource_name: extra.resourceName } : {}),
+      ...(extra.detail !== undefined ? { detail: JSON.stringify(extra.detail) } : {}),
+    };
+    await this.db<RestoreRow>('ferry_restores').insert(row).onConflict('id').merge();
+  }
+
+  async getRestore(options: { entityRef: string; id: string }): Promise<IndexedRestore | undefined> {
+    const row = await this.db<RestoreRow>('ferry_restores')
+      .where({ entity_ref: options.entityRef, id: options.id })
+      .first();
+    if (!row) return undefined;
     return {
-      items: rows.map(row => ({
-        id: row.id,
-        entityRef: row.entity_ref,
-        backupId: row.backup_id,
-        cluster: row.cluster,
-        namespace: row.namespace,
-        phase: row.phase as RestoreSummary['phase'],
-        trigger: JSON.parse(row.trigger) as OperationTrigger,
-        createdAt: row.created_at,
-        completedAt: row.completed_at ?? undefined,
-        message: row.message ?? undefined,
-      })),
-      totalCount: Number(count),
+      summary: toRestoreSummary(row),
+      resourceName: row.resource_name ?? undefined,
+      detail: row.detail ? JSON.parse(row.detail) : undefined,
     };
   }
 
@@ -125,6 +155,12 @@ export class OperationIndex {
     };
   }
 
+  /** Every indexed backup (for the platform page: capacity, coverage, history). */
+  async allBackups(): Promise<BackupSummary[]> {
+    const rows = await this.db<BackupRow>('ferry_backups').orderBy('created_at', 'asc');
+    return rows.map(toSummary);
+  }
+
   async deleteBackup(id: string): Promise<void> {
     await this.db('ferry_backups').where({ id }).delete();
   }
@@ -146,6 +182,21 @@ function toRow(backup: BackupSummary): BackupRow {
     logical_bytes: backup.logicalBytes ?? null,
     stored_bytes: backup.storedBytes ?? null,
     message: backup.message ?? null,
+  };
+}
+
+function toRestoreSummary(row: RestoreRow): RestoreSummary {
+  return {
+    id: row.id,
+    entityRef: row.entity_ref,
+    backupId: row.backup_id,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    phase: row.phase as RestoreSummary['phase'],
+    trigger: JSON.parse(row.trigger) as OperationTrigger,
+    createdAt: row.created_at,
+    completedAt: row.completed_at ?? undefined,
+    message: row.message ?? undefined,
   };
 }
 

@@ -2,6 +2,7 @@ import type {
   AuditorService,
   HttpAuthService,
   LoggerService,
+  PermissionsService,
 } from '@backstage/backend-plugin-api';
 import {
   backupReadPermission,
@@ -12,13 +13,18 @@ import {
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import express from 'express';
 import Router from 'express-promise-router';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
 import type { FerryConfig } from '../config/FerryConfig';
 import type { OperationIndex } from '../database/OperationIndex';
 import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
+import type { TargetRegistry } from '../targets/TargetRegistry';
 import { registerBackupRoutes } from './backupRoutes';
+import { registerOverviewRoutes } from './overviewRoutes';
 import type { BackupService } from './BackupService';
 import type { EntityAccess } from './EntityAccess';
 import { registerPlanRoute } from './planRoute';
+import { registerRestoreRoutes } from './restoreRoutes';
+import type { RestoreService } from './RestoreService';
 import { entityParamsSchema, pageSchema, parseInput } from './validation';
 
 export interface RouterOptions {
@@ -30,6 +36,10 @@ export interface RouterOptions {
   clusters: ClusterRegistry;
   ferryConfig: FerryConfig;
   backups: BackupService;
+  restores: RestoreService;
+  permissions: PermissionsService;
+  catalog: CatalogService;
+  targets: TargetRegistry;
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
@@ -80,12 +90,33 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     ferryConfig: options.ferryConfig,
     logger: options.logger,
   });
+  registerOverviewRoutes({
+    router,
+    httpAuth,
+    permissions: options.permissions,
+    entityAccess,
+    catalog: options.catalog,
+    index: operationIndex,
+    targets: options.targets,
+    ferryConfig: options.ferryConfig,
+    clusterNames: () => options.clusters.clusterNames(),
+  });
   registerBackupRoutes({
     router,
     httpAuth,
     auditor: options.auditor,
     entityAccess,
     backups: options.backups,
+    clusterNames: () => options.clusters.clusterNames(),
+    ferryConfig: options.ferryConfig,
+  });
+  registerRestoreRoutes({
+    router,
+    httpAuth,
+    auditor: options.auditor,
+    permissions: options.permissions,
+    entityAccess,
+    restores: options.restores,
     clusterNames: () => options.clusters.clusterNames(),
     ferryConfig: options.ferryConfig,
   });

@@ -1,0 +1,300 @@
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { PermissionsService } from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { binaryPath, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { startFerryBackend } from './__testUtils__/sandboxBackend';
+
+const run = promisify(execFile);
+jest.setTimeout(600_000);
+
+const repoRoot = path.resolve(__dirname, '../../../..');
+const entityPath = '/api/backup/entities/component/default/shop';
+
+let sandbox: Sandbox;
+let repositoryDir: string;
+let server: Awaited<ReturnType<typeof startFerryBackend>>['server'];
+let stopBackend: () => Promise<void>;
+let claims: string[];
+let core: CoreV1Api;
+let apps: AppsV1Api;
+let custom: CustomObjectsApi;
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+async function readClaim(namespace: string, claim: string): Promise<Buffer> {
+  return fs.readFile(await sandbox.claimVolumePath({ namespace, claim }));
+}
+
+async function waitFor(kind: 'backups' | 'restores', id: string) {
+  for (let i = 0; i < 600; i++) {
+    const response = await request(server).get(`${entityPath}/${kind}/${id}`);
+    expect(response.status).toBe(200);
+    if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) return response.body;
+    await sleep(500);
+  }
+  throw new Error(`${kind} ${id} did not finish`);
+}
+
+/** Everything a restore could write in a namespace, as sorted "Kind/name" strings. */
+async function namespaceContents(namespace: string): Promise<string[]> {
+  const names = (kind: string, list: { items: Array<{ metadata?: { name?: string } }> }) =>
+    list.items.map(o => `${kind}/${o.metadata?.name}`);
+  const restores = (await custom.listNamespacedCustomObject({
+    group: 'ferry.io',
+    version: 'v1alpha1',
+    plural: 'restores',
+    namespace,
+  })) as { items: Array<{ metadata?: { name?: string } }> };
+  return [
+    ...names('ConfigMap', await core.listNamespacedConfigMap({ namespace })),
+    ...names('Secret', await core.listNamespacedSecret({ namespace })),
+    ...names('Service', await core.listNamespacedService({ namespace })),
+    ...names('ServiceAccount', await core.listNamespacedServiceAccount({ namespace })),
+    ...names('PersistentVolumeClaim', await core.listNamespacedPersistentVolumeClaim({ namespace })),
+    ...names('Deployment', await apps.listNamespacedDeployment({ namespace })),
+    ...names('StatefulSet', await apps.listNamespacedStatefulSet({ namespace })),
+    ...names('Restore', restores),
+  ].sort();
+}
+
+/** Seconds between consecutive timeline steps: the restore time by phase. */
+function phaseTimes(timeline: Array<{ time: string; step: string }>): string {
+  return timeline
+    .slice(1)
+    .map((entry, i) => `${entry.step} ${((Date.parse(entry.time) - Date.parse(timeline[i].time)) / 1000).toFixed(1)} s`)
+    .join(', ');
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    ephemeral: true,
+    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
+    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+  });
+  const demo = await installDemoApp(sandbox);
+  claims = [...demo.written.keys()].sort();
+  core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  apps = sandbox.kubeConfig.makeApiClient(AppsV1Api);
+  custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
+  repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-restore-'));
+  const backend = await startFerryBackend({ sandbox, repositoryDir });
+  server = backend.server;
+  stopBackend = () => backend.stop();
+});
+
+afterAll(async () => {
+  await stopBackend?.();
+  await sandbox?.stop();
+  if (repositoryDir) await fs.rm(repositoryDir, { recursive: true, force: true });
+});
+
+describe('restore of the demo Helm app on the sandbox, through the API', () => {
+  const states: Array<Map<string, Buffer>> = [];
+  const ids: string[] = [];
+
+  it('backs up the app, full then incremental', async () => {
+    for (const type of ['full', 'incremental']) {
+      if (type === 'incremental') {
+        for (const [index, claim] of claims.entries()) {
+          await sandbox.writeVolume({ namespace: 'demo', claim, offset: (index + 2) * 1024 * 1024, data: randomBytes(300 * 1024) });
+        }
+      }
+      states.push(new Map(await Promise.all(claims.map(async c => [c, await readClaim('demo', c)] as const))));
+      const created = await request(server).post(`${entityPath}/backups`).send({ type });
+      expect(created.status).toBe(201);
+      const backup = await waitFor('backups', created.body.id);
+      expect(backup.phase).toBe('Completed');
+      expect(backup.kind).toBe(type);
+      ids.push(backup.id);
+    }
+  });
+
+  it('refuses bad requests with 4xx naming the problem, writing nothing', async () => {
+    const post = (body: object) => request(server).post(`${entityPath}/restores`).send(body);
+    const unknown = await post({ backupId: '20200101T000000000Z-abcdef', namespace: 'demo-bad' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toMatch(/backupId: no backup 20200101T000000000Z-abcdef/);
+
+    const extra = await post({ backupId: ids[1], namespace: 'demo-bad', overwrite: true });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.message).toMatch(/overwrite/);
+
+    const badPatch = await post({
+      backupId: ids[1],
+      namespace: 'demo-bad',
+      transforms: { patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'replace', path: 'spec/replicas', value: 2 }] }] },
+    });
+    expect(badPatch.status).toBe(400);
+    expect(badPatch.body.error.message).toMatch(/transforms\.patches\.0\.operations\.0\.path/);
+
+    const notApplicable = await post({
+      backupId: ids[1],
+      namespace: 'demo-bad',
+      transforms: { patches: [{ target: { kind: 'Deployment', name: 'demo-web' }, operations: [{ op: 'replace', path: '/spec/nothing/here', value: 2 }] }] },
+    });
+    expect(notApplicable.status).toBe(400);
+    expect(notApplicable.body.error.message).toMatch(/transforms\.patches\.0 cannot be applied to Deployment demo-web/);
+
+    const unmapped = await post({ backupId: ids[1], namespace: 'demo-bad', transforms: { storageClassMap: { 'ferry-sandbox': 'gold' } } });
+    expect(unmapped.status).toBe(400);
+    expect(unmapped.body.error.message).toMatch(/storage class 'gold' of claim \S+ does not exist/);
+
+    const running = await request(server).post(`${entityPath}/backups`).send({ type: 'full' });
+    expect(running.status).toBe(201);
+    const early = await post({ backupId: running.body.id, namespace: 'demo-bad' });
+    expect(early.status).toBe(409);
+    expect(early.body.error.message).toMatch(new RegExp(`backupId: backup ${running.body.id} is (Pending|Running)`));
+    await waitFor('backups', running.body.id);
+
+    const denyAnywhere: PermissionsService = {
+      authorize: async requests =>
+        requests.map(r => ({
+          result: r.permission.name === 'backup.restore.anywhere' ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+        })) as never,
+      authorizeConditional: async requests => requests.map(() => ({ result: AuthorizeResult.ALLOW })) as never,
+    };
+    const restricted = await startFerryBackend({ sandbox, repositoryDir, permissions: denyAnywhere });
+    try {
+      const elsewhere = await request(restricted.server).post(`${entityPath}/restores`).send({ backupId: ids[1], namespace: 'demo-bad' });
+      expect(elsewhere.status).toBe(403);
+      expect(elsewhere.body.error.message).toMatch(/demo-bad .*needs the backup\.restore\.anywhere permission/);
+    } finally {
+      await restricted.stop();
+    }
+    const namespaces = await core.listNamespace();
+    expect(namespaces.items.map(n => n.metadata?.name)).not.toContain('demo-bad');
+  });
+
+  it('dry-runs against a namespace with conflicting objects: lists exactly those, writes nothing', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'demo-conflict' } } });
+    const live = await core.readNamespacedConfigMap({ namespace: 'demo', name: 'demo-config' });
+    await core.createNamespacedConfigMap({
+      namespace: 'demo-conflict',
+      body: { metadata: { name: 'demo-config' }, data: { ...live.data, extra: 'only-here' } },
+    });
+    await core.createNamespacedService({
+      namespace: 'demo-conflict',
+      body: { metadata: { name: 'demo-web' }, spec: { ports: [{ port: 8080 }] } },
+    });
+    const before = await namespaceContents('demo-conflict');
+    const response = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({ backupId: ids[1], namespace: 'demo-conflict', dryRun: true });
+    expect(response.status).toBe(200);
+    const result = response.body;
+    expect(result.dryRun).toBe(true);
+    type Change = { kind: string; name: string; action: string; diff?: string; namespace?: string };
+    const conflicts = (result.objects as Change[]).filter(o => o.action !== 'create').map(o => `${o.kind}/${o.name}`).sort();
+    const preexisting = before.filter(name => !name.startsWith('ConfigMap/kube-root-ca.crt'));
+    // Exactly the objects of the backup that exist there now (the namespace's own default account included).
+    expect(conflicts).toEqual(
+      preexisting.filter(name => (result.objects as Change[]).some(o => `${o.kind}/${o.name}` === name)),
+    );
+    expect(conflicts).toEqual(expect.arrayContaining(['ConfigMap/demo-config', 'Service/demo-web']));
+    const configMap = (result.objects as Change[]).find(o => o.kind === 'ConfigMap' && o.name === 'demo-config')!;
+    expect(configMap.action).toBe('skip');
+    expect(configMap.diff).toMatch(/^-\s+extra: only-here$/m);
+    const deployment = (result.objects as Change[]).find(o => o.kind === 'Deployment' && o.name === 'demo-web')!;
+    expect(deployment.action).toBe('create');
+    expect(deployment.namespace).toBe('demo-conflict');
+    expect(deployment.diff).toMatch(/^\+kind: Deployment$/m);
+    expect(result.volumes.map((v: { pvc: string; action: string }) => `${v.pvc}:${v.action}`).sort()).toEqual(
+      claims.map(c => `${c}:create`),
+    );
+
+    const patch = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({ backupId: ids[1], namespace: 'demo-conflict', dryRun: true, existing: 'patch' });
+    expect(patch.status).toBe(200);
+    const patched = (patch.body.objects as Change[]).find(o => o.kind === 'ConfigMap' && o.name === 'demo-config')!;
+    expect(patched.action).toBe('patch');
+    // Server-side apply keeps the field ferry does not own; the backed-up labels are added.
+    expect(patched.diff).not.toMatch(/^-\s+extra: only-here$/m);
+    expect(await namespaceContents('demo-conflict')).toEqual(before);
+    const cm = await core.readNamespacedConfigMap({ namespace: 'demo-conflict', name: 'demo-config' });
+    expect(cm.data?.extra).toBe('only-here');
+  });
+
+  it('restores the incremental backup into a new namespace after the app was deleted', async () => {
+    await core.deleteNamespace({ name: 'demo' });
+    for (let i = 0; i < 120; i++) {
+      const left = await core.listNamespace();
+      if (!left.items.some(n => n.metadata?.name === 'demo')) break;
+      await sleep(1000);
+    }
+    const started = Date.now();
+    const created = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({ backupId: ids[1], namespace: 'demo-restored', readyTimeoutSeconds: 60 });
+    expect(created.status).toBe(201);
+    expect(created.body.namespace).toBe('demo-restored');
+    const restore = await waitFor('restores', created.body.id);
+    // eslint-disable-next-line no-console
+    console.log(`Restore of ${ids[1]} took ${((Date.now() - started) / 1000).toFixed(1)} s: ${phaseTimes(restore.timeline)}`);
+    expect(restore.failures).toEqual([]);
+    expect(restore.phase).toBe('Completed');
+    expect(restore.volumes.map((v: { pvc: string; phase: string }) => `${v.pvc}:${v.phase}`).sort()).toEqual(
+      claims.map(c => `${c}:Completed`),
+    );
+    for (const claim of claims) {
+      const live = await core.readNamespacedPersistentVolumeClaim({ namespace: 'demo-restored', name: claim });
+      expect(live.spec?.volumeMode).toBe('Filesystem');
+      expect(live.status?.phase).toBe('Bound');
+      expect((await readClaim('demo-restored', claim)).equals(states[1].get(claim)!)).toBe(true);
+    }
+    const contents = await namespaceContents('demo-restored');
+    expect(contents).toEqual(
+      expect.arrayContaining([
+        'Deployment/demo-web',
+        'StatefulSet/demo-db',
+        'Service/demo-web',
+        'ConfigMap/demo-config',
+        'Secret/sh.helm.release.v1.demo.v1',
+      ]),
+    );
+    const outcomes = restore.objects.map((o: { kind: string; outcome: string }) => o.outcome);
+    expect(outcomes).not.toContain('Failed');
+    const helm = await run(binaryPath('helm'), ['--kubeconfig', sandbox.kubeconfigPath, 'list', '-n', 'demo-restored', '-o', 'json']);
+    const releases = JSON.parse(helm.stdout) as Array<{ name: string; namespace: string; status: string }>;
+    expect(releases).toEqual([expect.objectContaining({ name: 'demo', namespace: 'demo-restored', status: 'deployed' })]);
+    const statefulSet = await apps.readNamespacedStatefulSet({ namespace: 'demo-restored', name: 'demo-db' });
+    expect(statefulSet.status?.readyReplicas).toBe(statefulSet.spec?.replicas);
+    // No temporary object of the restore is left behind.
+    const temporaries = await core.listNamespacedPersistentVolumeClaim({
+      namespace: 'demo-restored',
+      labelSelector: 'app.kubernetes.io/managed-by=ferry',
+    });
+    expect(temporaries.items).toEqual([]);
+  });
+
+  it('restores the full backup into a third namespace, with a JSON patch, equal to the earlier state', async () => {
+    const created = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({
+        backupId: ids[0],
+        namespace: 'demo-full',
+        transforms: {
+          patches: [{ target: { kind: 'ConfigMap', name: 'demo-config' }, operations: [{ op: 'add', path: '/data/restored', value: 'yes' }] }],
+        },
+        omitLabels: ['helm.sh/chart'],
+      });
+    expect(created.status).toBe(201);
+    const restore = await waitFor('restores', created.body.id);
+    expect(restore.failures).toEqual([]);
+    expect(restore.phase).toBe('Completed');
+    for (const claim of claims) {
+      expect((await readClaim('demo-full', claim)).equals(states[0].get(claim)!)).toBe(true);
+    }
+    const cm = await core.readNamespacedConfigMap({ namespace: 'demo-full', name: 'demo-config' });
+    expect(cm.data?.restored).toBe('yes');
+    const deployment = await apps.readNamespacedDeployment({ namespace: 'demo-full', name: 'demo-web' });
+    expect(deployment.metadata?.labels?.['helm.sh/chart']).toBeUndefined();
+  });
+});

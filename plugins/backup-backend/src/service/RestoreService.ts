@@ -1,0 +1,304 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { ConflictError, InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type {
+  DryRunResult,
+  RestoreDetail,
+  RestoreRequest,
+  RestoreSummary,
+} from '@ferry/plugin-backup-common';
+import { newBackupId } from '@ferry/repository';
+import type { FerryConfig } from '../config/FerryConfig';
+import {
+  ENTITY_REF_ANNOTATION,
+  FERRY_GROUP,
+  FERRY_VERSION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  REQUESTED_BY_ANNOTATION,
+} from '../controller/BackupResource';
+import { RestoreController } from '../controller/RestoreController';
+import {
+  RESTORE_ID_ANNOTATION,
+  RESTORE_KIND,
+  RESTORE_PLURAL,
+  RestoreResource,
+  RestoreSpec,
+  RestoreStatus,
+} from '../controller/RestoreResource';
+import { toRestoreDetail, toRestoreSummary } from '../controller/restoreSummary';
+import type { OperationIndex } from '../database/OperationIndex';
+import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
+import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
+import type { ApplicationTarget } from '../mapping/types';
+import { createIfAbsent, isNotFound, KubeClients } from '../pipeline/KubeClients';
+import { readBackupObjects } from '../pipeline/readBackupObjects';
+import { RestoreRunner } from '../pipeline/RestoreRunner';
+import { TransformError, transformObjects, transformProblems } from '../pipeline/restoreTransforms';
+import type { TargetRegistry } from '../targets/TargetRegistry';
+import { planObjectChanges } from './restoreDryRun';
+
+/** What a validated request resolves to: everything the Restore resource or the dry run needs. */
+interface ValidatedRestore {
+  spec: RestoreSpec;
+  cluster: string;
+  namespace: string;
+  kube: KubeClients;
+  objects: KubernetesObject[];
+  volumes: Array<{ pvc: string; storageClass: string; sizeBytes: number }>;
+}
+
+/**
+ * Restores of entities' backups (DESIGN §4): validation and dry run here, before anything is
+ * written; the run itself is a Restore resource in the target namespace that the elected
+ * RestoreController of that cluster drives.
+ */
+export class RestoreService {
+  private readonly controllers = new Map<string, RestoreController>();
+
+  constructor(
+    private readonly options: {
+      clusters: ClusterRegistry;
+      targets: TargetRegistry;
+      config: FerryConfig;
+      index: OperationIndex;
+      logger: LoggerService;
+      kube: (cluster: string) => Promise<KubeClients>;
+      leaseNamespace?: string;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    await Promise.all(this.options.clusters.clusterNames().map(name => this.startController(name)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.controllers.values()].map(c => c.stop()));
+    this.controllers.clear();
+  }
+
+  controller(cluster: string): RestoreController | undefined {
+    return this.controllers.get(cluster);
+  }
+
+  private async startController(cluster: string): Promise<void> {
+    try {
+      const kube = await this.options.kube(cluster);
+      const logger = this.options.logger.child({ cluster });
+      const controller = new RestoreController({
+        kube,
+        runner: new RestoreRunner({ kube, targets: this.options.targets, config: this.options.config, logger }),
+        logger,
+        leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
+        onRestore: (c, restore) => this.indexRestore(c, restore),
+      });
+      this.controllers.set(cluster, controller);
+      controller.start();
+    } catch (error) {
+      this.options.logger.warn(`Ferry cannot start its restore controller on cluster ${cluster}: ${error}`);
+    }
+  }
+
+  private async indexRestore(cluster: string, restore: RestoreResource): Promise<void> {
+    const summary = toRestoreSummary(cluster, restore);
+    if (!summary.entityRef) return;
+    try {
+      await this.options.index.upsertRestore(summary, {
+        resourceName: `${restore.metadata.namespace}/${restore.metadata.name}`,
+        detail: restore.status ?? {},
+      });
+    } catch (error) {
+      this.options.logger.warn(`Could not index restore ${summary.id}: ${error}`);
+    }
+  }
+
+  /**
+   * Checks a request without writing anything (DESIGN §4 step 1): the backup exists and is
+   * complete, the target is allowed, transforms are well formed and apply, storage classes exist.
+   */
+  private async validate(options: {
+    target: ApplicationTarget;
+    request: RestoreRequest;
+    mayRestoreAnywhere: boolean;
+  }): Promise<ValidatedRestore> {
+    const { target, request } = options;
+    const allowed = (cluster: string, namespace: string, owned: { cluster: string; namespace: string }) => {
+      if ((namespace !== owned.namespace || cluster !== owned.cluster) && !options.mayRestoreAnywhere) {
+        throw new NotAllowedError(
+          `restoring into ${cluster}/${namespace} (not ${owned.cluster}/${owned.namespace}, where the backup was taken) needs the backup.restore.anywhere permission`,
+        );
+      }
+    };
+    // Decided before anything is looked up: a caller without the permission learns nothing more.
+    allowed(request.cluster ?? target.cluster, request.namespace ?? target.namespace, target);
+    const indexed = await this.options.index.getBackup({ entityRef: target.entityRef, id: request.backupId });
+    if (!indexed) {
+      throw new NotFoundError(`backupId: no backup ${request.backupId} of ${target.entityRef}`);
+    }
+    const backup = indexed.summary;
+    if (backup.phase !== 'Completed' && backup.phase !== 'PartiallyFailed') {
+      throw new ConflictError(
+        `backupId: backup ${backup.id} is ${backup.phase}; only a Completed or PartiallyFailed backup can be restored`,
+      );
+    }
+    const cluster = request.cluster ?? backup.cluster;
+    if (!this.options.clusters.clusterNames().includes(cluster)) {
+      throw new InputError(`cluster: no cluster named '${cluster}' is configured`);
+    }
+    const namespace = request.namespace ?? backup.namespace;
+    allowed(cluster, namespace, backup);
+    const problems = transformProblems(request.transforms);
+    if (problems.length) throw new InputError(`invalid request body: ${problems.join('; ')}`);
+
+    const repository = await this.options.targets.repository(backup.target);
+    const manifest = await repository.readManifest(target.appId, backup.id);
+    const spec: RestoreSpec = {
+      backupId: backup.id,
+      appId: target.appId,
+      target: backup.target,
+      sourceNamespace: backup.namespace,
+      namespace,
+      scope: request.scope ?? 'all',
+      existing: request.existing ?? 'skip',
+      ...(request.omitLabels ? { omitLabels: request.omitLabels } : {}),
+      ...(request.omitAnnotations ? { omitAnnotations: request.omitAnnotations } : {}),
+      ...(request.transforms ? { transforms: request.transforms } : {}),
+      readyTimeoutSeconds: request.readyTimeoutSeconds ?? 120,
+    };
+    let objects: KubernetesObject[];
+    try {
+      objects = transformObjects({
+        objects: await readBackupObjects({ repository, manifest }),
+        sourceNamespace: backup.namespace,
+        namespace,
+        spec,
+      });
+    } catch (error) {
+      if (error instanceof TransformError) throw new InputError(error.message);
+      throw error;
+    }
+    const kube = await this.options.kube(cluster);
+    const volumes = [];
+    for (const volume of spec.scope === 'metadata-only' ? [] : manifest.volumes) {
+      const claim = objects.find(
+        o => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === volume.pvc && o.metadata?.namespace === namespace,
+      ) as (KubernetesObject & { spec?: { storageClassName?: string } }) | undefined;
+      const storageClass = claim?.spec?.storageClassName ?? '';
+      if (storageClass) {
+        const exists = await kube.json
+          .get(`/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(storageClass)}`)
+          .then(
+            () => true,
+            error => (isNotFound(error) ? false : Promise.reject(error)),
+          );
+        if (!exists) {
+          throw new InputError(
+            `transforms.storageClassMap: storage class '${storageClass}' of claim ${volume.pvc} does not exist in cluster ${cluster}; map it to one that does`,
+          );
+        }
+      }
+      volumes.push({ pvc: volume.pvc, storageClass, sizeBytes: volume.virtualSize });
+    }
+    return { spec, cluster, namespace, kube, objects, volumes };
+  }
+
+  async dryRun(options: {
+    target: ApplicationTarget;
+    request: RestoreRequest;
+    mayRestoreAnywhere: boolean;
+  }): Promise<DryRunResult> {
+    const valid = await this.validate(options);
+    const { kube, spec } = valid;
+    const types = await discoverResourceTypes(kube.json);
+    const objects = spec.scope === 'data-only' ? [] : valid.objects;
+    const changes = await planObjectChanges({
+      kube,
+      types,
+      objects,
+      existing: spec.existing ?? 'skip',
+      restoredClaims: new Set(valid.volumes.map(v => v.pvc)),
+    });
+    const volumes = [];
+    for (const volume of valid.volumes) {
+      const exists = await kube.core
+        .readNamespacedPersistentVolumeClaim({ namespace: valid.namespace, name: volume.pvc })
+        .then(
+          () => true,
+          error => (isNotFound(error) ? false : Promise.reject(error)),
+        );
+      volumes.push({ ...volume, action: exists ? ('skip' as const) : ('create' as const) });
+    }
+    return {
+      dryRun: true,
+      backupId: spec.backupId,
+      cluster: valid.cluster,
+      namespace: valid.namespace,
+      objects: changes,
+      volumes,
+      unreachableImages: [],
+      warnings: [
+        'image reachability is not checked yet',
+        ...types.warnings,
+      ],
+    };
+  }
+
+  /** Creates the Restore resource (and the target namespace when absent); the controller runs it. */
+  async createRestore(options: {
+    target: ApplicationTarget;
+    request: RestoreRequest;
+    mayRestoreAnywhere: boolean;
+    userEntityRef?: string;
+  }): Promise<RestoreSummary> {
+    const valid = await this.validate(options);
+    const { kube, namespace } = valid;
+    const restoreId = newBackupId();
+    await createIfAbsent(() => kube.core.createNamespace({ body: { metadata: { name: namespace } } }));
+    const restore: RestoreResource = {
+      apiVersion: `${FERRY_GROUP}/${FERRY_VERSION}`,
+      kind: RESTORE_KIND,
+      metadata: {
+        name: `ferry-restore-${restoreId.toLowerCase()}`,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+        annotations: {
+          [ENTITY_REF_ANNOTATION]: options.target.entityRef,
+          [RESTORE_ID_ANNOTATION]: restoreId,
+          ...(options.userEntityRef ? { [REQUESTED_BY_ANNOTATION]: options.userEntityRef } : {}),
+        },
+      },
+      spec: valid.spec,
+    };
+    let created: RestoreResource;
+    try {
+      created = (await kube.custom.createNamespacedCustomObject({
+        group: FERRY_GROUP,
+        version: FERRY_VERSION,
+        plural: RESTORE_PLURAL,
+        namespace,
+        body: restore,
+      })) as RestoreResource;
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new NotFoundError(
+          `cannot create a restore in namespace ${namespace} of cluster ${valid.cluster}: the Restore resource type (crds/ferry.io_restores.yaml) is not installed`,
+        );
+      }
+      throw error;
+    }
+    await this.indexRestore(valid.cluster, created);
+    return toRestoreSummary(valid.cluster, created);
+  }
+
+  async getRestore(options: { entityRef: string; id: string }): Promise<RestoreDetail> {
+    const indexed = await this.options.index.getRestore(options);
+    if (!indexed) {
+      throw new NotFoundError(`no restore ${options.id} of ${options.entityRef}`);
+    }
+    return toRestoreDetail({
+      summary: indexed.summary,
+      resourceName: indexed.resourceName,
+      status: indexed.detail as RestoreStatus | undefined,
+    });
+  }
+}
