@@ -38,6 +38,15 @@ export interface OverviewRoutesOptions {
 export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
   const { router, httpAuth, entityAccess, index, ferryConfig } = options;
 
+  /** The entity's policy, when its annotations resolve (the status does not need a cluster). */
+  const policyOf = (entity: Entity) => {
+    try {
+      return resolveApplication({ entity, clusters: options.clusterNames(), ferryConfig }).policy;
+    } catch {
+      return undefined;
+    }
+  };
+
   router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
     const entityRef = parseInput(entityParamsSchema, req.params, 'path');
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
@@ -50,15 +59,6 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
     const { items } = await index.listBackups({ entityRef: ref, page: { limit: 50, offset: 0 } });
     res.json(protectionOf({ entityRef: ref, backups: items, policy: policyOf(entity) }));
   });
-
-  /** The entity's policy, when its annotations resolve (the status does not need a cluster). */
-  const policyOf = (entity: Entity) => {
-    try {
-      return resolveApplication({ entity, clusters: options.clusterNames(), ferryConfig }).policy;
-    } catch {
-      return undefined;
-    }
-  };
 
   router.get('/platform', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
