@@ -2,7 +2,13 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
+import fs from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { backupPlugin } from './plugin';
+
+const repositoryDir = fs.mkdtempSync(join(os.tmpdir(), 'ferry-plugin-test-'));
+afterAll(() => fs.rmSync(repositoryDir, { recursive: true, force: true }));
 
 const annotated = {
   apiVersion: 'backstage.io/v1alpha1',
@@ -27,7 +33,7 @@ async function start(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
       mockServices.permissions.factory({ result }),
       mockServices.rootConfig.factory({
         data: {
-          ferry: { targets: [{ name: 'local', type: 'filesystem', path: '/tmp/ferry-test' }] },
+          ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] },
         },
       }),
     ],
@@ -67,6 +73,32 @@ describe('backup backend plugin', () => {
       items: [],
       totalCount: 0,
     });
+  });
+
+  it('reports an entity without backups as unprotected', async () => {
+    const server = await start(AuthorizeResult.ALLOW);
+    const response = await request(server).get('/api/backup/entities/component/default/shop/status');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      entityRef: 'component:default/shop',
+      protection: 'unprotected',
+      reason: 'no backup yet',
+    });
+  });
+
+  it('serves the platform page to administrators only', async () => {
+    const allowed = await request(await start(AuthorizeResult.ALLOW)).get('/api/backup/platform');
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.targets).toEqual([
+      { name: 'local', type: 'filesystem', healthy: true, usedBytes: 0 },
+    ]);
+    expect(allowed.body.coverage).toEqual([
+      { entityRef: 'component:default/shop', title: 'shop', protection: 'unprotected' },
+    ]);
+    expect(allowed.body.storedBytesOverTime).toEqual([]);
+    const denied = await request(await start(AuthorizeResult.DENY)).get('/api/backup/platform');
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toMatch(/backup\.admin\.read/);
   });
 
   it('refuses with 403 when the permission is denied, even for unknown entities', async () => {
