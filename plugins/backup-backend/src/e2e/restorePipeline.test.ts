@@ -165,6 +165,13 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       const elsewhere = await request(restricted.server).post(`${entityPath}/restores`).send({ backupId: ids[1], namespace: 'demo-bad' });
       expect(elsewhere.status).toBe(403);
       expect(elsewhere.body.error.message).toMatch(/demo-bad .*needs the backup\.restore\.anywhere permission/);
+      // Disaster recovery: this backend's database is empty; the backup is found on the target.
+      const recovered = await request(restricted.server)
+        .post(`${entityPath}/restores`)
+        .send({ backupId: ids[1], dryRun: true });
+      expect(recovered.status).toBe(200);
+      expect(recovered.body).toEqual(expect.objectContaining({ backupId: ids[1], namespace: 'demo', cluster: 'sandbox' }));
+      expect(recovered.body.objects.map((o: { kind: string; name: string }) => `${o.kind}/${o.name}`)).toContain('StatefulSet/demo-db');
     } finally {
       await restricted.stop();
     }
@@ -296,5 +303,40 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     expect(cm.data?.restored).toBe('yes');
     const deployment = await apps.readNamespacedDeployment({ namespace: 'demo-full', name: 'demo-web' });
     expect(deployment.metadata?.labels?.['helm.sh/chart']).toBeUndefined();
+  });
+
+  it('runs a Restore applied with kubectl, and kubectl shows its phase and progress', async () => {
+    const manifest = path.join(repositoryDir, 'restore.yaml');
+    await fs.writeFile(
+      manifest,
+      [
+        'apiVersion: v1',
+        'kind: Namespace',
+        'metadata: {name: demo-kubectl}',
+        '---',
+        'apiVersion: ferry.io/v1alpha1',
+        'kind: Restore',
+        'metadata: {name: by-hand, namespace: demo-kubectl}',
+        'spec:',
+        `  backupId: ${ids[1]}`,
+        '  appId: component.default.shop',
+        '  target: local',
+        '  sourceNamespace: demo',
+      ].join('\n'),
+    );
+    const kubectl = (...args: string[]) =>
+      run(binaryPath('kubectl'), ['--kubeconfig', sandbox.kubeconfigPath, ...args]);
+    await kubectl('apply', '-f', manifest);
+    let table = '';
+    for (let i = 0; i < 300; i++) {
+      table = (await kubectl('get', 'restores', '-n', 'demo-kubectl', 'by-hand')).stdout;
+      if (/Completed|Failed/.test(table)) break;
+      await sleep(1000);
+    }
+    expect(table).toMatch(/NAME\s+PHASE\s+BACKUP\s+PROGRESS\s+AGE/);
+    expect(table).toMatch(new RegExp(`by-hand\\s+Completed\\s+${ids[1]}\\s+4/4 volumes, 100%`));
+    for (const claim of claims) {
+      expect((await readClaim('demo-kubectl', claim)).equals(states[1].get(claim)!)).toBe(true);
+    }
   });
 });

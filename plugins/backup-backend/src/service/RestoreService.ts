@@ -2,12 +2,13 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type {
+  BackupSummary,
   DryRunResult,
   RestoreDetail,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
-import { newBackupId } from '@ferry/repository';
+import { newBackupId, ObjectNotFoundError } from '@ferry/repository';
 import type { FerryConfig } from '../config/FerryConfig';
 import {
   ENTITY_REF_ANNOTATION,
@@ -131,11 +132,12 @@ export class RestoreService {
     };
     // Decided before anything is looked up: a caller without the permission learns nothing more.
     allowed(request.cluster ?? target.cluster, request.namespace ?? target.namespace, target);
-    const indexed = await this.options.index.getBackup({ entityRef: target.entityRef, id: request.backupId });
-    if (!indexed) {
+    const backup =
+      (await this.options.index.getBackup({ entityRef: target.entityRef, id: request.backupId }))?.summary ??
+      (await this.backupFromRepositories(target, request.backupId));
+    if (!backup) {
       throw new NotFoundError(`backupId: no backup ${request.backupId} of ${target.entityRef}`);
     }
-    const backup = indexed.summary;
     if (backup.phase !== 'Completed' && backup.phase !== 'PartiallyFailed') {
       throw new ConflictError(
         `backupId: backup ${backup.id} is ${backup.phase}; only a Completed or PartiallyFailed backup can be restored`,
@@ -200,6 +202,35 @@ export class RestoreService {
       volumes.push({ pvc: volume.pvc, storageClass, sizeBytes: volume.virtualSize });
     }
     return { spec, cluster, namespace, kube, objects, volumes };
+  }
+
+  /**
+   * A committed backup found on a target when the index does not know it (disaster recovery: an
+   * empty database). Its manifest says where it was taken; a committed backup is restorable.
+   */
+  private async backupFromRepositories(target: ApplicationTarget, backupId: string): Promise<BackupSummary | undefined> {
+    for (const name of this.options.targets.names()) {
+      const repository = await this.options.targets.repository(name);
+      const manifest = await repository.readManifest(target.appId, backupId).catch(error => {
+        if (error instanceof ObjectNotFoundError) return undefined;
+        throw error;
+      });
+      if (!manifest) continue;
+      const metadata = manifest.metadata as { cluster?: string; namespace?: string; type?: string };
+      return {
+        id: backupId,
+        entityRef: target.entityRef,
+        cluster: metadata.cluster ?? target.cluster,
+        namespace: metadata.namespace ?? target.namespace,
+        target: name,
+        kind: metadata.type === 'incremental' ? 'incremental' : 'full',
+        phase: 'Completed',
+        trigger: { type: 'kubernetes' },
+        createdAt: manifest.createdAt,
+        completedAt: manifest.committedAt,
+      };
+    }
+    return undefined;
   }
 
   async dryRun(options: {
