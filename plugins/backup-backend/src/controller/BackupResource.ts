@@ -1,4 +1,5 @@
 import type {
+  HookResult,
   OperationFailure,
   OperationPhase,
   TimelineEntry,
@@ -74,6 +75,9 @@ export interface BackupStatus {
   storedBytes?: number;
   resources?: Array<{ apiVersion: string; kind: string; name: string; namespace?: string }>;
   images?: string[];
+  hooks?: HookResult[];
+  /** When the snapshots of all volumes were taken (pre-hooks → snapshots → post-hooks done). */
+  snapshotsAt?: string;
   message?: string;
 }
 

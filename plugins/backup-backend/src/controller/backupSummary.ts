@@ -73,7 +73,7 @@ export function toBackupDetail(options: {
     failures: status.failures ?? [],
     resources: status.resources ?? [],
     images: (status.images ?? []).map(image => ({ image, stored: false })),
-    hooks: [],
+    hooks: status.hooks ?? [],
     deletion: running
       ? { allowed: false, reason: 'the backup is still running' }
       : { allowed: true },

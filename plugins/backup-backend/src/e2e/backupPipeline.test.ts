@@ -185,6 +185,63 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     expect((await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' })).items.map(c => c.metadata!.name).sort()).toEqual(claims);
   });
 
+  it('runs pre-hooks before and post-hooks after the snapshots, and fails on a failing pre-hook', async () => {
+    const custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
+    const create = (name: string, pre: string) =>
+      custom.createNamespacedCustomObject({
+        group: 'ferry.io',
+        version: 'v1alpha1',
+        plural: 'backups',
+        namespace: 'demo',
+        body: {
+          apiVersion: 'ferry.io/v1alpha1',
+          kind: 'Backup',
+          metadata: { name, namespace: 'demo' },
+          spec: {
+            application: { helmReleases: ['demo'] },
+            target: 'local',
+            hooks: {
+              mode: 'Parallel',
+              pre: [{ podSelector: 'app.kubernetes.io/component=db', command: ['sh', '-c', pre] }],
+              post: [{ podSelector: 'app.kubernetes.io/component=db', command: ['sh', '-c', 'echo resumed'] }],
+            },
+          },
+        },
+      });
+    const finished = async (name: string) => {
+      for (let i = 0; i < 300; i++) {
+        const backup = (await custom.getNamespacedCustomObject({
+          group: 'ferry.io',
+          version: 'v1alpha1',
+          plural: 'backups',
+          namespace: 'demo',
+          name,
+        })) as { status?: { phase?: string; message?: string; timeline?: Array<{ step: string }>; hooks?: unknown[] } };
+        if (['Completed', 'PartiallyFailed', 'Failed'].includes(backup.status?.phase ?? '')) return backup.status!;
+        await new Promise(resolve => setTimeout(resolve, 500));
+      }
+      throw new Error(`${name} did not finish`);
+    };
+    await create('with-hooks', 'echo quiesced');
+    const ok = await finished('with-hooks');
+    expect(ok.phase).toBe('Completed');
+    const steps = ok.timeline!.map(t => t.step);
+    expect(steps.indexOf('Pre-hooks')).toBeLessThan(steps.indexOf('Snapshots'));
+    expect(steps.indexOf('Snapshots')).toBeLessThan(steps.indexOf('Post-hooks'));
+    expect(ok.hooks).toEqual([
+      { name: 'demo-db-0/db: sh -c echo quiesced', stage: 'pre', outcome: 'Succeeded', message: 'quiesced' },
+      { name: 'demo-db-1/db: sh -c echo quiesced', stage: 'pre', outcome: 'Succeeded', message: 'quiesced' },
+      { name: 'demo-db-0/db: sh -c echo resumed', stage: 'post', outcome: 'Succeeded', message: 'resumed' },
+      { name: 'demo-db-1/db: sh -c echo resumed', stage: 'post', outcome: 'Succeeded', message: 'resumed' },
+    ]);
+    await create('failing-hook', 'echo cannot freeze >&2; exit 3');
+    const failed = await finished('failing-hook');
+    expect(failed.phase).toBe('Failed');
+    expect(failed.message).toMatch(/a pre-hook failed, no snapshot was taken: exit code 3: cannot freeze/);
+    // Post-hooks run even after a failure (the application must not stay quiesced).
+    expect(failed.hooks).toEqual(expect.arrayContaining([expect.objectContaining({ stage: 'post', outcome: 'Succeeded' })]));
+  });
+
   it('runs a Backup applied with kubectl, and kubectl shows its phase and progress', async () => {
     const manifest = path.join(repositoryDir, 'backup.yaml');
     await fs.writeFile(

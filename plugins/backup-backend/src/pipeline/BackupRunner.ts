@@ -20,6 +20,7 @@ import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob
 import { KubeClients, sleep } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
+import { runHooks } from './runHooks';
 import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
@@ -120,7 +121,28 @@ export class BackupRunner {
       const pending = app.claims.filter(
         c => recorder.status.volumes?.find(v => v.pvc === c.metadata!.name)?.phase !== 'Completed',
       );
-      await boundedAll(pending, this.options.config.datamover.parallelism, claim =>
+      const snapshotClass = (claim: V1PersistentVolumeClaim) =>
+        app.volumes.find(v => v.pvc === claim.metadata!.name)?.volumeSnapshotClass;
+      if (!recorder.status.snapshotsAt) {
+        // Quiesce, snapshot every volume at once, resume: one consistent point in time. The
+        // post-hooks run whatever happened, so that the application never stays quiesced.
+        try {
+          await this.hooks({ backup, recorder, stage: 'pre' });
+          await Promise.all(
+            pending.map(claim =>
+              this.snapshot({ claim, backupId, namespace, owner, recorder, snapshotClass: snapshotClass(claim) }),
+            ),
+          );
+          await recorder.event('Snapshots', `Snapshots of ${pending.length} volumes taken`);
+        } finally {
+          await this.hooks({ backup, recorder, stage: 'post' });
+        }
+        await recorder.update({ snapshotsAt: new Date().toISOString() });
+      }
+      const transferable = pending.filter(
+        c => recorder.status.volumes?.find(v => v.pvc === c.metadata!.name)?.phase !== 'Failed',
+      );
+      await boundedAll(transferable, this.options.config.datamover.parallelism, claim =>
         this.backupVolume({
           claim,
           plan: plans.find(p => p.pvc === claim.metadata!.name)!,
@@ -130,8 +152,6 @@ export class BackupRunner {
           owner,
           access,
           recorder,
-          snapshotClass: app.volumes.find(v => v.pvc === claim.metadata!.name)
-            ?.volumeSnapshotClass,
         }),
       );
 
@@ -244,8 +264,6 @@ export class BackupRunner {
     owner: OperationOwner;
     access: TargetAccess;
     recorder: StatusRecorder;
-    /** Chosen by the claim's CSI driver in the plan; the driver's default when absent. */
-    snapshotClass?: string;
   }): Promise<void> {
     const { kube } = this.options;
     const { claim, plan, backupId, namespace, owner, recorder } = options;
@@ -257,15 +275,6 @@ export class BackupRunner {
       await recorder.fail({ kind: 'Volume', name: pvc, reason });
     };
     try {
-      await recorder.volume(pvc, { phase: 'Snapshotting' });
-      await createSnapshot({
-        kube,
-        namespace,
-        name: snapshotName,
-        claim: pvc,
-        volumeSnapshotClassName: options.snapshotClass,
-        owner,
-      });
       const snapshot = await waitForSnapshot({
         kube,
         namespace,
@@ -322,6 +331,69 @@ export class BackupRunner {
     }
   }
 
+  /** Takes a volume's CSI snapshot and waits until it is ready; a failure fails that volume. */
+  private async snapshot(options: {
+    claim: V1PersistentVolumeClaim;
+    backupId: string;
+    namespace: string;
+    owner: OperationOwner;
+    recorder: StatusRecorder;
+    /** Chosen by the claim's CSI driver in the plan; the driver's default when absent. */
+    snapshotClass?: string;
+  }): Promise<void> {
+    const { kube } = this.options;
+    const { backupId, namespace, owner, recorder } = options;
+    const pvc = options.claim.metadata!.name!;
+    const name = tempName({ operationId: backupId, role: 'snap', pvc });
+    try {
+      await recorder.volume(pvc, { phase: 'Snapshotting' });
+      await createSnapshot({
+        kube,
+        namespace,
+        name,
+        claim: pvc,
+        volumeSnapshotClassName: options.snapshotClass,
+        owner,
+      });
+      await waitForSnapshot({ kube, namespace, name, timeoutMs: SNAPSHOT_TIMEOUT_MS });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await recorder.volume(pvc, { phase: 'Failed', reason });
+      await recorder.fail({ kind: 'Volume', name: pvc, reason });
+    }
+  }
+
+  /** Runs the Backup's pre- or post-hooks; a failed pre-hook fails the backup. */
+  private async hooks(options: {
+    backup: BackupResource;
+    recorder: StatusRecorder;
+    stage: 'pre' | 'post';
+  }): Promise<void> {
+    const spec = options.backup.spec.hooks;
+    const hooks = spec?.[options.stage] ?? [];
+    if (hooks.length === 0) return;
+    const { recorder, stage } = options;
+    const { results, failed } = await runHooks({
+      kube: this.options.kube,
+      namespace: options.backup.metadata.namespace,
+      stage,
+      hooks,
+      mode: spec?.mode ?? 'Sequential',
+    });
+    const label = stage === 'pre' ? 'Pre-hooks' : 'Post-hooks';
+    await recorder.event(
+      label,
+      results.map(r => `${r.name}: ${r.outcome}${r.message ? ` (${r.message})` : ''}`).join('; '),
+      { hooks: [...(recorder.status.hooks ?? []), ...results] },
+    );
+    for (const result of results.filter(r => r.outcome === 'Failed')) {
+      await recorder.fail({ kind: 'Hook', name: result.name, reason: result.message ?? 'failed' });
+    }
+    if (failed && stage === 'pre') {
+      throw new Error(`a pre-hook failed, no snapshot was taken: ${results.find(r => r.outcome === 'Failed')!.message}`);
+    }
+  }
+
   /** An unrecoverable state of an exposed claim, in words (Velero's exposer "peek"). */
   private async diagnoseClaim(namespace: string, claim: string): Promise<string | undefined> {
     const events = await this.options.kube.core.listNamespacedEvent({
@@ -370,15 +442,17 @@ export class BackupRunner {
       },
     });
     const failed = volumes.filter(v => v.phase === 'Failed');
+    const hookFailures = (recorder.status.failures ?? []).filter(f => f.kind === 'Hook');
     const storedBytes = completed.reduce((sum, v) => sum + (v.storedBytes ?? 0), 0);
     const logicalBytes = manifest.volumes.reduce((sum, v) => sum + v.virtualSize, 0);
+    const partial = failed.length > 0 || hookFailures.length > 0;
     return {
-      step: failed.length ? 'PartiallyFailed' : 'Completed',
-      message: failed.length
-        ? `Committed without ${failed.map(v => v.pvc).join(', ')}`
+      step: partial ? 'PartiallyFailed' : 'Completed',
+      message: partial
+        ? `Committed with failures: ${[...failed.map(v => v.pvc), ...hookFailures.map(f => `hook ${f.name}`)].join(', ')}`
         : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
       change: {
-        phase: failed.length ? 'PartiallyFailed' : 'Completed',
+        phase: partial ? 'PartiallyFailed' : 'Completed',
         completedAt: new Date().toISOString(),
         storedBytes,
         logicalBytes,
