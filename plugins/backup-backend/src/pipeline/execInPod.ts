@@ -33,6 +33,8 @@ export async function execInPod(options: {
   const output = new TailBuffer(2000);
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let socket: ReturnType<Exec['exec']> | undefined;
     const finish = (result: ExecResult | Error) => {
       if (settled) return;
       settled = true;
@@ -40,8 +42,8 @@ export async function execInPod(options: {
       if (result instanceof Error) reject(result);
       else resolve(result);
     };
-    const timer = setTimeout(() => {
-      socket.then(ws => ws.close()).catch(() => undefined);
+    timer = setTimeout(() => {
+      socket?.then(ws => ws.close()).catch(() => undefined);
       finish(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`));
     }, options.timeoutMs);
     const onStatus = (status: V1Status) => {
@@ -56,7 +58,7 @@ export async function execInPod(options: {
         finish(new Error(status.message ?? 'the command failed'));
       }
     };
-    const socket = new Exec(options.kubeConfig).exec(
+    socket = new Exec(options.kubeConfig).exec(
       options.namespace,
       options.pod,
       options.container,
