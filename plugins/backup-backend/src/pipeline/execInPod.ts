@@ -32,21 +32,19 @@ export async function execInPod(options: {
 }): Promise<ExecResult> {
   const output = new TailBuffer(2000);
   return new Promise<ExecResult>((resolve, reject) => {
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    let socket: ReturnType<Exec['exec']> | undefined;
-    const finish = (result: ExecResult | Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
+    const state: {
+      settled: boolean;
+      timer?: NodeJS.Timeout;
+      socket?: ReturnType<Exec['exec']>;
+    } = { settled: false };
+    function finish(result: ExecResult | Error) {
+      if (state.settled) return;
+      state.settled = true;
+      clearTimeout(state.timer);
       if (result instanceof Error) reject(result);
       else resolve(result);
-    };
-    timer = setTimeout(() => {
-      socket?.then(ws => ws.close()).catch(() => undefined);
-      finish(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`));
-    }, options.timeoutMs);
-    const onStatus = (status: V1Status) => {
+    }
+    function onStatus(status: V1Status) {
       if (status.status === 'Success') {
         finish({ exitCode: 0, output: output.toString() });
         return;
@@ -57,8 +55,8 @@ export async function execInPod(options: {
       } else {
         finish(new Error(status.message ?? 'the command failed'));
       }
-    };
-    socket = new Exec(options.kubeConfig).exec(
+    }
+    state.socket = new Exec(options.kubeConfig).exec(
       options.namespace,
       options.pod,
       options.container,
@@ -69,8 +67,16 @@ export async function execInPod(options: {
       false,
       onStatus,
     );
-    socket
-      .then(ws => ws.on('close', () => setTimeout(() => finish(new Error('the connection closed without an exit status')), 1000)))
+    state.timer = setTimeout(() => {
+      state.socket?.then(ws => ws.close()).catch(() => undefined);
+      finish(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`));
+    }, options.timeoutMs);
+    state.socket
+      .then(ws =>
+        ws.on('close', () =>
+          setTimeout(() => finish(new Error('the connection closed without an exit status')), 1000),
+        ),
+      )
       .catch(error => finish(error instanceof Error ? error : new Error(String(error))));
   });
 }
