@@ -339,4 +339,44 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       expect((await readClaim('demo-kubectl', claim)).equals(states[1].get(claim)!)).toBe(true);
     }
   });
+
+  it('streams a restore\'s progress as server-sent events', async () => {
+    const listed = await request(server).get(`${entityPath}/restores`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.length).toBeGreaterThanOrEqual(2);
+    const done = listed.body.items.find((r: { phase: string }) => r.phase === 'Completed');
+    const events = await request(server).get(`${entityPath}/restores/${done.id}/events`);
+    expect(events.status).toBe(200);
+    expect(events.headers['content-type']).toMatch(/text\/event-stream/);
+    expect(events.text).toMatch(/^event: progress\ndata: \{.*"phase":"Completed"/m);
+    expect(events.text).toMatch(/event: end/);
+  });
+
+  it('resumes a restore on another replica when the one running it stops', async () => {
+    const created = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({ backupId: ids[0], namespace: 'demo-resume' });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 600; i++) {
+      const detail = (await request(server).get(`${entityPath}/restores/${created.body.id}`)).body;
+      if (detail.volumes?.some((v: { phase: string }) => v.phase === 'Transferring')) break;
+      await sleep(100);
+    }
+    await stopBackend();
+    const replacement = await startFerryBackend({ sandbox, repositoryDir });
+    server = replacement.server;
+    stopBackend = () => replacement.stop();
+    // The new replica's database is empty: it indexes the Restore once its watch has listed it.
+    for (let i = 0; i < 100; i++) {
+      if ((await request(server).get(`${entityPath}/restores/${created.body.id}`)).status === 200) break;
+      await sleep(200);
+    }
+    const restore = await waitFor('restores', created.body.id);
+    expect(restore.failures).toEqual([]);
+    expect(restore.phase).toBe('Completed');
+    expect(restore.timeline.map((t: { message: string }) => t.message).join('\n')).toMatch(/Resumed by/);
+    for (const claim of claims) {
+      expect((await readClaim('demo-resume', claim)).equals(states[0].get(claim)!)).toBe(true);
+    }
+  });
 });
