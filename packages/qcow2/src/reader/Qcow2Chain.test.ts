@@ -280,6 +280,11 @@ describe('reading images made by qemu-img', () => {
         dir,
         `unsupported-${label.replace(/\W+/g, '-')}.qcow2`,
       );
+      // the external data file goes into the test's folder, not the working directory
+      const folder = dir;
+      const createOptions = options.map(option =>
+        option.replace('data_file=', `data_file=${folder}/`),
+      );
       // LUKS creation times its key derivation and sometimes fails on a busy VM
       // ("Unable to get accurate CPU usage"): retry a few times.
       for (let attempt = 1; ; attempt++) {
@@ -289,10 +294,7 @@ describe('reading images made by qemu-img', () => {
             '-q',
             '-f',
             'qcow2',
-            // the external data file goes into the test's folder, not the working directory
-            ...options.map(option =>
-              option.replace('data_file=', `data_file=${dir}/`),
-            ),
+            ...createOptions,
             image,
             '1M',
           ]);
