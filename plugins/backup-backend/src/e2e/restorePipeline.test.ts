@@ -281,6 +281,25 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     expect(temporaries.items).toEqual([]);
   });
 
+  it('leaves a release that helm upgrade takes over in the new namespace', async () => {
+    const env = {
+      ...process.env,
+      HELM_CACHE_HOME: path.join(repositoryDir, 'helm', 'cache'),
+      HELM_CONFIG_HOME: path.join(repositoryDir, 'helm', 'config'),
+    };
+    const helm = (...args: string[]) =>
+      run(binaryPath('helm'), ['--kubeconfig', sandbox.kubeconfigPath, ...args], { env });
+    await helm('upgrade', 'demo', path.join(repoRoot, 'test/fixtures/charts/demo'), '-n', 'demo-restored', '--reuse-values');
+    const releases = JSON.parse((await helm('list', '-n', 'demo-restored', '-o', 'json')).stdout) as Array<{
+      name: string;
+      revision: string;
+      status: string;
+    }>;
+    expect(releases).toEqual([expect.objectContaining({ name: 'demo', revision: '2', status: 'deployed' })]);
+    const manifest = (await helm('get', 'manifest', 'demo', '-n', 'demo-restored')).stdout;
+    expect(manifest).toContain('name: demo-web');
+  });
+
   it('restores the full backup into a third namespace, with a JSON patch, equal to the earlier state', async () => {
     const created = await request(server)
       .post(`${entityPath}/restores`)

@@ -7,7 +7,8 @@ import { restoreOrder } from './restoreOrder';
 import { TransformError, transformObjects, transformProblems } from './restoreTransforms';
 
 function helmSecret(namespace: string): KubernetesObject & { type: string; data: Record<string, string> } {
-  const record = { name: 'demo', namespace, version: 1, info: { status: 'deployed' }, manifest: 'kind: X', config: { a: 1 } };
+  const manifest = `---\n# Source: demo/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: ${namespace}\n---\n# Source: demo/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n`;
+  const record = { name: 'demo', namespace, version: 1, info: { status: 'deployed' }, manifest, config: { a: 1 } };
   const helm = gzipSync(Buffer.from(JSON.stringify(record))).toString('base64');
   return {
     apiVersion: 'v1',
@@ -97,6 +98,19 @@ describe('transformObjects', () => {
     expect(secret.metadata?.namespace).toBe('demo-restored');
     const release = decodeHelmReleaseSecret(secret) as unknown as Record<string, unknown>;
     expect(release).toEqual(expect.objectContaining({ name: 'demo', namespace: 'demo-restored', version: 1, config: { a: 1 } }));
+    expect(release.manifest).toContain('# Source: demo/templates/a.yaml');
+    expect(release.manifest).toMatch(/name: a\n {2}namespace: demo-restored\n/);
+    expect(release.manifest).not.toMatch(/namespace: demo\n/);
+  });
+
+  it("maps Helm's release-namespace ownership annotation", () => {
+    const [object] = transformObjects({
+      objects: [{ ...deployment, metadata: { ...deployment.metadata, annotations: { 'meta.helm.sh/release-namespace': 'demo' } } }],
+      sourceNamespace: 'demo',
+      namespace: 'demo-restored',
+      spec: {},
+    });
+    expect(object.metadata?.annotations).toEqual({ 'meta.helm.sh/release-namespace': 'demo-restored' });
   });
 });
 

@@ -1,7 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyPatch, JsonPatchError, Operation, validate } from 'fast-json-patch';
 import type { RestoreSpec, RestoreTransforms } from '../controller/RestoreResource';
-import { isHelmReleaseSecret, rewriteHelmReleaseSecret } from './helmReleaseRewrite';
+import {
+  HELM_RELEASE_NAMESPACE_ANNOTATION,
+  isHelmReleaseSecret,
+  rewriteHelmReleaseSecret,
+} from './helmReleaseRewrite';
 import { matchesLabelSelector } from './matchLabelSelector';
 
 type Json = Record<string, unknown>;
@@ -43,8 +47,9 @@ export function transformProblems(transforms: RestoreTransforms | undefined): st
  * The backed-up objects as they will be applied (DESIGN §4 step 4), in this order: namespace
  * mapping (the backup's namespace goes to the restore's, plus `namespaceMap`), storage class
  * mapping (claims and StatefulSet claim templates), omitted labels and annotations, JSON patches
- * on the objects they select; Helm release Secrets moved to another namespace are rewritten so
- * Helm finds the release there. Inputs are not modified.
+ * on the objects they select; Helm release Secrets moved to another namespace are rewritten, and
+ * Helm's `meta.helm.sh/release-namespace` ownership annotation mapped, so Helm finds and owns the
+ * release there. Inputs are not modified.
  */
 export function transformObjects(options: {
   objects: KubernetesObject[];
@@ -65,11 +70,15 @@ export function transformObjects(options: {
     if (from !== undefined && namespaces[from]) metadata.namespace = namespaces[from];
     mapSubjectNamespaces(object, namespaces);
     mapStorageClasses(object, classes);
+    const helmNamespace = metadata.annotations?.[HELM_RELEASE_NAMESPACE_ANNOTATION];
+    if (helmNamespace && namespaces[helmNamespace]) {
+      metadata.annotations![HELM_RELEASE_NAMESPACE_ANNOTATION] = namespaces[helmNamespace];
+    }
     for (const label of spec.omitLabels ?? []) delete metadata.labels?.[label];
     for (const annotation of spec.omitAnnotations ?? []) delete metadata.annotations?.[annotation];
     object = applyPatches(object, spec.transforms?.patches ?? []);
     if (isHelmReleaseSecret(object) && from !== object.metadata?.namespace && object.metadata?.namespace) {
-      object = rewriteHelmReleaseSecret(object, object.metadata.namespace);
+      object = rewriteHelmReleaseSecret(object, object.metadata.namespace, namespaces);
     }
     return object;
   });
