@@ -229,6 +229,31 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     expect(cm.data?.extra).toBe('only-here');
   });
 
+  it('restores metadata only over conflicting objects with server-side apply (existing: patch), PartiallyFailed naming the object the API server refuses', async () => {
+    const created = await request(server)
+      .post(`${entityPath}/restores`)
+      .send({ backupId: ids[1], namespace: 'demo-conflict', existing: 'patch', scope: 'metadata-only', readyTimeoutSeconds: 0 });
+    expect(created.status).toBe(201);
+    const restore = await waitFor('restores', created.body.id);
+    // The conflicting Service's unnamed port merges with the backed-up one: the API server
+    // refuses two unnamed ports, so that object fails with its reason and the rest is restored.
+    expect(restore.failures).toEqual([
+      { kind: 'Resource', name: 'Service/demo-web', reason: expect.stringMatching(/spec\.ports\[\d\]\.name: Required value/) },
+    ]);
+    expect(restore.phase).toBe('PartiallyFailed');
+    expect(restore.volumes).toEqual([]);
+    const outcome = (kind: string, name: string) =>
+      restore.objects.find((o: { kind: string; name: string }) => o.kind === kind && o.name === name)?.outcome;
+    expect(outcome('ConfigMap', 'demo-config')).toBe('Patched');
+    expect(outcome('Service', 'demo-web')).toBe('Failed');
+    expect(outcome('Deployment', 'demo-web')).toBe('Created');
+    expect(outcome('StatefulSet', 'demo-db')).toBe('Created');
+    const backedUp = await core.readNamespacedConfigMap({ namespace: 'demo', name: 'demo-config' });
+    const cm = await core.readNamespacedConfigMap({ namespace: 'demo-conflict', name: 'demo-config' });
+    expect(cm.data).toEqual({ ...backedUp.data, extra: 'only-here' });
+    expect(cm.metadata?.labels).toEqual(backedUp.metadata?.labels);
+  });
+
   it('restores the incremental backup into a new namespace after the app was deleted', async () => {
     await core.deleteNamespace({ name: 'demo' });
     for (let i = 0; i < 120; i++) {

@@ -51,10 +51,13 @@ export async function restoreVolume(options: {
     .readNamespacedPersistentVolumeClaim({ namespace, name: pvc })
     .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
   const earlier = recorder.status.volumes?.find(v => v.pvc === pvc);
+  const skipped = `claim ${namespace}/${pvc} already exists; its data is left as it is`;
+  if (existing && earlier?.phase === 'Completed' && earlier.reason === skipped) {
+    return { outcome: 'Skipped', reason: skipped };
+  }
   if (existing && earlier?.phase !== 'Snapshotting' && earlier?.phase !== 'Completed') {
-    const reason = `claim ${namespace}/${pvc} already exists; its data is left as it is`;
-    await recorder.volume(pvc, { phase: 'Completed', reason });
-    return { outcome: 'Skipped', reason };
+    await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
+    return { outcome: 'Skipped', reason: skipped };
   }
   if (existing) {
     await recorder.volume(pvc, { phase: 'Completed' });
