@@ -10,6 +10,7 @@ import { OperationIndex } from './database/OperationIndex';
 import { ClusterRegistry } from './kubernetes/ClusterRegistry';
 import { BackupService } from './service/BackupService';
 import { EntityAccess } from './service/EntityAccess';
+import { syncFromRepositories } from './service/syncFromRepositories';
 import { RestoreService } from './service/RestoreService';
 import { createRouter } from './service/router';
 import { TargetRegistry } from './targets/TargetRegistry';
@@ -66,6 +67,10 @@ export const backupPlugin = createBackendPlugin({
           leaseNamespace: ferryConfig.controller.leaseNamespace,
         });
         deps.lifecycle.addStartupHook(() => backups.start());
+        // Disaster recovery: backups on the targets that the database does not know.
+        deps.lifecycle.addStartupHook(() =>
+          syncFromRepositories({ targets, index: operationIndex, logger: deps.logger }).then(() => undefined),
+        );
         deps.lifecycle.addStartupHook(() => restores.start());
         deps.lifecycle.addShutdownHook(() => backups.stop());
         deps.lifecycle.addShutdownHook(() => restores.stop());

@@ -155,6 +155,10 @@ export class OperationIndex {
     };
   }
 
+  async hasBackup(id: string): Promise<boolean> {
+    return Boolean(await this.db('ferry_backups').where({ id }).first('id'));
+  }
+
   /** Every indexed backup (for the platform page: capacity, coverage, history). */
   async allBackups(): Promise<BackupSummary[]> {
     const rows = await this.db<BackupRow>('ferry_backups').orderBy('created_at', 'asc');

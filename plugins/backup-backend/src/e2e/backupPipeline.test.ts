@@ -153,6 +153,24 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     expect(statefulSet).not.toMatch(/resourceVersion|uid:|managedFields|\nstatus:/);
   });
 
+  it('rebuilds the list of backups from the target alone, with an empty database', async () => {
+    const recovered = await startFerryBackend({ sandbox, repositoryDir, withCluster: false });
+    try {
+      const response = await request(recovered.server).get(`${entityPath}/backups`);
+      expect(response.status).toBe(200);
+      expect(
+        response.body.items.map((b: { id: string; kind: string; phase: string }) => [b.id, b.kind, b.phase]),
+      ).toEqual([
+        [ids[1], 'incremental', 'Completed'],
+        [ids[0], 'full', 'Completed'],
+      ]);
+      expect(response.body.items[0].storedBytes).toBeGreaterThan(0);
+      expect(response.body.items[0].logicalBytes).toBe(160 * 1024 * 1024);
+    } finally {
+      await recovered.stop();
+    }
+  });
+
   it('left no VolumeSnapshot, temporary claim, Job or pod behind', async () => {
     const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
     const batch = sandbox.kubeConfig.makeApiClient(BatchV1Api);

@@ -62,6 +62,8 @@ export async function startFerryBackend(options: {
   entities?: Entity[];
   permissions?: AuthorizeResult.ALLOW | AuthorizeResult.DENY | PermissionsService;
   extraClusters?: Array<Record<string, unknown>>;
+  /** False: no cluster at all (what a backend sees of the targets alone). */
+  withCluster?: boolean;
 }) {
   const permissions = options.permissions ?? AuthorizeResult.ALLOW;
   return startTestBackend({
@@ -81,7 +83,10 @@ export async function startFerryBackend(options: {
       }),
       mockServices.rootConfig.factory({
         data: {
-          kubernetes: (await sandboxClusterConfig(options.sandbox, options.extraClusters)) as JsonObject,
+          kubernetes:
+            options.withCluster === false
+              ? { clusterLocatorMethods: [{ type: 'config', clusters: [] }] }
+              : ((await sandboxClusterConfig(options.sandbox, options.extraClusters)) as JsonObject),
           ferry: {
             targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
             datamover: { parallelism: 2 },
