@@ -5,7 +5,6 @@ import { hostname } from 'node:os';
 import type { FerryConfig } from '../config/FerryConfig';
 import type {
   BackupResource,
-  BackupStatus,
   VolumeStatus,
 } from '../controller/BackupResource';
 import { backupIdOf } from '../controller/backupSummary';
@@ -20,7 +19,8 @@ import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob
 import { KubeClients, sleep } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
-import { runHooks } from './runHooks';
+import { runBackupHooks } from './backupHooks';
+import { commitBackupManifest } from './commitBackupManifest';
 import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
@@ -127,7 +127,7 @@ export class BackupRunner {
         // Quiesce, snapshot every volume at once, resume: one consistent point in time. The
         // post-hooks run whatever happened, so that the application never stays quiesced.
         try {
-          await this.hooks({ backup, recorder, stage: 'pre' });
+          await runBackupHooks({ kube: this.options.kube, backup, recorder, stage: 'pre' });
           await Promise.all(
             pending.map(claim =>
               this.snapshot({ claim, backupId, namespace, owner, recorder, snapshotClass: snapshotClass(claim) }),
@@ -135,7 +135,7 @@ export class BackupRunner {
           );
           await recorder.event('Snapshots', `Snapshots of ${pending.length} volumes taken`);
         } finally {
-          await this.hooks({ backup, recorder, stage: 'post' });
+          await runBackupHooks({ kube: this.options.kube, backup, recorder, stage: 'post' });
         }
         await recorder.update({ snapshotsAt: new Date().toISOString() });
       }
@@ -155,7 +155,7 @@ export class BackupRunner {
         }),
       );
 
-      const outcome = await this.commit({ repository, lock, backup, target, backupId, app, recorder });
+      const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, app, recorder });
       await this.cleanup(namespace, labelSelector, backupId);
       await recorder.event(outcome.step, outcome.message, outcome.change);
     } catch (error) {
@@ -363,37 +363,6 @@ export class BackupRunner {
     }
   }
 
-  /** Runs the Backup's pre- or post-hooks; a failed pre-hook fails the backup. */
-  private async hooks(options: {
-    backup: BackupResource;
-    recorder: StatusRecorder;
-    stage: 'pre' | 'post';
-  }): Promise<void> {
-    const spec = options.backup.spec.hooks;
-    const hooks = spec?.[options.stage] ?? [];
-    if (hooks.length === 0) return;
-    const { recorder, stage } = options;
-    const { results, failed } = await runHooks({
-      kube: this.options.kube,
-      namespace: options.backup.metadata.namespace,
-      stage,
-      hooks,
-      mode: spec?.mode ?? 'Sequential',
-    });
-    const label = stage === 'pre' ? 'Pre-hooks' : 'Post-hooks';
-    await recorder.event(
-      label,
-      results.map(r => `${r.name}: ${r.outcome}${r.message ? ` (${r.message})` : ''}`).join('; '),
-      { hooks: [...(recorder.status.hooks ?? []), ...results] },
-    );
-    for (const result of results.filter(r => r.outcome === 'Failed')) {
-      await recorder.fail({ kind: 'Hook', name: result.name, reason: result.message ?? 'failed' });
-    }
-    if (failed && stage === 'pre') {
-      throw new Error(`a pre-hook failed, no snapshot was taken: ${results.find(r => r.outcome === 'Failed')!.message}`);
-    }
-  }
-
   /** An unrecoverable state of an exposed claim, in words (Velero's exposer "peek"). */
   private async diagnoseClaim(namespace: string, claim: string): Promise<string | undefined> {
     const events = await this.options.kube.core.listNamespacedEvent({
@@ -404,61 +373,6 @@ export class BackupRunner {
     return failed ? `the volume for ${claim} could not be provisioned: ${failed.message}` : undefined;
   }
 
-  private async commit(options: {
-    repository: Repository;
-    lock: AppLock;
-    backup: BackupResource;
-    target: ApplicationTarget;
-    backupId: string;
-    app: ApplicationSnapshot;
-    recorder: StatusRecorder;
-  }): Promise<{ step: string; message: string; change: Partial<BackupStatus> }> {
-    const { recorder, target, backupId } = options;
-    const volumes = recorder.status.volumes ?? [];
-    const completed = volumes.filter(v => v.phase === 'Completed' && v.record);
-    if (volumes.length > 0 && completed.length === 0) {
-      throw new Error(
-        `no volume could be backed up: ${volumes.map(v => `${v.pvc}: ${v.reason ?? v.phase}`).join('; ')}`,
-      );
-    }
-    await recorder.event('Commit', `Writing the manifest of ${backupId}`);
-    const manifest = await options.repository.commitBackup({
-      app: target.appId,
-      backupId,
-      lock: options.lock,
-      volumes: completed.map(v => ({ pvc: v.pvc, record: v.record! })),
-      createdAt: recorder.status.startedAt,
-      metadata: {
-        entityRef: target.entityRef,
-        cluster: target.cluster,
-        namespace: target.namespace,
-        backupResource: `${options.backup.metadata.namespace}/${options.backup.metadata.name}`,
-        type: recorder.status.type === 'Incremental' ? 'incremental' : 'full',
-        policy: target.policy,
-        application: target.application,
-        images: options.app.images,
-        resources: recorder.status.resources,
-        requestedBy: options.backup.metadata.annotations?.['ferry.io/requested-by'],
-      },
-    });
-    const failed = volumes.filter(v => v.phase === 'Failed');
-    const hookFailures = (recorder.status.failures ?? []).filter(f => f.kind === 'Hook');
-    const storedBytes = completed.reduce((sum, v) => sum + (v.storedBytes ?? 0), 0);
-    const logicalBytes = manifest.volumes.reduce((sum, v) => sum + v.virtualSize, 0);
-    const partial = failed.length > 0 || hookFailures.length > 0;
-    return {
-      step: partial ? 'PartiallyFailed' : 'Completed',
-      message: partial
-        ? `Committed with failures: ${[...failed.map(v => v.pvc), ...hookFailures.map(f => `hook ${f.name}`)].join(', ')}`
-        : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
-      change: {
-        phase: partial ? 'PartiallyFailed' : 'Completed',
-        completedAt: new Date().toISOString(),
-        storedBytes,
-        logicalBytes,
-      },
-    };
-  }
 }
 
 /** The fields of the datamover's `volume backup` result the controller uses. */

@@ -6,8 +6,6 @@ import {
   backupCreatePermission,
   backupDeletePermission,
   backupReadPermission,
-  BackupDetail,
-  isTerminalPhase,
 } from '@ferry/plugin-backup-common';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -15,6 +13,7 @@ import type { FerryConfig } from '../config/FerryConfig';
 import { resolveApplication } from '../mapping/resolveApplication';
 import type { BackupService } from './BackupService';
 import type { EntityAccess } from './EntityAccess';
+import { streamOperation } from './streamOperation';
 import { entityParamsSchema, parseInput } from './validation';
 
 const createBackupSchema = z
@@ -102,32 +101,11 @@ export function registerBackupRoutes(options: BackupRoutesOptions): void {
 
   router.get('/entities/:kind/:namespace/:name/backups/:id/events', async (req, res) => {
     const { target, id } = await authorized(req, backupReadPermission, backupParamsSchema);
-    const first = await backups.getBackup({ entityRef: target.entityRef, id });
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
+    await streamOperation({
+      req,
+      res,
+      load: () => backups.getBackup({ entityRef: target.entityRef, id }),
+      intervalMs: options.pollIntervalMs,
     });
-    let closed = false;
-    req.on('close', () => {
-      closed = true;
-    });
-    let last = '';
-    let detail: BackupDetail = first;
-    const interval = options.pollIntervalMs ?? 1000;
-    while (!closed) {
-      const json = JSON.stringify(detail);
-      if (json !== last) {
-        res.write(`event: progress\ndata: ${json}\n\n`);
-        last = json;
-      }
-      if (isTerminalPhase(detail.phase)) {
-        res.write('event: end\ndata: {}\n\n');
-        break;
-      }
-      await new Promise(resolve => setTimeout(resolve, interval));
-      detail = await backups.getBackup({ entityRef: target.entityRef, id });
-    }
-    res.end();
   });
 }

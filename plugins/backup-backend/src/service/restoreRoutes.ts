@@ -9,8 +9,6 @@ import {
   backupReadPermission,
   backupRestoreAnywherePermission,
   backupRestorePermission,
-  isTerminalPhase,
-  RestoreDetail,
 } from '@ferry/plugin-backup-common';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -18,6 +16,7 @@ import type { FerryConfig } from '../config/FerryConfig';
 import { resolveApplication } from '../mapping/resolveApplication';
 import type { EntityAccess } from './EntityAccess';
 import type { RestoreService } from './RestoreService';
+import { streamOperation } from './streamOperation';
 import { entityParamsSchema, parseInput } from './validation';
 
 const OPERATION_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
@@ -154,31 +153,11 @@ export function registerRestoreRoutes(options: RestoreRoutesOptions): void {
 
   router.get('/entities/:kind/:namespace/:name/restores/:id/events', async (req, res) => {
     const query = await authorized(req);
-    let detail: RestoreDetail = await restores.getRestore(query);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
+    await streamOperation({
+      req,
+      res,
+      load: () => restores.getRestore(query),
+      intervalMs: options.pollIntervalMs,
     });
-    let closed = false;
-    req.on('close', () => {
-      closed = true;
-    });
-    let last = '';
-    const interval = options.pollIntervalMs ?? 1000;
-    while (!closed) {
-      const json = JSON.stringify(detail);
-      if (json !== last) {
-        res.write(`event: progress\ndata: ${json}\n\n`);
-        last = json;
-      }
-      if (isTerminalPhase(detail.phase)) {
-        res.write('event: end\ndata: {}\n\n');
-        break;
-      }
-      await new Promise(resolve => setTimeout(resolve, interval));
-      detail = await restores.getRestore(query);
-    }
-    res.end();
   });
 }

@@ -1,0 +1,82 @@
+import type { AppLock, Repository } from '@ferry/repository';
+import type {
+  BackupResource,
+  BackupStatus,
+} from '../controller/BackupResource';
+import type { StatusRecorder } from '../controller/StatusRecorder';
+import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
+
+/**
+ * Writes the backup's manifest (the commit point, DESIGN §3 step 7) with the volumes that
+ * succeeded, and returns the final phase to record: Completed, PartiallyFailed naming each failed
+ * volume or hook, or an error when nothing could be stored.
+ */
+export async function commitBackupManifest(options: {
+  repository: Repository;
+  lock: AppLock;
+  backup: BackupResource;
+  target: ApplicationTarget;
+  backupId: string;
+  app: ApplicationSnapshot;
+  recorder: StatusRecorder;
+}): Promise<{ step: string; message: string; change: Partial<BackupStatus> }> {
+  const { recorder, target, backupId } = options;
+  const volumes = recorder.status.volumes ?? [];
+  const completed = volumes.filter(v => v.phase === 'Completed' && v.record);
+  if (volumes.length > 0 && completed.length === 0) {
+    throw new Error(
+      `no volume could be backed up: ${volumes
+        .map(v => `${v.pvc}: ${v.reason ?? v.phase}`)
+        .join('; ')}`,
+    );
+  }
+  await recorder.event('Commit', `Writing the manifest of ${backupId}`);
+  const manifest = await options.repository.commitBackup({
+    app: target.appId,
+    backupId,
+    lock: options.lock,
+    volumes: completed.map(v => ({ pvc: v.pvc, record: v.record! })),
+    createdAt: recorder.status.startedAt,
+    metadata: {
+      entityRef: target.entityRef,
+      cluster: target.cluster,
+      namespace: target.namespace,
+      backupResource: `${options.backup.metadata.namespace}/${options.backup.metadata.name}`,
+      type: recorder.status.type === 'Incremental' ? 'incremental' : 'full',
+      policy: target.policy,
+      application: target.application,
+      images: options.app.images,
+      resources: recorder.status.resources,
+      requestedBy:
+        options.backup.metadata.annotations?.['ferry.io/requested-by'],
+    },
+  });
+  const failed = volumes.filter(v => v.phase === 'Failed');
+  const hookFailures = (recorder.status.failures ?? []).filter(
+    f => f.kind === 'Hook',
+  );
+  const storedBytes = completed.reduce(
+    (sum, v) => sum + (v.storedBytes ?? 0),
+    0,
+  );
+  const logicalBytes = manifest.volumes.reduce(
+    (sum, v) => sum + v.virtualSize,
+    0,
+  );
+  const partial = failed.length > 0 || hookFailures.length > 0;
+  return {
+    step: partial ? 'PartiallyFailed' : 'Completed',
+    message: partial
+      ? `Committed with failures: ${[
+          ...failed.map(v => v.pvc),
+          ...hookFailures.map(f => `hook ${f.name}`),
+        ].join(', ')}`
+      : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
+    change: {
+      phase: partial ? 'PartiallyFailed' : 'Completed',
+      completedAt: new Date().toISOString(),
+      storedBytes,
+      logicalBytes,
+    },
+  };
+}
