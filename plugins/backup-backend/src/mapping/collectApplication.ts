@@ -8,7 +8,7 @@ import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
 import { cleanObject } from './cleanObject';
 import { collectHelmRelease } from './collectHelmRelease';
 import { collectVolumes, statefulSetClaims } from './collectVolumes';
-import { exclusionReason, groupOf, objectKey } from './excludedObjects';
+import { exclusionReason, ferryTemporaryReason, groupOf, objectKey } from './excludedObjects';
 import { podImages } from './podImages';
 import type { ApplicationSnapshot, ApplicationTarget } from './types';
 
@@ -148,10 +148,11 @@ async function collect(
 
   const keys = new Set(selected.keys());
   const kept = [...selected.values()].filter(({ object }) => {
-    // A claim's data is never re-created by its owner, so claims are always kept.
+    // A claim's data is never re-created by its owner, so claims are kept, except Ferry's own
+    // temporary claims (a whole-namespace backup resumed after a crash must not back them up).
     const reason =
       object.kind === 'PersistentVolumeClaim' && groupOf(object.apiVersion) === ''
-        ? undefined
+        ? ferryTemporaryReason(object)
         : exclusionReason(object, keys);
     if (reason) {
       logger?.debug(`Leaving out ${object.kind} ${object.metadata?.name}: ${reason}`);

@@ -20,6 +20,13 @@ export function groupOf(apiVersion: string | undefined): string {
  *   ControllerRevisions of a StatefulSet, Jobs of a CronJob): the owner re-creates them;
  * - Pods that have a controller at all (a bare Pod is kept).
  */
+/** Ferry's own temporary objects (exposed claims, snapshots, Jobs) are never backed up. */
+export function ferryTemporaryReason(object: KubernetesObject): string | undefined {
+  return object.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'ferry'
+    ? 'ferry temporary object'
+    : undefined;
+}
+
 export function exclusionReason(object: KubernetesObject, keys: ReadonlySet<string>): string | undefined {
   const record = object as KubernetesObject & { type?: string };
   if (object.kind === 'Secret' && record.type === 'kubernetes.io/service-account-token') {
@@ -28,8 +35,9 @@ export function exclusionReason(object: KubernetesObject, keys: ReadonlySet<stri
   if (object.kind === 'ConfigMap' && object.metadata?.name === 'kube-root-ca.crt') {
     return 'cluster ca bundle';
   }
-  if (object.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'ferry') {
-    return 'ferry temporary object';
+  const temporary = ferryTemporaryReason(object);
+  if (temporary) {
+    return temporary;
   }
   const controller = object.metadata?.ownerReferences?.find(owner => owner.controller);
   if (controller && object.kind === 'Pod' && groupOf(object.apiVersion) === '') {

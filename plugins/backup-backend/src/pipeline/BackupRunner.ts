@@ -91,7 +91,12 @@ export class BackupRunner {
         );
       }, LOCK_LEASE_MS / 3);
 
-      const app = await this.options.collect(target);
+      const collected = await this.options.collect(target);
+      // A resumed backup keeps to the volumes it planned before the interruption.
+      const planned = recorder.status.volumes?.map(v => v.pvc);
+      const app = planned?.length
+        ? { ...collected, claims: collected.claims.filter(c => planned.includes(c.metadata!.name!)) }
+        : collected;
       const warnings = app.warnings.length ? `; warnings: ${app.warnings.join('; ')}` : '';
       await recorder.event(
         'Plan',
