@@ -139,7 +139,11 @@ export class BackupService {
     if (!targetName) {
       throw new InputError('target: no target is configured (ferry.targets in app-config)');
     }
-    this.options.targets.config(targetName);
+    if (!this.options.targets.names().includes(targetName)) {
+      throw new InputError(
+        `target: no target named '${targetName}'; configured targets: ${this.options.targets.names().join(', ')}`,
+      );
+    }
     const backupId = newBackupId();
     const backup: BackupResource = {
       apiVersion: `${FERRY_GROUP}/${FERRY_VERSION}`,
