@@ -61,9 +61,9 @@ export const TargetStep = (props: {
             value={form.scope}
             onChange={e => onChange({ ...form, scope: e.target.value as RestoreForm['scope'] })}
           >
-            <FormControlLabel value="all" control={<Radio />} label="Resources and volume data" />
-            <FormControlLabel value="metadata-only" control={<Radio />} label="Resources only (metadata-only)" />
-            <FormControlLabel value="data-only" control={<Radio />} label="Volume data only (data-only)" />
+            <FormControlLabel value="all" control={<Radio color="primary" />} label="Resources and volume data" />
+            <FormControlLabel value="metadata-only" control={<Radio color="primary" />} label="Resources only (metadata-only)" />
+            <FormControlLabel value="data-only" control={<Radio color="primary" />} label="Volume data only (data-only)" />
           </RadioGroup>
         </FormControl>
         <FormControl component="fieldset">
@@ -74,8 +74,8 @@ export const TargetStep = (props: {
               onChange({ ...form, existing: e.target.value as RestoreForm['existing'] })
             }
           >
-            <FormControlLabel value="skip" control={<Radio />} label="Skip them" />
-            <FormControlLabel value="patch" control={<Radio />} label="Patch them to the backed-up state" />
+            <FormControlLabel value="skip" control={<Radio color="primary" />} label="Skip them" />
+            <FormControlLabel value="patch" control={<Radio color="primary" />} label="Patch them to the backed-up state" />
           </RadioGroup>
         </FormControl>
       </Box>

@@ -82,6 +82,7 @@ export const TransformsStep = (props: {
       <FormControlLabel
         control={
           <Checkbox
+            color="primary"
             checked={image.enabled}
             onChange={e => setImage({ enabled: e.target.checked })}
           />
@@ -123,6 +124,7 @@ export const TransformsStep = (props: {
           <FormControlLabel
             control={
               <Checkbox
+                color="primary"
                 checked={image.overrideImageIfExist}
                 onChange={e => setImage({ overrideImageIfExist: e.target.checked })}
               />
