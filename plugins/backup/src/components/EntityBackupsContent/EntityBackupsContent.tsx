@@ -105,7 +105,7 @@ export const EntityBackupsContent = () => {
             ))
         }
         emptyTitle={`No backups yet for ${title}`}
-        emptyDescription="Back up now, or let the policy's schedule do it: backups of this component's Kubernetes resources and volumes will be listed here, newest first."
+        emptyDescription="Press Back up now: backups of this component's Kubernetes resources and volumes will be listed here, newest first."
       />
       <BackupDetailDrawer
         entity={entity}
