@@ -24,6 +24,7 @@ import { BlockDigestSink, DEFAULT_DIGEST_BLOCK } from './digest/BlockDigestSink'
 import { VerifiedRangeSource } from './digest/VerifiedRangeSource';
 import type { AppLock } from './operations/AppLock';
 import { createHash } from 'node:crypto';
+import { checkImagesForCommit } from './images/checkImagesForCommit';
 
 /** One layer of a volume's chain, top (the backup asked for) first. */
 export interface ChainLayer {
@@ -278,8 +279,13 @@ export class Repository {
     lock: AppLock;
     /** Records from the datamover results; absent: every record staged for this id. */
     volumes?: Array<{ pvc: string; record: ObjectRef }>;
-    /** Objects of the backup stored elsewhere (e.g. `images/index/<app>/<id>.json`), checked here. */
+    /** Objects of the backup stored elsewhere, checked here. */
     extraObjects?: ObjectRef[];
+    /**
+     * The backup's image index (`images/index/<app>/<id>.json`, from `image backup`): its digest,
+     * schema and every blob it names are checked, and the manifest records it as `images`.
+     */
+    images?: ObjectRef;
     metadata?: Record<string, unknown>;
     createdAt?: string;
   }): Promise<Manifest> {
@@ -323,6 +329,7 @@ export class Repository {
       checkObject(ref, await this.target.get(ref.key));
       objects.push(ref);
     }
+    if (o.images) await checkImagesForCommit(this, o.images, o.app, o.backupId);
     const manifest: Manifest = {
       formatVersion: MANIFEST_VERSION,
       kind: 'ferry.backup',
@@ -332,6 +339,7 @@ export class Repository {
       committedAt: new Date().toISOString(),
       volumes,
       objects,
+      ...(o.images ? { images: o.images } : {}),
       metadata: o.metadata ?? {},
     };
     manifestSchema.parse(manifest);

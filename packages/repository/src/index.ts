@@ -1,6 +1,15 @@
 export * from './errors';
 export * from './backupId';
-export { layout, parseBackupKey, parseVolumeKey, checkName, checkBackupId } from './layout';
+export {
+  layout,
+  parseBackupKey,
+  parseVolumeKey,
+  parseImageIndexKey,
+  parseImageBlobKey,
+  checkName,
+  checkBackupId,
+  checkDigest,
+} from './layout';
 export type { Target, ObjectInfo, IncompleteUpload, OpenSinkOptions } from './target/Target';
 export { FilesystemTarget } from './target/FilesystemTarget';
 export { S3Target, type S3TargetOptions } from './target/S3Target';
@@ -25,3 +34,6 @@ export * from './schema/volumeRecord';
 export { digestOf, sha256Hex, checkObject, verifyingStream } from './digest/sha256';
 export { BlockDigestSink, DEFAULT_DIGEST_BLOCK } from './digest/BlockDigestSink';
 export { VerifiedRangeSource } from './digest/VerifiedRangeSource';
+export * from './schema/imageIndex';
+export { ImageStore } from './images/ImageStore';
+export { collectImageGarbage, type ImageGarbageReport } from './images/collectImageGarbage';

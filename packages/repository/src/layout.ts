@@ -15,6 +15,8 @@ import { BACKUP_ID_PATTERN } from './backupId';
  * apps/<app>/volumes/<pvc>/<id>.json                volume record: sizes, digests, parent link
  * apps/<app>/volumes/<pvc>/<id>.keep                the backup was deleted but a kept backup's
  *                                                   chain still needs this image
+ * images/blobs/sha256/<hex>                         OCI blob or manifest, shared by all apps
+ * images/index/<app>/<id>.json                      the images of one backup (image index)
  */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
@@ -33,6 +35,13 @@ export function checkBackupId(value: string): string {
       `backup id "${value}" does not match YYYYMMDDTHHMMSSmmmZ-xxxxxx (ids must sort by time)`,
     );
   }
+  return value;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+export function checkDigest(value: string): string {
+  if (!DIGEST.test(value)) throw new InvalidInputError(`digest "${value}" is not sha256:<64 lower-case hex>`);
   return value;
 }
 
@@ -58,6 +67,11 @@ export const layout = {
     `${layout.volumePrefix(app, pvc)}${checkBackupId(id)}.json`,
   keep: (app: string, pvc: string, id: string) =>
     `${layout.volumePrefix(app, pvc)}${checkBackupId(id)}.keep`,
+  imageBlobsPrefix: () => 'images/blobs/sha256/',
+  imageBlob: (digest: string) => `images/blobs/sha256/${checkDigest(digest).slice('sha256:'.length)}`,
+  imageIndexesPrefix: () => 'images/index/',
+  imageIndexPrefix: (app: string) => `images/index/${checkName('app', app)}/`,
+  imageIndex: (app: string, id: string) => `images/index/${checkName('app', app)}/${checkBackupId(id)}.json`,
   /** The backing-file name written into an overlay: the parent image's file name. */
   backingName: (parentId: string) => `${checkBackupId(parentId)}.qcow2`,
 };
@@ -78,4 +92,17 @@ export function parseBackupKey(
   const m = /^apps\/([^/]+)\/backups\/([^/]+)\/(.+)$/.exec(key);
   if (!m || !BACKUP_ID_PATTERN.test(m[2])) return undefined;
   return { app: m[1], backupId: m[2], rest: m[3] };
+}
+
+/** Splits `images/index/<app>/<id>.json`. */
+export function parseImageIndexKey(key: string): { app: string; backupId: string } | undefined {
+  const m = /^images\/index\/([^/]+)\/([^/]+)\.json$/.exec(key);
+  if (!m || !BACKUP_ID_PATTERN.test(m[2])) return undefined;
+  return { app: m[1], backupId: m[2] };
+}
+
+/** `images/blobs/sha256/<hex>` → `sha256:<hex>` (undefined for other keys). */
+export function parseImageBlobKey(key: string): string | undefined {
+  const m = /^images\/blobs\/sha256\/([0-9a-f]{64})$/.exec(key);
+  return m ? `sha256:${m[1]}` : undefined;
 }

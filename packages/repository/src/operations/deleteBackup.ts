@@ -50,6 +50,9 @@ export async function deleteBackup(
     await repo.target.delete(obj.key);
     deletedKeys.push(obj.key);
   }
+  // the image index goes; its blobs stay until garbage collection finds no index naming them
+  await repo.target.delete(layout.imageIndex(o.app, o.backupId));
+  deletedKeys.push(layout.imageIndex(o.app, o.backupId));
   for (const v of manifest.volumes) {
     if (keptVolumes.includes(v.pvc)) continue;
     for (const key of [

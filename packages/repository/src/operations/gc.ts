@@ -1,4 +1,4 @@
-import { layout, parseBackupKey, parseVolumeKey } from '../layout';
+import { layout, parseBackupKey, parseImageIndexKey, parseVolumeKey } from '../layout';
 import type { Repository } from '../Repository';
 
 /**
@@ -85,6 +85,13 @@ export async function collectGarbage(
   for (const key of doomed) {
     await repo.target.delete(key);
     report.deletedKeys.push(key);
+  }
+  // image indexes of this app's backups that never committed (their blobs: collectImageGarbage)
+  for await (const obj of repo.target.list(layout.imageIndexPrefix(o.app))) {
+    const p = parseImageIndexKey(obj.key);
+    if (!p || committed.has(p.backupId) || obj.modified.getTime() > cutoff) continue;
+    await repo.target.delete(obj.key);
+    report.deletedKeys.push(obj.key);
   }
   for await (const u of repo.target.listIncomplete(layout.appPrefix(o.app))) {
     if (u.started.getTime() > cutoff) continue;

@@ -28,6 +28,8 @@ export const manifestSchema = z.object({
   volumes: z.array(manifestVolumeSchema),
   /** Other objects of the backup (resources YAML, image index …). */
   objects: z.array(objectRefSchema),
+  /** The backup's image index (`images/index/<app>/<id>.json`), when images were backed up. */
+  images: objectRefSchema.optional(),
   /** Free-form facts the writer wants kept (plan, phase, labels); not interpreted here. */
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
