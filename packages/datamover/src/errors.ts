@@ -1,4 +1,5 @@
 import { isRepositoryError, type RepositoryError } from '@ferry/repository';
+import { isRegistryError, type RegistryErrorCode } from './oci/errors';
 
 /**
  * Every way the datamover can fail, with a distinct process exit code. The code is also in
@@ -21,6 +22,10 @@ export const EXIT_CODES = {
   ALREADY_COMMITTED: 19,
   REPOSITORY_FORMAT: 20,
   INTERRUPTED: 21,
+  IMAGES_FAILED: 22,
+  REGISTRY_UNREACHABLE: 23,
+  REGISTRY_DENIED: 24,
+  REGISTRY_ERROR: 25,
 } as const;
 
 export type DatamoverErrorCode = keyof typeof EXIT_CODES;
@@ -29,10 +34,13 @@ export class DatamoverError extends Error {
   readonly code: DatamoverErrorCode;
   /** What the caller can do about it. */
   readonly hint?: string;
-  constructor(code: DatamoverErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+  /** A result that still holds (per-item outcomes when every item failed). */
+  readonly result?: object;
+  constructor(code: DatamoverErrorCode, message: string, options?: { cause?: unknown; hint?: string; result?: object }) {
     super(message, { cause: options?.cause });
     this.code = code;
     this.hint = options?.hint;
+    this.result = options?.result;
     this.name = 'DatamoverError';
   }
 
@@ -53,10 +61,22 @@ const FROM_REPOSITORY: Record<RepositoryError['code'], DatamoverErrorCode> = {
   UNSUPPORTED_FORMAT: 'REPOSITORY_FORMAT',
 };
 
+const FROM_REGISTRY: Record<RegistryErrorCode, DatamoverErrorCode> = {
+  INVALID_REFERENCE: 'USAGE',
+  UNREACHABLE: 'REGISTRY_UNREACHABLE',
+  UNAUTHORIZED: 'REGISTRY_DENIED',
+  DENIED: 'REGISTRY_DENIED',
+  NOT_FOUND: 'NOT_FOUND',
+  DIGEST_MISMATCH: 'INTEGRITY',
+  UNSUPPORTED: 'REGISTRY_ERROR',
+  PROTOCOL: 'REGISTRY_ERROR',
+};
+
 /** Turns anything thrown into a DatamoverError (unknown errors become INTERNAL). */
 export function toDatamoverError(e: unknown): DatamoverError {
   if (e instanceof DatamoverError) return e;
   if (isRepositoryError(e)) return new DatamoverError(FROM_REPOSITORY[e.code], e.message, { cause: e });
+  if (isRegistryError(e)) return new DatamoverError(FROM_REGISTRY[e.code], e.message, { cause: e });
   const errno = (e as NodeJS.ErrnoException | undefined)?.code;
   if (errno === 'ENOSPC' || errno === 'EDQUOT') {
     return new DatamoverError('NO_SPACE', `no space left: ${(e as Error).message}`, { cause: e });

@@ -4,3 +4,10 @@ export { parseChangedRanges, toClusterRuns, type ByteRange } from './volume/chan
 export * from './volume/clusterIndex';
 export { DatamoverError, EXIT_CODES, toDatamoverError, type DatamoverErrorCode } from './errors';
 export type { ProgressEvent, ProgressSink } from './io/Progress';
+export * from './oci';
+export { backupImages, type ImageBackupOptions, type ImageBackupResult, type ImageBackupItem } from './image/backupImages';
+export { restoreImages, type ImageRestoreOptions, type ImageRestoreResult, type ImageRestoreItem } from './image/restoreImages';
+export { checkImages, type ImageCheckResult, type ImageCheckItem } from './image/checkImages';
+export { parsePlatforms, type PlatformFilter } from './image/platforms';
+export { destinationOf, alternativeTag } from './image/destination';
+export type { ImageProgressEvent, ImageProgressSink } from './image/progress';

@@ -14,6 +14,8 @@ import { restoreVolume } from '../volume/restoreVolume';
 import { parseChangedRanges } from '../volume/changedRanges';
 import { createOutput, errorLine, type Output } from './output';
 import { TARGET_FLAGS, targetFromConfig } from './targetFromConfig';
+import { IMAGE_FLAGS, IMAGE_USAGE, runImageCheck, runImageCommand, validateImageFlags } from './imageCommands';
+import { collectImageGarbage } from '@ferry/repository';
 
 const USAGE = `ferry-datamover <command> [flags]
 
@@ -26,7 +28,8 @@ const USAGE = `ferry-datamover <command> [flags]
   backup delete   --app A --backup-id ID
   backup new-id
   repo verify     --app A [--backup-id ID] [--shallow]
-  repo gc         --app A [--grace-seconds N]
+  repo gc         --app A [--grace-seconds N]    (also image blobs no backup of any app needs)
+${IMAGE_USAGE}
 
 Target (flag or environment):
 ${Object.entries(TARGET_FLAGS)
@@ -50,6 +53,7 @@ const COMMAND_FLAGS = {
   shallow: { type: 'boolean' },
   'grace-seconds': { type: 'string' },
   help: { type: 'boolean' },
+  ...IMAGE_FLAGS,
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -95,9 +99,17 @@ export async function main(
       out.line({ type: 'result', operation: 'new-id', backupId: newBackupId() });
       return 0;
     }
+    const flags = { get, need, flag };
+    validateImageFlags(command, flags);
+    if (command === 'image check') {
+      const r = await runImageCheck(flags);
+      out.line(r);
+      out.terminate(r);
+      return 0;
+    }
     const target = await targetFromConfig(values, env);
     try {
-      const repo = await Repository.open(target, { create: command === 'volume backup' });
+      const repo = await Repository.open(target, { create: command === 'volume backup' || command === 'image backup' });
       const progress = (e: object) => out.line(e);
       let result: object;
       switch (command) {
@@ -185,12 +197,18 @@ export async function main(
           const lock = await AppLock.acquire({ target, app });
           try {
             const grace = get('grace-seconds');
-            result = { type: 'result', operation: 'repo-gc', ...(await collectGarbage(repo, { app, graceMs: grace === undefined ? undefined : Number(grace) * 1000 })) };
+            const graceMs = grace === undefined ? undefined : Number(grace) * 1000;
+            const report = await collectGarbage(repo, { app, graceMs });
+            result = { type: 'result', operation: 'repo-gc', ...report, images: await collectImageGarbage(repo, { graceMs }) };
           } finally {
             await lock.release();
           }
           break;
         }
+        case 'image backup':
+        case 'image restore':
+          result = await runImageCommand(command, { repo, flags, progress, signal });
+          break;
         default:
           throw new DatamoverError('USAGE', `unknown command "${command}"; see --help`);
       }
@@ -215,6 +233,7 @@ function clusterSizeFlag(value: string | undefined): number | undefined {
 }
 
 function fail(out: Output, e: DatamoverError, terminate = true): number {
+  if (e.result) out.line(e.result); // per-item outcomes, before the error line
   const line = errorLine(e);
   out.line(line);
   out.log(`Failed: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);

@@ -26,8 +26,8 @@ export function createOutput(env: NodeJS.ProcessEnv, stdout = process.stdout, st
       let text = JSON.stringify(obj);
       if (Buffer.byteLength(text) > TERMINATION_LIMIT) {
         // keep what a controller needs; the full result is on stdout
-        const { type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize } = obj as Record<string, unknown>;
-        text = JSON.stringify({ type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, truncated: true }).slice(0, TERMINATION_LIMIT);
+        const { type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index } = obj as Record<string, unknown>;
+        text = JSON.stringify({ type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index, truncated: true }).slice(0, TERMINATION_LIMIT);
       }
       try {
         writeFileSync(p, text);
@@ -39,5 +39,13 @@ export function createOutput(env: NodeJS.ProcessEnv, stdout = process.stdout, st
 }
 
 export function errorLine(e: DatamoverError): object {
-  return { type: 'error', code: e.code, exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  const images = (e.result as { images?: unknown } | undefined)?.images;
+  return {
+    type: 'error',
+    code: e.code,
+    exitCode: e.exitCode,
+    message: e.message,
+    ...(e.hint ? { hint: e.hint } : {}),
+    ...(images ? { images } : {}),
+  };
 }
