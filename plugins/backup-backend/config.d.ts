@@ -58,6 +58,11 @@ export interface Config {
     controller?: {
       /** Namespace of the leader-election Lease in every cluster (default kube-system). */
       leaseNamespace?: string;
+      /**
+       * Namespace of Restore resources whose target namespace does not exist yet (default
+       * ferry-system; created when absent). A Restore into an existing namespace lives there.
+       */
+      namespace?: string;
     };
     /** The datamover Jobs that move volume bytes inside the cluster. */
     datamover?: {

@@ -61,7 +61,13 @@ export const ferryConfigSchema = z
       .object({ adminRefs: z.array(z.string()).default([]) })
       .default({}),
     controller: z
-      .object({ leaseNamespace: z.string().min(1).default('kube-system') })
+      .object({
+        leaseNamespace: z.string().min(1).default('kube-system'),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name (RFC 1123 label)')
+          .default('ferry-system'),
+      })
       .default({}),
   })
   .superRefine((value, ctx) => {

@@ -95,6 +95,7 @@ export class OperationController<S extends BackupStatus, R extends OperationReso
     informer.on('add', seen);
     informer.on('update', seen);
     informer.on('error', error => {
+      if (this.informer !== informer) return; // stopped: the abort is ours
       logger.warn(`Watch of ${kind}s on ${cluster} failed: ${error}`);
       setTimeout(() => {
         if (this.informer === informer) informer.start().catch(() => undefined);

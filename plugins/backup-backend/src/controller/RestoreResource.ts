@@ -34,6 +34,18 @@ export interface RestoreSpec {
   omitAnnotations?: string[];
   transforms?: RestoreTransforms;
   readyTimeoutSeconds?: number;
+  /** Push images whose original is unreachable to this registry and repoint the workloads. */
+  imageRestore?: ImageRestoreSpec;
+}
+
+export interface ImageRestoreSpec {
+  /** Registry host[:port]. */
+  registry: string;
+  /** Repository prefix in the registry (default `ferry/<source namespace>`). */
+  repository?: string;
+  /** A dockerconfigjson Secret with push credentials (target namespace, else Ferry's namespace). */
+  authSecret?: string;
+  overrideImageIfExist?: boolean;
 }
 
 /** A Restore's status: the backup status fields it shares, plus the outcome per object. */

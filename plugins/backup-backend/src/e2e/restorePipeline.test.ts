@@ -304,6 +304,18 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       labelSelector: 'app.kubernetes.io/managed-by=ferry',
     });
     expect(temporaries.items).toEqual([]);
+    // demo-restored did not exist when the restore was asked for: its Restore lives in Ferry's
+    // namespace, and the restored namespace holds only the application.
+    const inFerryNamespace = (await custom.listNamespacedCustomObject({
+      group: 'ferry.io',
+      version: 'v1alpha1',
+      plural: 'restores',
+      namespace: 'ferry-system',
+    })) as { items: Array<{ metadata: { annotations?: Record<string, string> }; spec: { namespace?: string } }> };
+    expect(
+      inFerryNamespace.items.filter(r => r.metadata.annotations?.['ferry.io/restore-id'] === created.body.id).map(r => r.spec.namespace),
+    ).toEqual(['demo-restored']);
+    expect(contents.filter(c => c.startsWith('Restore/'))).toEqual([]);
   });
 
   it('leaves a release that helm upgrade takes over in the new namespace', async () => {

@@ -62,6 +62,7 @@ export class BackupRunner {
       apiVersion: backup.apiVersion,
       kind: backup.kind,
       name: backup.metadata.name,
+      namespace: backup.metadata.namespace,
       uid: backup.metadata.uid!,
       labels: {
         'app.kubernetes.io/managed-by': 'ferry',

@@ -54,6 +54,7 @@ export class RestoreRunner {
       apiVersion: restore.apiVersion,
       kind: restore.kind,
       name: restore.metadata.name,
+      namespace: restore.metadata.namespace,
       uid: restore.metadata.uid!,
       labels: { 'app.kubernetes.io/managed-by': 'ferry', [RESTORE_LABEL]: restoreId },
     };
@@ -65,12 +66,6 @@ export class RestoreRunner {
       { phase: 'Running', restoreId, runner: hostname(), startedAt: recorder.status.startedAt ?? new Date().toISOString() },
     );
     try {
-      if (namespace !== restore.metadata.namespace) {
-        // Temporaries carry an ownerReference to the Restore, which only works in its namespace.
-        throw new Error(
-          `spec.namespace ${namespace} differs from the Restore's namespace ${restore.metadata.namespace}: create the Restore in the namespace to restore into`,
-        );
-      }
       const repository = await this.options.targets.repository(spec.target);
       const manifest = await repository.readManifest(spec.appId, spec.backupId);
       const objects = transformObjects({

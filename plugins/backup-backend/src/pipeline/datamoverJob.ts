@@ -7,7 +7,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { DatamoverConfig } from '../config/FerryConfig';
 import { createIfAbsent, KubeClients, sleep } from './KubeClients';
-import { OperationOwner, ownerReferenceTo } from './OwnerRef';
+import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
 export const DEVICE_PATH = '/dev/ferry-volume';
 
@@ -55,7 +55,7 @@ export function buildDatamoverJob(options: {
       name: options.name,
       namespace: options.namespace,
       labels,
-      ownerReferences: [ownerReferenceTo(options.owner)],
+      ownerReferences: ownerReferencesIn(options.owner, options.namespace),
     },
     spec: {
       backoffLimit: 0,

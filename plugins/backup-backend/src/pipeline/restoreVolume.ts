@@ -4,7 +4,7 @@ import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { RestoreStatus } from '../controller/RestoreResource';
 import { buildDatamoverJob, DEVICE_PATH, runDatamoverJob, TargetAccess } from './datamoverJob';
 import { createIfAbsent, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
-import { OperationOwner, ownerReferenceTo } from './OwnerRef';
+import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 import { parseQuantity } from './quantity';
 import { tempName } from './tempNames';
 import { ALLOW_VOLUME_MODE_CHANGE, createSnapshot, waitForSnapshot } from './volumeSnapshots';
@@ -79,7 +79,7 @@ export async function restoreVolume(options: {
           name: deviceClaim,
           namespace,
           labels: owner.labels,
-          ownerReferences: [ownerReferenceTo(owner)],
+          ownerReferences: ownerReferencesIn(owner, namespace),
         },
         spec: {
           accessModes: ['ReadWriteOnce'],

@@ -1,7 +1,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { createIfAbsent, deleteIfPresent, mergePatch, sleep } from './KubeClients';
-import { OperationOwner, ownerReferenceTo } from './OwnerRef';
+import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
 const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
 const SNAPSHOT_VERSION = 'v1';
@@ -45,7 +45,7 @@ export async function createSnapshot(options: {
           name: options.name,
           namespace: options.namespace,
           labels: options.owner.labels,
-          ownerReferences: [ownerReferenceTo(options.owner)],
+          ownerReferences: ownerReferencesIn(options.owner, options.namespace),
         },
         spec: {
           volumeSnapshotClassName: options.volumeSnapshotClassName,
@@ -127,7 +127,7 @@ export async function exposeSnapshotAsBlock(options: {
           name: options.claimName,
           namespace: options.namespace,
           labels: options.owner.labels,
-          ownerReferences: [ownerReferenceTo(options.owner)],
+          ownerReferences: ownerReferencesIn(options.owner, options.namespace),
         },
         spec: {
           accessModes: ['ReadWriteOnce'],

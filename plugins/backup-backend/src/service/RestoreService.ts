@@ -284,13 +284,18 @@ export class RestoreService {
     const valid = await this.validate(options);
     const { kube, namespace } = valid;
     const restoreId = newBackupId();
-    await createIfAbsent(() => kube.core.createNamespace({ body: { metadata: { name: namespace } } }));
+    // DESIGN §4: the Restore lives in its target namespace, or in Ferry's own namespace while the
+    // target does not exist yet (the runner creates it, so nothing is written before the run).
+    const home = (await namespaceExists(kube, namespace)) ? namespace : this.options.config.controller.namespace;
+    if (home !== namespace) {
+      await createIfAbsent(() => kube.core.createNamespace({ body: { metadata: { name: home } } }));
+    }
     const restore: RestoreResource = {
       apiVersion: `${FERRY_GROUP}/${FERRY_VERSION}`,
       kind: RESTORE_KIND,
       metadata: {
         name: `ferry-restore-${restoreId.toLowerCase()}`,
-        namespace,
+        namespace: home,
         labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
         annotations: {
           [ENTITY_REF_ANNOTATION]: options.target.entityRef,
@@ -306,13 +311,13 @@ export class RestoreService {
         group: FERRY_GROUP,
         version: FERRY_VERSION,
         plural: RESTORE_PLURAL,
-        namespace,
+        namespace: home,
         body: restore,
       })) as RestoreResource;
     } catch (error) {
       if (isNotFound(error)) {
         throw new NotFoundError(
-          `cannot create a restore in namespace ${namespace} of cluster ${valid.cluster}: the Restore resource type (crds/ferry.io_restores.yaml) is not installed`,
+          `cannot create a restore in namespace ${home} of cluster ${valid.cluster}: the Restore resource type (crds/ferry.io_restores.yaml) is not installed`,
         );
       }
       throw error;
@@ -332,4 +337,11 @@ export class RestoreService {
       status: indexed.detail as RestoreStatus | undefined,
     });
   }
+}
+
+async function namespaceExists(kube: KubeClients, name: string): Promise<boolean> {
+  return kube.core.readNamespace({ name }).then(
+    () => true,
+    error => (isNotFound(error) ? false : Promise.reject(error)),
+  );
 }

@@ -2,7 +2,7 @@ import type { V1EnvVar } from '@kubernetes/client-node';
 import type { TargetConfig } from '../config/FerryConfig';
 import { createIfAbsent, deleteIfPresent, KubeClients } from '../pipeline/KubeClients';
 import type { TargetAccess } from '../pipeline/datamoverJob';
-import { OperationOwner, ownerReferenceTo } from '../pipeline/OwnerRef';
+import { OperationOwner, ownerReferencesIn } from '../pipeline/OwnerRef';
 
 const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
 
@@ -48,7 +48,7 @@ export async function prepareTargetAccess(options: {
           name: options.secretName,
           namespace: options.namespace,
           labels: options.owner.labels,
-          ownerReferences: [ownerReferenceTo(options.owner)],
+          ownerReferences: ownerReferencesIn(options.owner, options.namespace),
         },
         type: 'Opaque',
         stringData: {

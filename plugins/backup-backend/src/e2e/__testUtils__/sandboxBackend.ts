@@ -28,29 +28,28 @@ export const demoEntity: Entity = {
   spec: { type: 'service', owner: 'group:default/team-shop', lifecycle: 'production' },
 };
 
-/** The Kubernetes plugin's config of the sandbox cluster, with a service-account token. */
-export async function sandboxClusterConfig(
-  sandbox: Sandbox,
-  extraClusters: Array<Record<string, unknown>> = [],
-) {
+/** One cluster entry of the Kubernetes plugin's config for a sandbox, with a service-account token. */
+export async function sandboxCluster(sandbox: Sandbox, name = 'sandbox') {
   const { token } = await createServiceAccountToken(sandbox);
   const cluster = sandbox.kubeConfig.getCurrentCluster()!;
   const caData = cluster.caData ?? fs.readFileSync(cluster.caFile!).toString('base64');
   return {
+    name,
+    url: sandbox.apiServerUrl,
+    authProvider: 'serviceAccount',
+    authMetadata: { serviceAccountToken: token },
+    caData,
+  };
+}
+
+/** The Kubernetes plugin's config of the sandbox cluster (named `sandbox`) and any others. */
+export async function sandboxClusterConfig(
+  sandbox: Sandbox,
+  extraClusters: Array<Record<string, unknown>> = [],
+) {
+  return {
     clusterLocatorMethods: [
-      {
-        type: 'config',
-        clusters: [
-          {
-            name: 'sandbox',
-            url: sandbox.apiServerUrl,
-            authProvider: 'serviceAccount',
-            authMetadata: { serviceAccountToken: token },
-            caData,
-          },
-          ...extraClusters,
-        ],
-      },
+      { type: 'config', clusters: [await sandboxCluster(sandbox), ...extraClusters] },
     ],
   };
 }
