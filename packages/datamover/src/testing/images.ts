@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Registry } from '@ferry/sandbox/src/registry';
 import { pushTestImage, type PushedImage } from '@ferry/sandbox/src/testImage';
 
+export const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
 /** Raw registry access for assertions (plain fetch: the client under test is not used). */
 export function rawRegistry(registry: Registry) {
   const headers: Record<string, string> = {};
@@ -41,8 +43,6 @@ export function rawRegistry(registry: Registry) {
     },
   };
 }
-
-export const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /**
  * Pushes two single-platform images and an OCI index over them (`linux/amd64`, `linux/arm64`)
