@@ -54,6 +54,13 @@ export interface Config {
       /** Entity refs (users or groups) of administrators. */
       adminRefs?: string[];
     };
+    /** How Ferry reaches container registries (image backup, reachability, image restore). */
+    images?: {
+      /** Registry hosts (host or host:port) reached over plain http; loopback hosts always are. */
+      insecureRegistries?: string[];
+      /** How long a reachability check of one image may take during validation (default 5). */
+      checkTimeoutSeconds?: number;
+    };
     /** Ferry's controllers of Backup and Restore resources. */
     controller?: {
       /** Namespace of the leader-election Lease in every cluster (default kube-system). */

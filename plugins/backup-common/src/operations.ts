@@ -171,6 +171,26 @@ export interface ObjectChange extends ResourceRef {
   diff?: string;
 }
 
+/** What a restore does about one image its workloads run (DESIGN §4 steps 1 and 3). */
+export interface RestoreImagePlan {
+  image: string;
+  /** Whether the original can be pulled now (checked from Ferry's backend). */
+  reachable: boolean;
+  /** Whether the backup holds a copy of it. */
+  stored: boolean;
+  /** `original`: run it as it is; `push`: push the copy (imageRestore) and repoint; `unavailable`: neither. */
+  action: 'original' | 'push' | 'unavailable';
+  reason?: string;
+}
+
+/** What a restore did about one image. */
+export interface RestoredImage extends RestoreImagePlan {
+  /** The reference the restored workloads run, when the image was pushed. */
+  restored?: string;
+  /** Pushed under a new tag because the original tag named another image. */
+  tagChanged?: boolean;
+}
+
 export interface DryRunResult {
   dryRun: true;
   backupId: string;
@@ -179,6 +199,7 @@ export interface DryRunResult {
   objects: ObjectChange[];
   volumes: Array<{ pvc: string; storageClass: string; sizeBytes: number; action: 'create' | 'skip' }>;
   unreachableImages: string[];
+  images: RestoreImagePlan[];
   warnings: string[];
 }
 
@@ -193,6 +214,7 @@ export interface RestoreDetail extends RestoreSummary {
   volumes: VolumeProgress[];
   timeline: TimelineEntry[];
   objects: RestoredObject[];
+  images: RestoredImage[];
   failures: OperationFailure[];
 }
 

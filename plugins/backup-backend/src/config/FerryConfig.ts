@@ -60,6 +60,12 @@ export const ferryConfigSchema = z
     permissions: z
       .object({ adminRefs: z.array(z.string()).default([]) })
       .default({}),
+    images: z
+      .object({
+        insecureRegistries: z.array(z.string().min(1)).default([]),
+        checkTimeoutSeconds: z.number().positive().max(60).default(5),
+      })
+      .default({}),
     controller: z
       .object({
         leaseNamespace: z.string().min(1).default('kube-system'),

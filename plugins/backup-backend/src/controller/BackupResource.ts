@@ -57,6 +57,14 @@ export interface VolumeStatus extends VolumeProgress {
   record?: { key: string; size: number; digest: string };
 }
 
+/** The image Job's outcome: the image index to commit and each image's copy. */
+export interface ImageBackupStatus {
+  phase: 'Running' | 'Completed' | 'Failed';
+  index?: { key: string; size: number; digest: string };
+  images?: Array<{ image: string; digest?: string; stored: boolean; bytes?: number; newBytes?: number; reason?: string }>;
+  reason?: string;
+}
+
 export interface BackupStatus {
   phase?: OperationPhase;
   type?: 'Full' | 'Incremental';
@@ -75,6 +83,8 @@ export interface BackupStatus {
   storedBytes?: number;
   resources?: Array<{ apiVersion: string; kind: string; name: string; namespace?: string }>;
   images?: string[];
+  /** The copy of the images into the repository (DESIGN §3 step 6). */
+  imageBackup?: ImageBackupStatus;
   hooks?: HookResult[];
   /** When the snapshots of all volumes were taken (pre-hooks → snapshots → post-hooks done). */
   snapshotsAt?: string;

@@ -1,4 +1,4 @@
-import type { JsonPatchOperation, RestoredObject } from '@ferry/plugin-backup-common';
+import type { JsonPatchOperation, RestoredImage, RestoredObject } from '@ferry/plugin-backup-common';
 import type { BackupStatus } from './BackupResource';
 
 /** The `Restore` custom resource (crds/ferry.io_restores.yaml), in the target namespace. */
@@ -52,6 +52,8 @@ export interface ImageRestoreSpec {
 export interface RestoreStatus extends BackupStatus {
   restoreId?: string;
   objects?: RestoredObject[];
+  /** What was done about each image (set once the image step ran; a resumed run keeps it). */
+  imageOutcomes?: RestoredImage[];
 }
 
 export interface RestoreResource {

@@ -72,7 +72,10 @@ export function toBackupDetail(options: {
     timeline: status.timeline ?? [],
     failures: status.failures ?? [],
     resources: status.resources ?? [],
-    images: (status.images ?? []).map(image => ({ image, stored: false })),
+    images: (status.images ?? []).map(image => {
+      const copy = status.imageBackup?.images?.find(i => i.image === image);
+      return { image, ...(copy?.digest ? { digest: copy.digest } : {}), stored: copy?.stored ?? false };
+    }),
     hooks: status.hooks ?? [],
     deletion: running
       ? { allowed: false, reason: 'the backup is still running' }

@@ -39,6 +39,7 @@ export function toRestoreDetail(options: {
     volumes: (status.volumes ?? []).map(({ record: _record, parentBackupId: _parent, ...volume }) => volume),
     timeline: status.timeline ?? [],
     objects: status.objects ?? [],
+    images: status.imageOutcomes ?? [],
     failures: status.failures ?? [],
   };
 }

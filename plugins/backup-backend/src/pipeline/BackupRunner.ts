@@ -14,6 +14,8 @@ import type { TargetRegistry } from '../targets/TargetRegistry';
 import { prepareTargetAccess } from '../targets/targetAccess';
 import { boundedAll } from './boundedAll';
 import { chooseParents, VolumePlan } from './chooseParents';
+import { backupImagesStep } from '../images/backupImagesStep';
+import { pullSecretNames } from '../images/registryAccess';
 import { cleanupTemporaries } from './cleanupTemporaries';
 import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
 import { KubeClients, sleep } from './KubeClients';
@@ -148,18 +150,35 @@ export class BackupRunner {
       const transferable = pending.filter(
         c => recorder.status.volumes?.find(v => v.pvc === c.metadata!.name)?.phase !== 'Failed',
       );
-      await boundedAll(transferable, this.options.config.datamover.parallelism, claim =>
-        this.backupVolume({
-          claim,
-          plan: plans.find(p => p.pvc === claim.metadata!.name)!,
-          backupId,
-          appId: target.appId,
-          namespace,
-          owner,
-          access,
-          recorder,
-        }),
-      );
+      // Images travel beside the volumes: neither waits for the other.
+      await Promise.all([
+        boundedAll(transferable, this.options.config.datamover.parallelism, claim =>
+          this.backupVolume({
+            claim,
+            plan: plans.find(p => p.pvc === claim.metadata!.name)!,
+            backupId,
+            appId: target.appId,
+            namespace,
+            owner,
+            access,
+            recorder,
+          }),
+        ),
+        backup.spec.skipImageBackup
+          ? undefined
+          : backupImagesStep({
+              kube,
+              namespace,
+              backupId,
+              appId: target.appId,
+              images: app.images,
+              pullSecrets: pullSecretNames(app.objects).map(name => ({ namespace, name })),
+              owner,
+              access,
+              config: this.options.config,
+              recorder,
+            }),
+      ]);
 
       const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, app, recorder });
       await this.cleanup(namespace, labelSelector, backupId);
@@ -304,8 +323,7 @@ export class BackupRunner {
         config: this.options.config.datamover,
         command: ['volume', 'backup'],
         env,
-        claimName: exposedName,
-        readOnly: true,
+        device: { claimName: exposedName, readOnly: true },
         target: options.access,
       });
       const outcome = await runDatamoverJob({

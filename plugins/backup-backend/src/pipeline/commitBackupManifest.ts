@@ -36,6 +36,7 @@ export async function commitBackupManifest(options: {
     backupId,
     lock: options.lock,
     volumes: completed.map(v => ({ pvc: v.pvc, record: v.record! })),
+    ...(recorder.status.imageBackup?.index ? { images: recorder.status.imageBackup.index } : {}),
     createdAt: recorder.status.startedAt,
     metadata: {
       entityRef: target.entityRef,
@@ -55,6 +56,7 @@ export async function commitBackupManifest(options: {
   const hookFailures = (recorder.status.failures ?? []).filter(
     f => f.kind === 'Hook',
   );
+  const imageFailures = (recorder.status.imageBackup?.images ?? []).filter(i => !i.stored);
   const storedBytes = completed.reduce(
     (sum, v) => sum + (v.storedBytes ?? 0),
     0,
@@ -63,13 +65,14 @@ export async function commitBackupManifest(options: {
     (sum, v) => sum + v.virtualSize,
     0,
   );
-  const partial = failed.length > 0 || hookFailures.length > 0;
+  const partial = failed.length > 0 || hookFailures.length > 0 || imageFailures.length > 0;
   return {
     step: partial ? 'PartiallyFailed' : 'Completed',
     message: partial
       ? `Committed with failures: ${[
           ...failed.map(v => v.pvc),
           ...hookFailures.map(f => `hook ${f.name}`),
+          ...imageFailures.map(i => `image ${i.image}`),
         ].join(', ')}`
       : `Committed ${completed.length} volumes, ${storedBytes} bytes stored`,
     change: {

@@ -35,7 +35,10 @@ export interface DatamoverError {
 }
 export type DatamoverResult = { type: 'result' } & Record<string, unknown>;
 
-/** A datamover Job: one container, the volume as a block device, the target's access. */
+/**
+ * A datamover Job: one container, the target's access, and a volume as a block device (volume
+ * commands) or none (image commands).
+ */
 export function buildDatamoverJob(options: {
   name: string;
   namespace: string;
@@ -43,10 +46,11 @@ export function buildDatamoverJob(options: {
   config: DatamoverConfig;
   command: string[];
   env: V1EnvVar[];
-  claimName: string;
-  readOnly: boolean;
+  /** The claim to attach at DEVICE_PATH. */
+  device?: { claimName: string; readOnly: boolean };
   target: TargetAccess;
 }): V1Job {
+  const device = options.device;
   const labels = { ...options.owner.labels, 'ferry.io/role': 'datamover' };
   return {
     apiVersion: 'batch/v1',
@@ -72,17 +76,16 @@ export function buildDatamoverJob(options: {
               command: ['ferry-datamover', ...options.command],
               env: [...options.env, ...options.target.env],
               resources: options.config.resources,
-              volumeDevices: [{ name: 'volume', devicePath: DEVICE_PATH }],
+              volumeDevices: device ? [{ name: 'volume', devicePath: DEVICE_PATH }] : undefined,
               volumeMounts: options.target.mounts,
               terminationMessagePath: '/dev/termination-log',
               terminationMessagePolicy: 'FallbackToLogsOnError',
             },
           ],
           volumes: [
-            {
-              name: 'volume',
-              persistentVolumeClaim: { claimName: options.claimName, readOnly: options.readOnly },
-            },
+            ...(device
+              ? [{ name: 'volume', persistentVolumeClaim: { claimName: device.claimName, readOnly: device.readOnly } }]
+              : []),
             ...options.target.volumes,
           ],
         },

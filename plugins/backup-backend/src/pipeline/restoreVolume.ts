@@ -104,8 +104,7 @@ export async function restoreVolume(options: {
       // The claim is freshly provisioned: zero ranges need not be written.
       { name: 'FERRY_ASSUME_ZEROED', value: 'true' },
     ],
-    claimName: deviceClaim,
-    readOnly: false,
+    device: { claimName: deviceClaim, readOnly: false },
     target: options.access,
   });
   const outcome = await runDatamoverJob({

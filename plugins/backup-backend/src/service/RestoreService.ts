@@ -8,7 +8,7 @@ import type {
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
-import { newBackupId, ObjectNotFoundError } from '@ferry/repository';
+import { Manifest, newBackupId, ObjectNotFoundError, Repository } from '@ferry/repository';
 import type { FerryConfig } from '../config/FerryConfig';
 import {
   ENTITY_REF_ANNOTATION,
@@ -37,6 +37,7 @@ import { readBackupObjects } from '../pipeline/readBackupObjects';
 import { RestoreRunner } from '../pipeline/RestoreRunner';
 import { TransformError, transformObjects, transformProblems } from '../pipeline/restoreTransforms';
 import type { TargetRegistry } from '../targets/TargetRegistry';
+import { planRestoreImages } from '../images/planRestoreImages';
 import { planObjectChanges } from './restoreDryRun';
 
 /** What a validated request resolves to: everything the Restore resource or the dry run needs. */
@@ -47,6 +48,8 @@ interface ValidatedRestore {
   kube: KubeClients;
   objects: KubernetesObject[];
   volumes: Array<{ pvc: string; storageClass: string; sizeBytes: number }>;
+  repository: Repository;
+  manifest: Manifest;
 }
 
 /**
@@ -166,6 +169,7 @@ export class RestoreService {
       ...(request.omitAnnotations ? { omitAnnotations: request.omitAnnotations } : {}),
       ...(request.transforms ? { transforms: request.transforms } : {}),
       readyTimeoutSeconds: request.readyTimeoutSeconds ?? 120,
+      ...(request.imageRestore ? { imageRestore: request.imageRestore } : {}),
     };
     let objects: KubernetesObject[];
     try {
@@ -201,7 +205,7 @@ export class RestoreService {
       }
       volumes.push({ pvc: volume.pvc, storageClass, sizeBytes: volume.virtualSize });
     }
-    return { spec, cluster, namespace, kube, objects, volumes };
+    return { spec, cluster, namespace, kube, objects, volumes, repository, manifest };
   }
 
   /**
@@ -259,6 +263,14 @@ export class RestoreService {
         );
       volumes.push({ ...volume, action: exists ? ('skip' as const) : ('create' as const) });
     }
+    const images = await planRestoreImages({
+      objects,
+      repository: valid.repository,
+      manifest: valid.manifest,
+      imageRestore: Boolean(spec.imageRestore),
+      insecureRegistries: this.options.config.images.insecureRegistries,
+      timeoutMs: this.options.config.images.checkTimeoutSeconds * 1000,
+    });
     return {
       dryRun: true,
       backupId: spec.backupId,
@@ -266,9 +278,12 @@ export class RestoreService {
       namespace: valid.namespace,
       objects: changes,
       volumes,
-      unreachableImages: [],
+      unreachableImages: images.filter(i => !i.reachable).map(i => i.image),
+      images,
       warnings: [
-        'image reachability is not checked yet',
+        ...images
+          .filter(i => i.action === 'unavailable')
+          .map(i => `image ${i.image} cannot be pulled and will not be pushed: ${i.reason}`),
         ...types.warnings,
       ],
     };

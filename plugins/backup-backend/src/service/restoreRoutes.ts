@@ -3,7 +3,6 @@ import type {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { InputError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   backupReadPermission,
@@ -66,9 +65,18 @@ export const restoreRequestSchema = z
       .optional(),
     imageRestore: z
       .object({
-        registry: z.string().min(1),
-        repository: z.string().min(1).optional(),
-        authSecret: z.string().min(1).optional(),
+        registry: z
+          .string()
+          .regex(/^([a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?|\[[0-9a-fA-F:]+\])(:\d{1,5})?$/, 'must be a registry host[:port], without a scheme or path'),
+        repository: z
+          .string()
+          .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, 'must be a repository path (lower-case components separated by /)')
+          .optional(),
+        authSecret: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be the name of a Secret')
+          .max(253)
+          .optional(),
         overrideImageIfExist: z.boolean().optional(),
       })
       .strict()
@@ -100,9 +108,6 @@ export function registerRestoreRoutes(options: RestoreRoutesOptions): void {
   router.post('/entities/:kind/:namespace/:name/restores', async (req, res) => {
     const params = parseInput(entityParamsSchema, req.params, 'path');
     const request = parseInput(restoreRequestSchema, req.body ?? {}, 'request body');
-    if (request.imageRestore) {
-      throw new InputError('imageRestore: image restore is not supported yet');
-    }
     const audit = await auditor.createEvent({
       eventId: request.dryRun ? 'restore-dry-run' : 'restore-create',
       request: req,
