@@ -102,6 +102,18 @@ describe('ferry-datamover image commands (filesystem target)', () => {
     expect(some.lines[some.lines.length - 1].images.map((i: Line) => i.code)).toEqual(['REGISTRY_NOT_FOUND', undefined]);
   });
 
+  it('a result longer than a termination message keeps the per-image outcomes there, compacted', async () => {
+    const missing = Array.from({ length: 40 }, (_, i) => `${open.host}/demo/missing-image-number-${i}:1`);
+    const r = await run(['image', 'backup', '--app', 'shop', '--backup-id', newBackupId(), '--images', [web.reference, ...missing].join(',')], env);
+    expect(r.code).toBe(0);
+    const text = await fs.readFile(env.FERRY_TERMINATION_MESSAGE_PATH!, 'utf8');
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4096);
+    const t = JSON.parse(text);
+    expect(t).toMatchObject({ type: 'result', operation: 'image-backup', truncated: true, index: r.lines[r.lines.length - 1].index });
+    expect(t.images.length).toBeGreaterThanOrEqual(40);
+    expect(t.images.filter((i: Line) => i.code === 'REGISTRY_NOT_FOUND')).toHaveLength(40);
+  });
+
   it.each([
     [['image', 'backup', '--app', 'a', '--backup-id', newBackupId(), '--images', 'Bad/UPPER:1'], '--images'],
     [['image', 'backup', '--app', 'a', '--backup-id', newBackupId()], '--images'],

@@ -26,8 +26,17 @@ export function createOutput(env: NodeJS.ProcessEnv, stdout = process.stdout, st
       let text = JSON.stringify(obj);
       if (Buffer.byteLength(text) > TERMINATION_LIMIT) {
         // keep what a controller needs; the full result is on stdout
-        const { type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index } = obj as Record<string, unknown>;
-        text = JSON.stringify({ type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index, truncated: true }).slice(0, TERMINATION_LIMIT);
+        const { type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index, images } = obj as Record<string, unknown>;
+        const base = { type, operation, backupId, pvc, code, exitCode, message, record, image, virtualSize, index, truncated: true };
+        text = JSON.stringify(base);
+        for (const compact of compactImages(images)) {
+          const candidate = JSON.stringify({ ...base, images: compact });
+          if (Buffer.byteLength(candidate) <= TERMINATION_LIMIT) {
+            text = candidate;
+            break;
+          }
+        }
+        text = text.slice(0, TERMINATION_LIMIT);
       }
       try {
         writeFileSync(p, text);
@@ -36,6 +45,23 @@ export function createOutput(env: NodeJS.ProcessEnv, stdout = process.stdout, st
       }
     },
   };
+}
+
+/**
+ * Ever smaller forms of a per-image list for the termination message: every image with its
+ * outcome (errors cut short), then only the failed ones, then only their names and codes.
+ */
+function compactImages(images: unknown): object[][] {
+  if (!Array.isArray(images)) return [];
+  const items = images as Array<Record<string, unknown>>;
+  const name = (i: Record<string, unknown>) => ({ reference: i.reference ?? i.original });
+  const cut = (e: unknown) => (typeof e === 'string' && e.length > 160 ? `${e.slice(0, 157)}...` : e);
+  const failed = items.filter(i => i.error !== undefined || i.reachable === false);
+  return [
+    items.map(i => ({ ...name(i), digest: i.digest, restored: i.restored, tagChanged: i.tagChanged, reachable: i.reachable, code: i.code, error: cut(i.error ?? i.reason) })),
+    failed.map(i => ({ ...name(i), code: i.code, error: cut(i.error ?? i.reason) })),
+    failed.map(i => ({ ...name(i), code: i.code })),
+  ];
 }
 
 export function errorLine(e: DatamoverError): object {
