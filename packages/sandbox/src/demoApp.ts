@@ -53,6 +53,12 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
       images.push(image);
       values[`${component}.image`] = image.reference;
     }
+    if (sandbox.registry.auth) {
+      // The chart makes a pull secret of these and names it in its pods' imagePullSecrets.
+      values['imageCredentials.registry'] = sandbox.registry.host;
+      values['imageCredentials.username'] = sandbox.registry.auth.username;
+      values['imageCredentials.password'] = sandbox.registry.auth.password;
+    }
   }
   Object.assign(values, options.set);
   const sets = Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);

@@ -1,5 +1,5 @@
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import { binaryPath, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { binaryPath, DemoApp, installDemoApp, Registry, Sandbox, startSandbox } from '@ferry/sandbox';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,17 +15,37 @@ const repoRoot = path.resolve(__dirname, '../../../..');
 const entityPath = '/api/backup/entities/component/default/shop';
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
-const sandboxOptions = {
+const sandboxOptions = (password: string) => ({
   ephemeral: true,
   crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
   binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-};
+  // Both registries need credentials: the source's through the app's own pull secret, the
+  // recovery one through the authSecret of the restore request.
+  registry: { auth: { username: 'ferry', password } },
+});
+
+const basic = (registry: Registry) =>
+  `Basic ${Buffer.from(`${registry.auth!.username}:${registry.auth!.password}`).toString('base64')}`;
+
+/** The digest a registry serves for a reference (`host/repository:tag`). */
+async function servedDigest(registry: Registry, reference: string): Promise<string | null> {
+  const [, repository, tag] = /^[^/]+\/(.+):([^:@]+)$/.exec(reference)!;
+  const response = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      authorization: basic(registry),
+      accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+    },
+  });
+  return response.ok ? response.headers.get('docker-content-digest') : null;
+}
 
 let source: Sandbox | undefined;
 let recovery: Sandbox;
 let repositoryDir: string;
 let backend: Awaited<ReturnType<typeof startFerryBackend>>;
 let claims: string[];
+let demo: DemoApp;
 
 async function waitFor(kind: 'backups' | 'restores', id: string) {
   for (let i = 0; i < 600; i++) {
@@ -38,8 +58,11 @@ async function waitFor(kind: 'backups' | 'restores', id: string) {
 }
 
 beforeAll(async () => {
-  [source, recovery] = await Promise.all([startSandbox(sandboxOptions), startSandbox(sandboxOptions)]);
-  const demo = await installDemoApp(source);
+  [source, recovery] = await Promise.all([
+    startSandbox(sandboxOptions('source-secret')),
+    startSandbox(sandboxOptions('recovery-secret')),
+  ]);
+  demo = await installDemoApp(source);
   claims = [...demo.written.keys()].sort();
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-clusters-'));
   backend = await startFerryBackend({
@@ -56,7 +79,7 @@ afterAll(async () => {
 });
 
 describe('restore into another configured cluster', () => {
-  it('restores a backup of cluster sandbox into cluster recovery after sandbox is gone', async () => {
+  it('backs up the app with its images, restores it into cluster recovery after sandbox is gone', async () => {
     const states = new Map<string, Buffer>();
     for (const claim of claims) {
       states.set(claim, await fs.readFile(await source!.claimVolumePath({ namespace: 'demo', claim })));
@@ -64,22 +87,56 @@ describe('restore into another configured cluster', () => {
     const created = await request(backend.server).post(`${entityPath}/backups`).send({ type: 'full' });
     expect(created.status).toBe(201);
     const backup = await waitFor('backups', created.body.id);
+    expect(backup.failures).toEqual([]);
     expect(backup.phase).toBe('Completed');
+    // Both images were copied (through the app's pull secret), under the digests the registry serves.
+    expect(backup.images).toEqual(
+      expect.arrayContaining(demo.images.map(image => ({ image: image.reference, digest: image.digest, stored: true }))),
+    );
+    expect(backup.images).toHaveLength(demo.images.length);
 
-    // The cluster the backup was taken in is lost: only the target and the recovery cluster remain.
+    // An incremental backup that skips images stores none, and says so.
+    const skipping = await request(backend.server).post(`${entityPath}/backups`).send({ type: 'incremental', skipImageBackup: true });
+    const skipped = await waitFor('backups', skipping.body.id);
+    expect(skipped.phase).toBe('Completed');
+    expect(skipped.images.map((i: { stored: boolean }) => i.stored)).toEqual([false, false]);
+
+    // The cluster the backup was taken in is lost, with its registry: only the target remains.
     await source!.stop();
     source = undefined;
 
-    const dryRun = await request(backend.server)
-      .post(`${entityPath}/restores`)
-      .send({ backupId: backup.id, cluster: 'recovery', namespace: 'demo', dryRun: true });
-    expect(dryRun.status).toBe(200);
-    expect(dryRun.body).toEqual(expect.objectContaining({ cluster: 'recovery', namespace: 'demo' }));
-    expect(dryRun.body.objects.every((o: { action: string }) => o.action === 'create')).toBe(true);
+    const post = (body: object) => request(backend.server).post(`${entityPath}/restores`).send(body);
+    const into = { backupId: backup.id, cluster: 'recovery', namespace: 'demo' };
+    const plain = await post({ ...into, dryRun: true });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toEqual(expect.objectContaining({ cluster: 'recovery', namespace: 'demo' }));
+    expect(plain.body.objects.every((o: { action: string }) => o.action === 'create')).toBe(true);
+    expect(plain.body.unreachableImages.sort()).toEqual(demo.images.map(i => i.reference).sort());
+    expect(plain.body.images.map((i: { action: string; stored: boolean }) => `${i.action}/${i.stored}`)).toEqual([
+      'unavailable/true',
+      'unavailable/true',
+    ]);
+    expect(plain.body.warnings.join('\n')).toMatch(/image restore is not configured/);
 
-    const restored = await request(backend.server)
-      .post(`${entityPath}/restores`)
-      .send({ backupId: backup.id, cluster: 'recovery', namespace: 'demo', readyTimeoutSeconds: 60 });
+    // Push credentials for the recovery registry, kept in Ferry's namespace there.
+    const recoveryCore = recovery.kubeConfig.makeApiClient(CoreV1Api);
+    // (The namespace exists already: the sandbox keeps Ferry's service account there.)
+    const registry = recovery.registry!;
+    await recoveryCore.createNamespacedSecret({
+      namespace: 'ferry-system',
+      body: {
+        metadata: { name: 'restore-registry' },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: {
+          '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { username: 'ferry', password: 'recovery-secret' } } }),
+        },
+      },
+    });
+    const imageRestore = { registry: registry.host, authSecret: 'restore-registry' };
+    const planned = await post({ ...into, dryRun: true, imageRestore });
+    expect(planned.body.images.map((i: { action: string }) => i.action)).toEqual(['push', 'push']);
+
+    const restored = await post({ ...into, imageRestore, readyTimeoutSeconds: 60 });
     expect(restored.status).toBe(201);
     expect(restored.body).toEqual(expect.objectContaining({ cluster: 'recovery', namespace: 'demo' }));
     const restore = await waitFor('restores', restored.body.id);
@@ -90,6 +147,34 @@ describe('restore into another configured cluster', () => {
       const bytes = await fs.readFile(await recovery.claimVolumePath({ namespace: 'demo', claim }));
       expect(bytes.equals(states.get(claim)!)).toBe(true);
     }
+    // Each image is in the recovery registry under the same digest, and the workloads run it.
+    const apps = recovery.kubeConfig.makeApiClient(AppsV1Api);
+    const specs = [
+      (await apps.readNamespacedDeployment({ namespace: 'demo', name: 'demo-web' })).spec!.template.spec!,
+      (await apps.readNamespacedStatefulSet({ namespace: 'demo', name: 'demo-db' })).spec!.template.spec!,
+    ];
+    for (const original of demo.images) {
+      const outcome = restore.images.find((i: { image: string }) => i.image === original.reference);
+      const name = original.reference.split('/').slice(1).join('/').split(':')[0].split('/').pop();
+      expect(outcome).toEqual(
+        expect.objectContaining({
+          action: 'push',
+          restored: `${registry.host}/ferry/demo/${name}:1.0@${original.digest}`,
+          tagChanged: false,
+        }),
+      );
+      expect(await servedDigest(registry, `${registry.host}/ferry/demo/${name}:1.0`)).toBe(original.digest);
+    }
+    expect(specs.map(spec => spec.containers[0].image).sort()).toEqual(
+      restore.images.map((i: { restored: string }) => i.restored).sort(),
+    );
+    for (const spec of specs) {
+      expect(spec.imagePullSecrets?.map(s => s.name)).toEqual(['demo-pull', 'restore-registry']);
+    }
+    expect((await recoveryCore.readNamespacedSecret({ namespace: 'demo', name: 'restore-registry' })).type).toBe(
+      'kubernetes.io/dockerconfigjson',
+    );
+
     const helm = await run(binaryPath('helm'), ['--kubeconfig', recovery.kubeconfigPath, 'list', '-n', 'demo', '-o', 'json']);
     expect(JSON.parse(helm.stdout)).toEqual([
       expect.objectContaining({ name: 'demo', namespace: 'demo', status: 'deployed' }),

@@ -11,6 +11,7 @@ import {
   restoreNamespaceOf,
 } from '../controller/RestoreResource';
 import type { StatusRecorder } from '../controller/StatusRecorder';
+import { restoreImagesStep } from '../images/restoreImagesStep';
 import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import { prepareTargetAccess } from '../targets/targetAccess';
@@ -87,15 +88,15 @@ export class RestoreRunner {
         kube.core.createNamespace({ body: { metadata: { name: namespace } } }),
       );
 
+      const access = await prepareTargetAccess({
+        kube,
+        namespace,
+        target: this.options.targets.config(spec.target),
+        secretName: tempName({ operationId: restoreId, role: 'target', pvc: 'credentials' }),
+        owner,
+      });
       const claimOutcomes = new Map<string, VolumeOutcome>();
       if (withVolumes) {
-        const access = await prepareTargetAccess({
-          kube,
-          namespace,
-          target: this.options.targets.config(spec.target),
-          secretName: tempName({ operationId: restoreId, role: 'target', pvc: 'credentials' }),
-          owner,
-        });
         await boundedAll(manifest.volumes, this.options.config.datamover.parallelism, async volume => {
           const claim = objects.find(
             o => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === volume.pvc && o.metadata?.namespace === namespace,
@@ -129,7 +130,20 @@ export class RestoreRunner {
       }
 
       if (scope !== 'data-only') {
-        await this.applyMetadata({ objects, namespace, existing: spec.existing ?? 'skip', claimOutcomes, recorder });
+        const repointed = await restoreImagesStep({
+          kube,
+          namespace,
+          restoreId,
+          spec,
+          objects,
+          repository,
+          manifest,
+          owner,
+          access,
+          config: this.options.config,
+          recorder,
+        });
+        await this.applyMetadata({ objects: repointed, namespace, existing: spec.existing ?? 'skip', claimOutcomes, recorder });
       }
       await this.verify({
         namespace,

@@ -1,0 +1,161 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { RestoredImage } from '@ferry/plugin-backup-common';
+import type { Manifest, Repository } from '@ferry/repository';
+import type { FerryConfig } from '../config/FerryConfig';
+import type { RestoreSpec, RestoreStatus } from '../controller/RestoreResource';
+import type { StatusRecorder } from '../controller/StatusRecorder';
+import { createIfAbsent, isNotFound, KubeClients } from '../pipeline/KubeClients';
+import type { OperationOwner } from '../pipeline/OwnerRef';
+import { buildDatamoverJob, runDatamoverJob, TargetAccess } from '../pipeline/datamoverJob';
+import { tempName } from '../pipeline/tempNames';
+import { planRestoreImages } from './planRestoreImages';
+import { combineAccess, prepareRegistryAccess } from './registryAccess';
+import { repointImages } from './repointImages';
+
+const IMAGE_TIMEOUT_MS = 2 * 60 * 60_000;
+
+/** The datamover's `image restore` result (packages/datamover README). */
+interface ImageRestoreJobResult {
+  images: Array<{ original: string; restored?: string; digest?: string; tagChanged: boolean; error?: string }>;
+}
+
+/**
+ * DESIGN §4 step 3: each image the restored workloads run whose original cannot be pulled is
+ * pushed from the backup to `spec.imageRestore.registry` (a datamover Job in the target
+ * namespace, with the push credentials of `authSecret`), and the workloads are pointed at the
+ * pushed copy, pinned by digest. Images that are reachable stay as they are. Without
+ * `imageRestore`, unreachable images are only reported. Returns the objects to apply. A resumed
+ * restore reuses the recorded outcome instead of pushing again.
+ */
+export async function restoreImagesStep(options: {
+  kube: KubeClients;
+  namespace: string;
+  restoreId: string;
+  spec: RestoreSpec;
+  objects: KubernetesObject[];
+  repository: Repository;
+  manifest: Manifest;
+  owner: OperationOwner;
+  access: TargetAccess;
+  config: FerryConfig;
+  recorder: StatusRecorder<RestoreStatus>;
+}): Promise<KubernetesObject[]> {
+  const { recorder, spec, namespace } = options;
+  const imageRestore = spec.imageRestore;
+  let outcomes = recorder.status.imageOutcomes;
+  if (!outcomes) {
+    const plans = await planRestoreImages({
+      objects: options.objects,
+      repository: options.repository,
+      manifest: options.manifest,
+      imageRestore: Boolean(imageRestore),
+      insecureRegistries: options.config.images.insecureRegistries,
+      timeoutMs: options.config.images.checkTimeoutSeconds * 1000,
+    });
+    const toPush = plans.filter(p => p.action === 'push');
+    const pushed = imageRestore && toPush.length ? await push({ ...options, images: toPush.map(p => p.image) }) : new Map();
+    outcomes = plans.map((plan): RestoredImage => {
+      const result = pushed.get(plan.image);
+      if (plan.action !== 'push') return plan;
+      if (!result?.restored) return { ...plan, action: 'unavailable', reason: result?.error ?? 'the image was not pushed' };
+      const restored = result.digest ? `${result.restored}@${result.digest}` : result.restored;
+      return { ...plan, restored, tagChanged: result.tagChanged };
+    });
+    for (const outcome of outcomes) {
+      if (outcome.action === 'unavailable') {
+        await recorder.fail({ kind: 'Image', name: outcome.image, reason: outcome.reason ?? 'cannot be pulled' });
+      }
+    }
+    const count = (action: RestoredImage['action']) => outcomes!.filter(o => o.action === action).length;
+    await recorder.event(
+      'Images',
+      `${outcomes.length} images: ${count('original')} reachable as they are, ${outcomes.filter(o => o.restored).length} pushed to ${imageRestore?.registry ?? '(no image restore)'}, ${count('unavailable')} unavailable`,
+      { imageOutcomes: outcomes },
+    );
+  }
+  const moved = new Map(outcomes.filter(o => o.restored).map(o => [o.image, o.restored!] as const));
+  const pullSecret =
+    moved.size && imageRestore?.authSecret
+      ? await ensurePullSecret({ kube: options.kube, namespace, name: imageRestore.authSecret, ferryNamespace: options.config.controller.namespace })
+      : undefined;
+  return repointImages({ objects: options.objects, moved, pullSecret });
+}
+
+/**
+ * The restored workloads pull from the restore registry with the same credentials Ferry pushed
+ * with: the authSecret of the target namespace, or a copy of Ferry's one made there (a lasting
+ * object of the application, labelled as Ferry's, not a temporary).
+ */
+async function ensurePullSecret(options: {
+  kube: KubeClients;
+  namespace: string;
+  name: string;
+  ferryNamespace: string;
+}): Promise<string | undefined> {
+  const { kube, namespace, name } = options;
+  const read = (ns: string) =>
+    kube.core.readNamespacedSecret({ namespace: ns, name }).catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
+  if (await read(namespace)) return name;
+  const shared = await read(options.ferryNamespace);
+  if (!shared) return undefined;
+  await createIfAbsent(() =>
+    kube.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'ferry' } },
+        type: shared.type,
+        data: shared.data,
+      },
+    }),
+  );
+  return name;
+}
+
+async function push(options: {
+  kube: KubeClients;
+  namespace: string;
+  restoreId: string;
+  spec: RestoreSpec;
+  owner: OperationOwner;
+  access: TargetAccess;
+  config: FerryConfig;
+  images: string[];
+}): Promise<Map<string, ImageRestoreJobResult['images'][number] & { error?: string }>> {
+  const { spec, namespace } = options;
+  const imageRestore = spec.imageRestore!;
+  const registry = await prepareRegistryAccess({
+    kube: options.kube,
+    namespace,
+    sources: imageRestore.authSecret
+      ? [
+          { namespace, name: imageRestore.authSecret },
+          { namespace: options.config.controller.namespace, name: imageRestore.authSecret },
+        ]
+      : [],
+    secretName: tempName({ operationId: options.restoreId, role: 'registry', pvc: 'credentials' }),
+    owner: options.owner,
+    insecureRegistries: options.config.images.insecureRegistries,
+  });
+  const job = buildDatamoverJob({
+    name: tempName({ operationId: options.restoreId, role: 'images', pvc: 'restore' }),
+    namespace,
+    owner: options.owner,
+    config: options.config.datamover,
+    command: ['image', 'restore'],
+    env: [
+      { name: 'FERRY_APP', value: spec.appId },
+      { name: 'FERRY_BACKUP_ID', value: spec.backupId },
+      { name: 'FERRY_IMAGES', value: options.images.join(',') },
+      { name: 'FERRY_REGISTRY', value: imageRestore.registry },
+      { name: 'FERRY_REPOSITORY', value: imageRestore.repository ?? `ferry/${spec.sourceNamespace}` },
+      ...(imageRestore.overrideImageIfExist ? [{ name: 'FERRY_OVERRIDE_IF_EXIST', value: 'true' }] : []),
+    ],
+    target: combineAccess(options.access, registry),
+  });
+  const outcome = await runDatamoverJob({ kube: options.kube, job, timeoutMs: IMAGE_TIMEOUT_MS });
+  if (!outcome.ok) {
+    return new Map(options.images.map(image => [image, { original: image, tagChanged: false, error: outcome.reason }]));
+  }
+  const result = outcome.result as unknown as ImageRestoreJobResult;
+  return new Map(result.images.map(item => [item.original, item]));
+}
