@@ -7,6 +7,7 @@ import type {
   DryRunResult,
   PlatformOverview,
   RestoreDetail,
+  RestoreImagePlan,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
@@ -16,6 +17,19 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const entityRef = 'component:default/shop';
 const hour = 3600_000;
+const postgres = 'docker.io/library/postgres:16.4';
+const web = 'registry.internal/shop/web:1.4.2';
+
+/** The sandbox cannot reach registry.internal: the web image needs image restore. */
+function imagePlans(imageRestore: RestoreRequest['imageRestore']): RestoreImagePlan[] {
+  const unreachable = 'registry.internal: dial tcp: lookup registry.internal: no such host';
+  return [
+    { image: postgres, reachable: true, stored: true, action: 'original' },
+    imageRestore
+      ? { image: web, reachable: false, stored: true, action: 'push', reason: unreachable }
+      : { image: web, reachable: false, stored: true, action: 'unavailable', reason: `${unreachable}; image restore is not configured (imageRestore)` },
+  ];
+}
 
 function id(time: number): string {
   return new Date(time).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -64,7 +78,9 @@ export class DemoBackupApi implements BackupApi {
     });
     this.backups.unshift(running);
     this.started.set(running.id, now - 40_000);
-    this.restores.push(this.restoreDetail(this.backups[3].id, 'shop-staging', now - 30 * hour, 'Completed'));
+    this.restores.push(
+      this.restoreDetail(this.backups[3].id, 'shop-staging', now - 30 * hour, 'Completed', { registry: 'registry.sandbox:5000' }),
+    );
   }
 
   private detail(o: {
@@ -122,8 +138,8 @@ export class DemoBackupApi implements BackupApi {
         { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data-db-0', namespace: 'shop' },
       ],
       images: [
-        { image: 'docker.io/library/postgres:16.4', digest: 'sha256:5b6d1e0c2f9a7c8d', stored: true },
-        { image: 'registry.internal/shop/web:1.4.2', digest: 'sha256:9c1f0a7e3d2b4c5a', stored: true },
+        { image: postgres, digest: `sha256:5b6d1e0c2f9a7c8d${'0'.repeat(48)}`, stored: true },
+        { image: web, digest: `sha256:9c1f0a7e3d2b4c5a${'0'.repeat(48)}`, stored: true },
       ],
       hooks: [
         { name: 'flush-db', stage: 'pre', outcome: 'Succeeded' },
@@ -133,8 +149,20 @@ export class DemoBackupApi implements BackupApi {
     };
   }
 
-  private restoreDetail(backupId: string, namespace: string, created: number, phase: RestoreDetail['phase']): RestoreDetail {
+  private restoreDetail(
+    backupId: string,
+    namespace: string,
+    created: number,
+    phase: RestoreDetail['phase'],
+    imageRestore?: RestoreRequest['imageRestore'],
+  ): RestoreDetail {
     const done = phase !== 'Running';
+    const repository = `${imageRestore?.registry}/${imageRestore?.repository ?? 'ferry/shop'}`;
+    const images = imagePlans(imageRestore).map(plan =>
+      plan.action === 'push'
+        ? { ...plan, restored: `${repository}/web:1.4.2-ferry-${id(created).slice(0, 8)}@sha256:9c1f0a7e3d2b4c5a${'0'.repeat(48)}`, tagChanged: true }
+        : plan,
+    );
     return {
       id: `restore-${id(created)}`,
       entityRef,
@@ -161,7 +189,10 @@ export class DemoBackupApi implements BackupApi {
             { apiVersion: 'v1', kind: 'ServiceAccount', name: 'shop', namespace, outcome: 'Skipped', reason: 'already exists' },
           ]
         : [],
-      failures: [],
+      images,
+      failures: images
+        .filter(image => image.action === 'unavailable')
+        .map(image => ({ kind: 'Image' as const, name: image.image, reason: image.reason ?? 'cannot be pulled' })),
     };
   }
 
@@ -177,7 +208,7 @@ export class DemoBackupApi implements BackupApi {
       if (volume.bytesDone < total) allDone = false;
     }
     if (allDone) {
-      op.phase = 'Completed';
+      op.phase = op.failures.length > 0 ? 'PartiallyFailed' : 'Completed';
       op.completedAt = new Date().toISOString();
       op.step = undefined;
       op.timeline.push({ time: op.completedAt, step: 'Commit', message: 'done' });
@@ -209,7 +240,7 @@ export class DemoBackupApi implements BackupApi {
         { pvc: 'uploads', storageClass: 'ferry-sandbox', volumeMode: 'Filesystem', sizeBytes: 3 * GiB, csiDriver: 'sandbox.ferry.io', volumeSnapshotClass: 'ferry-sandbox' },
         { pvc: 'cache-0', storageClass: 'hostpath', volumeMode: 'Filesystem', sizeBytes: GiB, csiDriver: 'hostpath.csi.k8s.io' },
       ],
-      images: ['docker.io/library/postgres:16.4', 'registry.internal/shop/web:1.4.2'],
+      images: [postgres, web],
       warnings: ['PVC cache-0: driver hostpath.csi.k8s.io has no VolumeSnapshotClass; it will not be backed up'],
     };
   }
@@ -269,11 +300,17 @@ export class DemoBackupApi implements BackupApi {
           { pvc: 'data-db-0', storageClass: 'ferry-sandbox', sizeBytes: 8 * GiB, action: 'create' },
           { pvc: 'uploads', storageClass: 'ferry-sandbox', sizeBytes: 3 * GiB, action: 'create' },
         ],
-        unreachableImages: ['registry.internal/shop/web:1.4.2'],
-        warnings: [`Helm release shop will be recorded in namespace ${namespace}`],
+        unreachableImages: [web],
+        images: imagePlans(request.imageRestore),
+        warnings: [
+          ...imagePlans(request.imageRestore)
+            .filter(image => image.action === 'unavailable')
+            .map(image => `image ${image.image} cannot be pulled and will not be pushed: ${image.reason}`),
+          `Helm release shop will be recorded in namespace ${namespace}`,
+        ],
       };
     }
-    const restore = this.restoreDetail(request.backupId, namespace, Date.now(), 'Running');
+    const restore = this.restoreDetail(request.backupId, namespace, Date.now(), 'Running', request.imageRestore);
     this.started.set(restore.id, Date.now());
     this.restores.unshift(restore);
     return restore;
@@ -282,7 +319,7 @@ export class DemoBackupApi implements BackupApi {
     const restore = this.restores.find(r => r.id === restoreId);
     if (!restore) throw new Error(`restore ${restoreId} not found`);
     const advanced = this.advance(restore);
-    if (advanced.phase === 'Completed' && advanced.objects.length === 0) {
+    if (advanced.phase !== 'Running' && advanced.objects.length === 0) {
       Object.assign(advanced, { objects: this.restoreDetail(advanced.backupId, advanced.namespace, Date.parse(advanced.createdAt), 'Completed').objects });
     }
     return structuredClone(advanced);

@@ -61,7 +61,7 @@ export function backupDetail(overrides: Partial<BackupDetail> = {}): BackupDetai
       { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', namespace: 'shop' },
       { apiVersion: 'v1', kind: 'Service', name: 'web', namespace: 'shop' },
     ],
-    images: [{ image: 'docker.io/library/postgres:16', digest: 'sha256:0123456789abcdef0123', stored: true }],
+    images: [{ image: 'docker.io/library/postgres:16', digest: `sha256:${'0123456789abcdef'.repeat(4)}`, stored: true }],
     hooks: [{ name: 'flush-db', stage: 'pre', outcome: 'Succeeded' }],
     deletion: { allowed: true },
     ...overrides,
@@ -93,6 +93,7 @@ export function restoreDetail(overrides: Partial<RestoreDetail> = {}): RestoreDe
       { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', namespace: 'shop-restored', outcome: 'Created' },
       { apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', namespace: 'shop-restored', outcome: 'Skipped', reason: 'already exists' },
     ],
+    images: [],
     failures: [],
     ...overrides,
   };

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatRelative, formatTrigger } from './format';
+import { formatBytes, formatDuration, formatRelative, formatTrigger, shortDigest } from './format';
 
 describe('format', () => {
   it('formats bytes in binary units', () => {
@@ -30,5 +30,10 @@ describe('format', () => {
     expect(formatRelative('2026-11-25T09:00:00Z', now)).toBe('3 h ago');
     expect(formatRelative('2026-11-22T12:00:00Z', now)).toBe('3 days ago');
     expect(formatRelative('2026-11-25T17:30:00Z', now)).toBe('in 5 h');
+  });
+
+  it('shortens digests to the algorithm and 12 hex digits', () => {
+    expect(shortDigest(`sha256:${'0123456789abcdef'.repeat(4)}`)).toBe('sha256:0123456789ab');
+    expect(shortDigest('0123456789abcdef')).toBe('0123456789ab');
   });
 });

@@ -49,3 +49,10 @@ export function formatRelative(iso: string, now: number = Date.now()): string {
   else amount = `${Math.floor(seconds / 86400)} days`;
   return diff < 0 ? `${amount} ago` : `in ${amount}`;
 }
+
+/** "sha256:0123456789ab…" → "sha256:0123456789ab": the algorithm and 12 hex digits, as `docker images` shows. */
+export function shortDigest(digest: string): string {
+  const colon = digest.indexOf(':');
+  const algorithm = colon >= 0 ? digest.slice(0, colon + 1) : '';
+  return `${algorithm}${digest.slice(colon + 1, colon + 13)}`;
+}

@@ -7,11 +7,12 @@ import {
   TableContainer,
   TableHead,
   TableRow,
+  Tooltip,
   Typography,
 } from '@material-ui/core';
 import ArrowForwardIcon from '@material-ui/icons/ArrowForward';
 import type { BackupDetail } from '@ferry/plugin-backup-common';
-import { formatBytes } from '../format';
+import { formatBytes, shortDigest } from '../format';
 
 const useStyles = makeStyles(theme => ({
   scroll: { maxHeight: 320 },
@@ -115,24 +116,37 @@ export const BackupResources = ({ backup }: { backup: BackupDetail }) => {
 
 export const BackupImages = ({ backup }: { backup: BackupDetail }) => {
   const classes = useStyles();
-  if (backup.images.length === 0) return <Empty text="No container images stored with this backup." />;
+  if (backup.images.length === 0) return <Empty text="The backed-up workloads run no container images." />;
   return (
     <Table size="small" aria-label="images">
       <TableHead>
         <TableRow>
           <TableCell>Image</TableCell>
           <TableCell>Digest</TableCell>
-          <TableCell>Stored</TableCell>
+          <TableCell>Copy</TableCell>
         </TableRow>
       </TableHead>
       <TableBody>
         {backup.images.map(image => (
           <TableRow key={image.image}>
             <TableCell className={classes.mono}>{image.image}</TableCell>
-            <TableCell className={classes.mono}>
-              {image.digest ? image.digest.slice(0, 19) : '—'}
+            <TableCell className={`${classes.mono} ${classes.nowrap}`}>
+              {image.digest ? (
+                <Tooltip title={image.digest}>
+                  <span>{shortDigest(image.digest)}</span>
+                </Tooltip>
+              ) : (
+                '—'
+              )}
             </TableCell>
-            <TableCell>{image.stored ? 'Yes' : 'No'}</TableCell>
+            <TableCell className={classes.nowrap}>
+              <Chip
+                size="small"
+                variant={image.stored ? 'default' : 'outlined'}
+                color={image.stored ? 'primary' : 'default'}
+                label={image.stored ? 'Stored' : 'Not stored'}
+              />
+            </TableCell>
           </TableRow>
         ))}
       </TableBody>

@@ -38,6 +38,8 @@ const incremental = backupDetail({
   hooks: [{ name: 'flush-db', stage: 'pre', outcome: 'Failed', message: 'exit code 1' }],
 });
 
+const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
 describe('BackupDetailDrawer', () => {
   it('shows a partially failed backup: failure reasons, volume chain, resources, images, hooks', async () => {
     const getBackup = jest.fn().mockResolvedValue(incremental);
@@ -57,6 +59,28 @@ describe('BackupDetailDrawer', () => {
     expect(screen.getByText('docker.io/library/postgres:16')).toBeInTheDocument();
     expect(within(screen.getByRole('table', { name: 'hooks' })).getByText('Failed')).toBeInTheDocument();
     expect(getBackup).toHaveBeenCalledWith(shopRef, 'b2');
+  });
+
+  it('lists images: stored or not, and the digest shortened with the full one in a tooltip', async () => {
+    const getBackup = jest.fn().mockResolvedValue(
+      backupDetail({
+        id: 'b2',
+        images: [
+          { image: 'docker.io/library/postgres:16', digest, stored: true },
+          { image: 'registry.internal/shop/web:1.4', stored: false },
+        ],
+        failures: [{ kind: 'Image', name: 'registry.internal/shop/web:1.4', reason: 'unauthorized' }],
+      }),
+    );
+    await render({ getBackup, streamBackup: jest.fn() });
+    const images = await screen.findByRole('table', { name: 'images' });
+    const rows = within(images).getAllByRole('row').slice(1);
+    expect(rows[0]).toHaveTextContent('docker.io/library/postgres:16sha256:0123456789abStored');
+    expect(rows[1]).toHaveTextContent('registry.internal/shop/web:1.4—Not stored');
+    const short = within(rows[0]).getByText('sha256:0123456789ab');
+    expect(short).toHaveAttribute('title', digest);
+    await userEvent.hover(short);
+    expect(await screen.findByRole('tooltip')).toHaveTextContent(digest);
   });
 
   it('offers restore of a finished backup', async () => {

@@ -64,7 +64,7 @@ export const EntityBackupsContent = () => {
       <Box display="flex" alignItems="center" style={{ gap: 16 }}>
         <BackupNowButton entity={entity} busy={creating} onBackup={backUp} />
         <Typography variant="body2" color="textSecondary">
-          Resources and volumes (QCOW2, full or incremental) of {title}.
+          Resources, volumes (QCOW2, full or incremental) and container images of {title}.
         </Typography>
         <Button size="small" color="primary" onClick={() => setShowPlan(true)}>
           What is backed up?

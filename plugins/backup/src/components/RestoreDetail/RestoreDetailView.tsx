@@ -12,6 +12,7 @@ import { FailureList } from '../FailureList';
 import { formatDuration, formatTrigger } from '../format';
 import { OperationProgress } from '../OperationProgress';
 import { PhaseChip } from '../PhaseChip';
+import { RestoredImages } from './RestoredImages';
 import { RestoredObjects } from './RestoredObjects';
 
 const Facts = ({ restore }: { restore: RestoreDetail }) => (
@@ -40,7 +41,7 @@ const Facts = ({ restore }: { restore: RestoreDetail }) => (
   </Box>
 );
 
-/** One restore, live while it runs: progress, failures and the outcome per object. */
+/** One restore, live while it runs: progress, failures and the outcome per object and image. */
 export const RestoreDetailView = (props: {
   entityRef: CompoundEntityRef;
   restoreId: string;
@@ -79,6 +80,9 @@ export const RestoreDetailView = (props: {
       </DetailSection>
       <DetailSection title="Objects" count={restore.objects.length}>
         <RestoredObjects objects={restore.objects} />
+      </DetailSection>
+      <DetailSection title="Images" count={restore.images.length}>
+        <RestoredImages images={restore.images} />
       </DetailSection>
     </Box>
   );

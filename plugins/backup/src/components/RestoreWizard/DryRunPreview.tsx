@@ -14,9 +14,11 @@ import {
 import KeyboardArrowDownIcon from '@material-ui/icons/KeyboardArrowDown';
 import KeyboardArrowRightIcon from '@material-ui/icons/KeyboardArrowRight';
 import { Alert, AlertTitle } from '@material-ui/lab';
-import type { DryRunResult, ObjectChange } from '@ferry/plugin-backup-common';
+import type { DryRunResult, ObjectChange, RestoreRequest } from '@ferry/plugin-backup-common';
 import { Fragment, useState } from 'react';
 import { formatBytes } from '../format';
+import { ImagePlanTable } from './ImagePlanTable';
+import { UnavailableImagesAlert } from './UnavailableImagesAlert';
 import { UnifiedDiff } from './UnifiedDiff';
 
 const useStyles = makeStyles(theme => ({
@@ -76,12 +78,26 @@ const ObjectRow = ({ change }: { change: ObjectChange }) => {
   );
 };
 
-/** What a restore would do, from its dry run: objects with diffs, volumes, images, warnings. */
-export const DryRunPreview = (props: { result: DryRunResult; imageRestoreEnabled: boolean }) => {
+/**
+ * What a restore would do, from its dry run: objects with diffs, volumes, images (use the
+ * original, push the backed-up copy, or unavailable), warnings.
+ */
+export const DryRunPreview = (props: {
+  result: DryRunResult;
+  /** The image restore of the request that was dry-run, if any. */
+  imageRestore?: RestoreRequest['imageRestore'];
+  /** Goes back to the step where image restore is configured. */
+  onConfigureImageRestore?: () => void;
+}) => {
   const classes = useStyles();
   const { result } = props;
   const count = (action: ObjectChange['action']) =>
     result.objects.filter(o => o.action === action).length;
+  const unavailable = result.images.filter(i => i.action === 'unavailable');
+  // The backend also words each unavailable image as a warning; the images alert says it already.
+  const warnings = result.warnings.filter(
+    warning => !unavailable.some(i => warning.startsWith(`image ${i.image} `)),
+  );
   return (
     <Box>
       <Typography variant="body2" gutterBottom>
@@ -96,27 +112,19 @@ export const DryRunPreview = (props: { result: DryRunResult; imageRestoreEnabled
         <Chip label={`${count('patch')} to patch`} />
         <Chip variant="outlined" label={`${count('skip')} to skip`} />
         <Chip variant="outlined" label={`${result.volumes.length} volumes`} />
+        <Chip variant="outlined" label={`${result.images.length} images`} />
       </Box>
-      {result.unreachableImages.length > 0 && (
-        <Alert severity={props.imageRestoreEnabled ? 'info' : 'warning'} className={classes.alert}>
-          <AlertTitle>Unreachable images</AlertTitle>
-          {props.imageRestoreEnabled
-            ? 'These images will be pushed from the backup to the registry you chose:'
-            : 'Pods using these images will not start unless you configure image restore:'}
-          <ul>
-            {result.unreachableImages.map(image => (
-              <li key={image}>
-                <code>{image}</code>
-              </li>
-            ))}
-          </ul>
-        </Alert>
-      )}
-      {result.warnings.length > 0 && (
+      <UnavailableImagesAlert
+        images={result.images}
+        imageRestoreEnabled={Boolean(props.imageRestore)}
+        onConfigureImageRestore={props.onConfigureImageRestore}
+        className={classes.alert}
+      />
+      {warnings.length > 0 && (
         <Alert severity="warning" className={classes.alert}>
           <AlertTitle>Warnings</AlertTitle>
           <ul>
-            {result.warnings.map(warning => (
+            {warnings.map(warning => (
               <li key={warning}>{warning}</li>
             ))}
           </ul>
@@ -167,6 +175,10 @@ export const DryRunPreview = (props: { result: DryRunResult; imageRestoreEnabled
           </Table>
         </Box>
       )}
+      <Box mt={2}>
+        <Typography variant="subtitle2">Images</Typography>
+        <ImagePlanTable images={result.images} registry={props.imageRestore?.registry} />
+      </Box>
     </Box>
   );
 };

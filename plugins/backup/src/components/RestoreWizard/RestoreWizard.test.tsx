@@ -1,5 +1,5 @@
 import type { DryRunResult } from '@ferry/plugin-backup-common';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { BackupApi } from '../../api/BackupApi';
 import {
@@ -34,7 +34,41 @@ const preview: DryRunResult = {
   ],
   volumes: [{ pvc: 'data-db-0', storageClass: 'ferry-sandbox', sizeBytes: 2 * GiB, action: 'create' }],
   unreachableImages: ['registry.internal/shop/web:1.4'],
+  images: [
+    { image: 'docker.io/library/postgres:16', reachable: true, stored: true, action: 'original' },
+    {
+      image: 'registry.internal/shop/web:1.4',
+      reachable: false,
+      stored: true,
+      action: 'push',
+      reason: 'lookup registry.internal: no such host',
+    },
+  ],
   warnings: ['storage class standard is mapped to ferry-sandbox'],
+};
+
+/** The same dry run without image restore: the web image can neither be pulled nor pushed. */
+const withoutImageRestore: DryRunResult = {
+  ...preview,
+  images: [
+    preview.images[0],
+    {
+      ...preview.images[1],
+      action: 'unavailable',
+      reason: 'lookup registry.internal: no such host; image restore is not configured (imageRestore)',
+    },
+    {
+      image: 'registry.internal/shop/worker:2.0',
+      reachable: false,
+      stored: false,
+      action: 'unavailable',
+      reason: 'lookup registry.internal: no such host; the backup holds no copy of it',
+    },
+  ],
+  warnings: [
+    'image registry.internal/shop/web:1.4 cannot be pulled and will not be pushed: lookup registry.internal: no such host; image restore is not configured (imageRestore)',
+    'storage class standard is mapped to ferry-sandbox',
+  ],
 };
 
 async function render(api: Partial<BackupApi>, options: { deny?: string[] } = {}) {
@@ -88,15 +122,19 @@ describe('RestoreWizard', () => {
       existing: 'patch',
       omitLabels: ['team'],
       transforms: { storageClassMap: { standard: 'ferry-sandbox' } },
-      imageRestore: { registry: 'registry.local:5000', authSecret: 'pull-secret', overrideImageIfExist: false },
+      imageRestore: { registry: 'registry.local:5000', authSecret: 'pull-secret' },
     };
     expect(createRestore).toHaveBeenCalledWith(shopRef, { ...expected, dryRun: true });
     expect(await screen.findByText('2 to create')).toBeInTheDocument();
     expect(screen.getByText('1 to patch')).toBeInTheDocument();
     expect(screen.getByText('1 to skip')).toBeInTheDocument();
     expect(screen.getByText('exists and existing=skip')).toBeInTheDocument();
-    expect(screen.getByText('registry.internal/shop/web:1.4')).toBeInTheDocument();
-    expect(screen.getByText(/will be pushed from the backup/)).toBeInTheDocument();
+    const images = screen.getByRole('table', { name: 'images' });
+    expect(within(images).getAllByRole('row').slice(1).map(row => row.textContent)).toEqual([
+      'docker.io/library/postgres:16Use originalStored',
+      'registry.internal/shop/web:1.4Push to registry.local:5000Storedlookup registry.internal: no such host',
+    ]);
+    expect(screen.queryByText(/unavailable/)).not.toBeInTheDocument();
     expect(screen.getByText('storage class standard is mapped to ferry-sandbox')).toBeInTheDocument();
     expect(screen.queryByText(/mode: production/)).not.toBeInTheDocument();
     await userEvent.click(screen.getByRole('button', { name: 'show diff of ConfigMap settings' }));
@@ -128,6 +166,60 @@ describe('RestoreWizard', () => {
     await userEvent.click(screen.getByLabelText(/push backed-up images/i));
     await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
     expect(screen.getByText('a registry is required to restore images')).toBeInTheDocument();
+    expect(createRestore).not.toHaveBeenCalled();
+  });
+
+  it('warns about unavailable images and goes back to configure image restore', async () => {
+    const createRestore = jest.fn().mockResolvedValueOnce(withoutImageRestore).mockResolvedValueOnce(preview);
+    await render({ createRestore });
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    expect(createRestore).toHaveBeenLastCalledWith(shopRef, expect.not.objectContaining({ imageRestore: expect.anything() }));
+
+    const alert = await screen.findByText('2 images are unavailable');
+    const warning = alert.closest('[role="alert"]') as HTMLElement;
+    expect(within(warning).getByText('registry.internal/shop/web:1.4').closest('li')).toHaveTextContent(
+      'the backup holds a copy',
+    );
+    expect(within(warning).getByText('registry.internal/shop/worker:2.0').closest('li')).toHaveTextContent(
+      'no copy in the backup',
+    );
+    expect(warning).toHaveTextContent(/holds a copy of one of them: configure image restore/);
+    expect(warning).toHaveTextContent(/holds no copy of one of them/);
+    // The backend's own warning about the same image is not repeated; the others are shown.
+    expect(screen.queryByText(/cannot be pulled and will not be pushed/)).not.toBeInTheDocument();
+    expect(screen.getByText('storage class standard is mapped to ferry-sandbox')).toBeInTheDocument();
+    const rows = within(screen.getByRole('table', { name: 'images' })).getAllByRole('row');
+    expect(within(rows[2]).getByText('Unavailable')).toBeInTheDocument();
+    expect(within(rows[3]).getByText('Not stored')).toBeInTheDocument();
+
+    await userEvent.click(within(warning).getByRole('button', { name: 'Configure image restore' }));
+    expect(screen.getByLabelText(/push backed-up images/i)).toBeChecked();
+    expect(screen.getByLabelText(/repository/i)).toHaveAttribute('placeholder', 'ferry/shop');
+    await type(/^registry/i, 'registry.local:5000');
+    await userEvent.click(screen.getByLabelText(/overwrite an existing image/i));
+    await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    await waitFor(() => expect(createRestore).toHaveBeenCalledTimes(2));
+    expect(createRestore).toHaveBeenLastCalledWith(
+      shopRef,
+      expect.objectContaining({ imageRestore: { registry: 'registry.local:5000', overrideImageIfExist: true } }),
+    );
+    expect(await screen.findByText('Push to registry.local:5000')).toBeInTheDocument();
+    expect(screen.queryByText(/images? (is|are) unavailable/)).not.toBeInTheDocument();
+  });
+
+  it('checks the image restore fields as the backend does', async () => {
+    const createRestore = jest.fn();
+    await render({ createRestore });
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await userEvent.click(screen.getByLabelText(/push backed-up images/i));
+    await type(/^registry/i, 'https://registry.local:5000/shop');
+    await type(/repository/i, 'Restored/Shop');
+    await type(/auth secret/i, 'Pull_Secret');
+    await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    expect(screen.getByText(/a registry is a host with an optional port/)).toBeInTheDocument();
+    expect(screen.getByText(/a repository is lower-case path components/)).toBeInTheDocument();
+    expect(screen.getByText(/the name of a Secret/)).toBeInTheDocument();
     expect(createRestore).not.toHaveBeenCalled();
   });
 

@@ -84,6 +84,11 @@ export const RestoreWizard = (props: {
     setStep(step + 1);
   };
 
+  const configureImageRestore = () => {
+    setForm(current => ({ ...current, imageRestore: { ...current.imageRestore, enabled: true } }));
+    setStep(1);
+  };
+
   const confirm = async () => {
     if (preview.state !== 'ready') return;
     setCreating({ busy: true });
@@ -119,7 +124,14 @@ export const RestoreWizard = (props: {
             onChange={setForm}
           />
         )}
-        {step === 1 && <TransformsStep form={form} errors={errors} onChange={setForm} />}
+        {step === 1 && (
+          <TransformsStep
+            form={form}
+            errors={errors}
+            sourceNamespace={props.backup.namespace}
+            onChange={setForm}
+          />
+        )}
         {step === 2 && (
           <Box>
             {preview.state === 'loading' && <Progress />}
@@ -127,7 +139,8 @@ export const RestoreWizard = (props: {
             {preview.state === 'ready' && (
               <DryRunPreview
                 result={preview.result}
-                imageRestoreEnabled={form.imageRestore.enabled}
+                imageRestore={preview.request.imageRestore}
+                onConfigureImageRestore={configureImageRestore}
               />
             )}
             {creating.error && (

@@ -13,6 +13,8 @@ import type { RestoreForm, RestoreFormErrors } from './restoreForm';
 export const TransformsStep = (props: {
   form: RestoreForm;
   errors: RestoreFormErrors;
+  /** The backup's namespace: the default repository is `ferry/<it>`. */
+  sourceNamespace: string;
   onChange: (form: RestoreForm) => void;
 }) => {
   const { form, errors, onChange } = props;
@@ -79,6 +81,11 @@ export const TransformsStep = (props: {
         <Divider />
       </Box>
       <Typography variant="subtitle2">Container images</Typography>
+      <Typography variant="body2" color="textSecondary">
+        Images that can still be pulled are used as they are. An image that cannot be pulled any
+        more is pushed from the backup to a registry of your choice, and the restored workloads
+        are pointed at the pushed copy.
+      </Typography>
       <FormControlLabel
         control={
           <Checkbox
@@ -93,32 +100,40 @@ export const TransformsStep = (props: {
         <Box display="grid" style={{ gridTemplateColumns: '1fr 1fr', gap: 16 }}>
           <TextField
             id="restore-image-registry"
-          label="Registry"
+            label="Registry"
             placeholder="registry.example.com:5000"
             variant="outlined"
             size="small"
             required
             value={image.registry}
             error={Boolean(errors['imageRestore.registry'])}
-            helperText={errors['imageRestore.registry']}
+            helperText={errors['imageRestore.registry'] ?? 'Host and optional port, no https:// or path'}
             onChange={e => setImage({ registry: e.target.value })}
           />
           <TextField
             id="restore-image-repository"
-          label="Repository"
-            placeholder="restored/shop"
+            label="Repository"
+            placeholder={`ferry/${props.sourceNamespace}`}
             variant="outlined"
             size="small"
             value={image.repository}
+            error={Boolean(errors['imageRestore.repository'])}
+            helperText={
+              errors['imageRestore.repository'] ?? `Where in the registry; ferry/${props.sourceNamespace} when empty`
+            }
             onChange={e => setImage({ repository: e.target.value })}
           />
           <TextField
             id="restore-image-auth-secret"
-          label="Auth secret"
-            helperText="A kubernetes.io/dockerconfigjson Secret in the target namespace"
+            label="Auth secret"
             variant="outlined"
             size="small"
             value={image.authSecret}
+            error={Boolean(errors['imageRestore.authSecret'])}
+            helperText={
+              errors['imageRestore.authSecret'] ??
+              "A kubernetes.io/dockerconfigjson Secret in the target namespace or Ferry's namespace"
+            }
             onChange={e => setImage({ authSecret: e.target.value })}
           />
           <FormControlLabel

@@ -52,8 +52,33 @@ describe('toRestoreRequest', () => {
           },
         ],
       },
-      imageRestore: { registry: 'registry.local:5000', repository: 'restored', overrideImageIfExist: false },
+      imageRestore: { registry: 'registry.local:5000', repository: 'restored' },
     });
+  });
+
+  it('sends image restore as the backend takes it: optional fields only when set', () => {
+    const imageRestore = (fields: Partial<ReturnType<typeof initialRestoreForm>['imageRestore']>) =>
+      toRestoreRequest('b1', {
+        ...initialRestoreForm(source),
+        imageRestore: { ...initialRestoreForm(source).imageRestore, enabled: true, ...fields },
+      });
+    expect(imageRestore({ registry: ' registry.local ', repository: ' ', authSecret: '' }).request.imageRestore).toEqual({
+      registry: 'registry.local',
+    });
+    expect(
+      imageRestore({ registry: '[::1]:5000', repository: 'ferry/shop', authSecret: 'push.creds', overrideImageIfExist: true })
+        .request.imageRestore,
+    ).toEqual({ registry: '[::1]:5000', repository: 'ferry/shop', authSecret: 'push.creds', overrideImageIfExist: true });
+    for (const registry of ['https://registry.local', 'registry.local/shop', 'registry.local:port', '-registry']) {
+      expect(imageRestore({ registry }).errors['imageRestore.registry']).toMatch(/without a scheme or path/);
+    }
+    expect(imageRestore({ registry: 'r.local', repository: 'Shop/' }).errors).toEqual({
+      'imageRestore.repository': expect.stringContaining('lower-case path components'),
+    });
+    expect(imageRestore({ registry: 'r.local', authSecret: 'Pull_Secret' }).errors).toEqual({
+      'imageRestore.authSecret': expect.stringContaining('the name of a Secret'),
+    });
+    expect(toRestoreRequest('b1', initialRestoreForm(source)).request.imageRestore).toBeUndefined();
   });
 
   it('names the fields that are wrong', () => {

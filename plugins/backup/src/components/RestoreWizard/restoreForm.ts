@@ -56,6 +56,10 @@ export function initialRestoreForm(backup: Pick<BackupSummary, 'cluster' | 'name
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PATCH_OPS = ['add', 'remove', 'replace', 'move', 'copy', 'test'];
+/** The backend's rules for `imageRestore` (restoreRoutes.ts), checked here to name the field early. */
+const REGISTRY = /^([a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?|\[[0-9a-fA-F:]+\])(:\d{1,5})?$/;
+const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function list(text: string): string[] {
   return text
@@ -119,6 +123,36 @@ function parsePatches(
   return parsed;
 }
 
+/** The image restore fields as the API takes them: empty optional fields and `false` left out. */
+function toImageRestore(
+  fields: RestoreForm['imageRestore'],
+  errors: RestoreFormErrors,
+): RestoreRequest['imageRestore'] {
+  const registry = fields.registry.trim();
+  const repository = fields.repository.trim();
+  const authSecret = fields.authSecret.trim();
+  if (!registry) {
+    errors['imageRestore.registry'] = 'a registry is required to restore images';
+  } else if (!REGISTRY.test(registry)) {
+    errors['imageRestore.registry'] =
+      'a registry is a host with an optional port (registry.example.com:5000), without a scheme or path';
+  }
+  if (repository && !REPOSITORY.test(repository)) {
+    errors['imageRestore.repository'] =
+      'a repository is lower-case path components separated by "/" (e.g. restored/shop)';
+  }
+  if (authSecret && (!SECRET_NAME.test(authSecret) || authSecret.length > 253)) {
+    errors['imageRestore.authSecret'] = 'the name of a Secret: lower-case letters, digits, "-" and "."';
+  }
+  if (!registry) return undefined;
+  return {
+    registry,
+    ...(repository && { repository }),
+    ...(authSecret && { authSecret }),
+    ...(fields.overrideImageIfExist && { overrideImageIfExist: true }),
+  };
+}
+
 /** Validates the form; returns the request, or the errors keyed by field. */
 export function toRestoreRequest(
   backupId: string,
@@ -154,18 +188,8 @@ export function toRestoreRequest(
     };
   }
   if (form.imageRestore.enabled) {
-    const registry = form.imageRestore.registry.trim();
-    if (!registry) errors['imageRestore.registry'] = 'a registry is required to restore images';
-    request.imageRestore = {
-      registry,
-      ...(form.imageRestore.repository.trim() && {
-        repository: form.imageRestore.repository.trim(),
-      }),
-      ...(form.imageRestore.authSecret.trim() && {
-        authSecret: form.imageRestore.authSecret.trim(),
-      }),
-      overrideImageIfExist: form.imageRestore.overrideImageIfExist,
-    };
+    const imageRestore = toImageRestore(form.imageRestore, errors);
+    if (imageRestore) request.imageRestore = imageRestore;
   }
   return { request, errors };
 }

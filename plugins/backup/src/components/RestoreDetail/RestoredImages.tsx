@@ -1,0 +1,87 @@
+import {
+  makeStyles,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Typography,
+} from '@material-ui/core';
+import { StatusError, StatusOK, StatusPending, StatusWarning } from '@backstage/core-components';
+import type { RestoredImage } from '@ferry/plugin-backup-common';
+
+const useStyles = makeStyles({
+  mono: { fontFamily: 'monospace', fontSize: '0.8rem', wordBreak: 'break-all' },
+  nowrap: { whiteSpace: 'nowrap' },
+});
+
+const Outcome = ({ image }: { image: RestoredImage }) => {
+  switch (image.action) {
+    case 'original':
+      return <StatusOK>Original kept</StatusOK>;
+    case 'push':
+      return image.restored ? <StatusOK>Pushed</StatusOK> : <StatusPending>To push</StatusPending>;
+    case 'unavailable':
+      return <StatusError>Unavailable</StatusError>;
+    default:
+      return <StatusWarning>{image.action}</StatusWarning>;
+  }
+};
+
+const Details = ({ image }: { image: RestoredImage }) => {
+  const classes = useStyles();
+  if (image.restored) {
+    return (
+      <>
+        Workloads run <span className={classes.mono}>{image.restored}</span>
+        {image.tagChanged && (
+          <Typography variant="body2" color="textSecondary">
+            Pushed under a new tag: the original tag already named another image in the registry.
+          </Typography>
+        )}
+        {image.reason && (
+          <Typography variant="body2" color="textSecondary">
+            {image.reason}
+          </Typography>
+        )}
+      </>
+    );
+  }
+  return <>{image.reason ?? ''}</>;
+};
+
+/** What a restore did about each image its workloads run: kept, pushed (and where) or unavailable. */
+export const RestoredImages = ({ images }: { images: RestoredImage[] }) => {
+  const classes = useStyles();
+  if (images.length === 0) {
+    return (
+      <Typography variant="body2" color="textSecondary">
+        No images checked yet.
+      </Typography>
+    );
+  }
+  return (
+    <Table size="small" aria-label="restored images">
+      <TableHead>
+        <TableRow>
+          <TableCell>Outcome</TableCell>
+          <TableCell>Image</TableCell>
+          <TableCell>Details</TableCell>
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {images.map(image => (
+          <TableRow key={image.image}>
+            <TableCell className={classes.nowrap}>
+              <Outcome image={image} />
+            </TableCell>
+            <TableCell className={classes.mono}>{image.image}</TableCell>
+            <TableCell>
+              <Details image={image} />
+            </TableCell>
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
+  );
+};
