@@ -5,7 +5,7 @@
  *   incremental <new.raw> <previous.qcow2> <out.qcow2>      (backing name = previous's file name)
  *   restore <top.qcow2> <out.raw>
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
- * --read-depth <reads in flight>.
+ * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O).
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import * as path from 'node:path';
@@ -41,15 +41,20 @@ async function main(): Promise<void> {
   const clusterSize = valueOf('--cluster-size');
   const chunkBytes = valueOf('--chunk-bytes');
   const readDepth = valueOf('--read-depth');
+  // This process does nothing else: blocking I/O on the main thread (see the README).
+  const blocking = !args.includes('--async');
+  const switches = new Set(['--sync', '--async', '--no-allocation']);
   const positional = args.filter(
     (a, i) =>
       !a.startsWith('--') &&
-      !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--sync'),
+      !(i > 0 && args[i - 1].startsWith('--') && !switches.has(args[i - 1])),
   );
   const [command, ...files] = positional;
   if (command === 'full') {
     const source = await FileRangeSource.open({ path: files[0] });
-    const allocated = args.includes('--no-allocation') ? undefined : await fileAllocation({ path: files[0] });
+    const allocated = args.includes('--no-allocation')
+      ? undefined
+      : await fileAllocation({ path: files[0] });
     const sink = await FileSink.create({
       path: files[1],
       sync,
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
       allocated,
       chunkBytes,
       readDepth,
+      blocking,
     });
     await source.close();
     process.stdout.write(
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
       clusterSize,
       chunkBytes,
       readDepth,
+      blocking,
     });
     await prev.chain.close();
     await prev.source.close();
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
       sink,
       concurrency: valueOf('--concurrency'),
       ioBytes: valueOf('--io-bytes'),
+      blocking,
     });
     await sink.close();
     await chain.close();

@@ -25,6 +25,12 @@ export interface PositionalSink {
   /** Declares the head region; called once, before any write. Appends start at `headBytes`. */
   reserveHead(headBytes: number): Promise<void>;
   write(data: Uint8Array, offset: number): Promise<void>;
+  /**
+   * Optional: the same write, done before returning (blocking the calling thread). Only used
+   * when the caller asks for blocking I/O (`blocking: true`), e.g. a local file in a process
+   * that does nothing else; `write` is used otherwise.
+   */
+  writeSync?(data: Uint8Array, offset: number): void;
   /** Makes the object durable and visible; returns its total length in bytes. */
   commit(): Promise<{ size: number }>;
   abort(): Promise<void>;
@@ -45,6 +51,11 @@ export interface RangeSource {
    * instead of allocating one per read.
    */
   readInto?(target: Uint8Array, offset: number): Promise<void>;
+  /**
+   * Optional: `readInto` done before returning (blocking the calling thread). Only used when
+   * the caller asks for blocking I/O (`blocking: true`).
+   */
+  readIntoSync?(target: Uint8Array, offset: number): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +68,8 @@ export type BackingResolver = (options: {
 /** Where a hydrated virtual disk goes: a sparse file or a block device. */
 export interface DiskSink {
   write(data: Uint8Array, offset: number): Promise<void>;
+  /** Optional: `write` done before returning; only used with `blocking: true`. */
+  writeSync?(data: Uint8Array, offset: number): void;
   /** True when unwritten ranges read back as zeros (a fresh sparse file): zero runs are skipped. */
   readonly zeroesUnwritten: boolean;
   close(): Promise<void>;

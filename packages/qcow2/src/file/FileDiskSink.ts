@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeSync } from 'node:fs';
 import type { DiskSink } from '../io';
 
 /**
@@ -48,6 +48,20 @@ export class FileDiskSink implements DiskSink {
         offset + done,
       );
       done += bytesWritten;
+    }
+  }
+
+  /** `write` on the calling thread (no thread-pool round trip); blocks until done. */
+  writeSync(data: Uint8Array, offset: number): void {
+    let done = 0;
+    while (done < data.length) {
+      done += writeSync(
+        this.handle.fd,
+        data,
+        done,
+        data.length - done,
+        offset + done,
+      );
     }
   }
 

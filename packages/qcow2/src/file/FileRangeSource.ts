@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readSync } from 'node:fs';
 import type { RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
 
@@ -38,11 +38,7 @@ export class FileRangeSource implements RangeSource {
   }
 
   async readInto(target: Uint8Array, offset: number): Promise<void> {
-    if (offset < 0 || offset + target.length > this.bytes) {
-      throw invalidArgument(
-        `read of ${target.length} bytes at ${offset} is past the end of ${this.path} (${this.bytes} bytes)`,
-      );
-    }
+    this.checkRange(target, offset);
     let done = 0;
     while (done < target.length) {
       const { bytesRead } = await this.handle.read(
@@ -59,6 +55,37 @@ export class FileRangeSource implements RangeSource {
         );
       }
       done += bytesRead;
+    }
+  }
+
+  /** `readInto` on the calling thread (no thread-pool round trip); blocks until done. */
+  readIntoSync(target: Uint8Array, offset: number): void {
+    this.checkRange(target, offset);
+    let done = 0;
+    while (done < target.length) {
+      const bytesRead = readSync(
+        this.handle.fd,
+        target,
+        done,
+        target.length - done,
+        offset + done,
+      );
+      if (bytesRead === 0) {
+        throw invalidArgument(
+          `${this.path} ended at ${offset + done} while reading ${
+            target.length
+          } bytes at ${offset}`,
+        );
+      }
+      done += bytesRead;
+    }
+  }
+
+  private checkRange(target: Uint8Array, offset: number): void {
+    if (offset < 0 || offset + target.length > this.bytes) {
+      throw invalidArgument(
+        `read of ${target.length} bytes at ${offset} is past the end of ${this.path} (${this.bytes} bytes)`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { PositionalSink } from '../io';
@@ -53,14 +53,7 @@ export class FileSink implements PositionalSink {
   }
 
   async write(data: Uint8Array, offset: number): Promise<void> {
-    if (this.headBytes < 0) throw invalidArgument('write before reserveHead');
-    if (offset === this.appended) {
-      this.appended += data.length;
-    } else if (offset + data.length > this.headBytes) {
-      throw invalidArgument(
-        `write of ${data.length} bytes at ${offset} is neither an append (next ${this.appended}) nor inside the head (${this.headBytes} bytes)`,
-      );
-    }
+    this.admit(data, offset);
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.handle.write(
@@ -70,6 +63,33 @@ export class FileSink implements PositionalSink {
         offset + done,
       );
       done += bytesWritten;
+    }
+  }
+
+  /** `write` on the calling thread (no thread-pool round trip); blocks until done. */
+  writeSync(data: Uint8Array, offset: number): void {
+    this.admit(data, offset);
+    let done = 0;
+    while (done < data.length) {
+      done += writeSync(
+        this.handle.fd,
+        data,
+        done,
+        data.length - done,
+        offset + done,
+      );
+    }
+  }
+
+  /** Checks that a write is an append or lies inside the head, and records appends. */
+  private admit(data: Uint8Array, offset: number): void {
+    if (this.headBytes < 0) throw invalidArgument('write before reserveHead');
+    if (offset === this.appended) {
+      this.appended += data.length;
+    } else if (offset + data.length > this.headBytes) {
+      throw invalidArgument(
+        `write of ${data.length} bytes at ${offset} is neither an append (next ${this.appended}) nor inside the head (${this.headBytes} bytes)`,
+      );
     }
   }
 

@@ -95,80 +95,91 @@ describe('backups of sparse files with a FIEMAP allocation map', () => {
   });
   afterAll(() => removeDir(dir));
 
-  it('full and incremental backups skip holes and still equal the volume', async () => {
-    const random = prng(77);
-    const before = new Uint8Array(8 * MiB);
-    fillRandom(random, before.subarray(MiB, 3 * MiB));
-    fillRandom(random, before.subarray(6 * MiB + 4 * KiB, 6 * MiB + 40 * KiB));
-    const after = before.slice();
-    after.fill(0, 2 * MiB, 3 * MiB); // data that became a hole
-    fillRandom(random, after.subarray(4 * MiB, 4 * MiB + 8 * KiB)); // new data in a hole
-    fillRandom(random, after.subarray(MiB, MiB + 100)); // changed data
-    await writeSparse(path.join(dir, 'before.raw'), before);
-    await writeSparse(path.join(dir, 'after.raw'), after);
-
-    const allocated = await fileAllocation({
-      path: path.join(dir, 'before.raw'),
-    });
-    if (allocated === undefined)
-      throw new Error(
-        'filefrag (e2fsprogs) could not map the test file system',
+  it.each(['thread-pool', 'blocking'])(
+    'full and incremental backups skip holes and still equal the volume (%s I/O)',
+    async mode => {
+      const blocking = mode === 'blocking';
+      const work = path.join(dir, mode);
+      await fs.mkdir(work);
+      const random = prng(77);
+      const before = new Uint8Array(8 * MiB);
+      fillRandom(random, before.subarray(MiB, 3 * MiB));
+      fillRandom(
+        random,
+        before.subarray(6 * MiB + 4 * KiB, 6 * MiB + 40 * KiB),
       );
-    expect(allocated.reduce((sum, r) => sum + r.length, 0)).toBeLessThan(
-      3 * MiB,
-    );
+      const after = before.slice();
+      after.fill(0, 2 * MiB, 3 * MiB); // data that became a hole
+      fillRandom(random, after.subarray(4 * MiB, 4 * MiB + 8 * KiB)); // new data in a hole
+      fillRandom(random, after.subarray(MiB, MiB + 100)); // changed data
+      await writeSparse(path.join(work, 'before.raw'), before);
+      await writeSparse(path.join(work, 'after.raw'), after);
 
-    const source = await FileRangeSource.open({
-      path: path.join(dir, 'before.raw'),
-    });
-    await convertRawToQcow2({
-      source,
-      allocated,
-      sink: await FileSink.create({
-        path: path.join(dir, 'b0.qcow2'),
-        sync: false,
-      }),
-    });
-    await source.close();
+      const allocated = await fileAllocation({
+        path: path.join(work, 'before.raw'),
+      });
+      if (allocated === undefined)
+        throw new Error(
+          'filefrag (e2fsprogs) could not map the test file system',
+        );
+      expect(allocated.reduce((sum, r) => sum + r.length, 0)).toBeLessThan(
+        3 * MiB,
+      );
 
-    const next = await FileRangeSource.open({
-      path: path.join(dir, 'after.raw'),
-    });
-    const { chain, close } = await openFileChain(path.join(dir, 'b0.qcow2'));
-    const result = await writeOverlayFromRaw({
-      source: next,
-      previous: chain,
-      backing: { name: 'b0.qcow2', format: 'qcow2' },
-      allocated: await fileAllocation({ path: path.join(dir, 'after.raw') }),
-      sink: await FileSink.create({
-        path: path.join(dir, 'b1.qcow2'),
-        sync: false,
-      }),
-    });
-    await close();
-    await next.close();
-    expect(result.zeroClusters).toBe(16); // 1 MiB of 64 KiB clusters became zero
-    expect(result.dataClusters).toBe(2); // the changed cluster and the new one
-
-    for (const [raw, image] of [
-      ['before.raw', 'b0.qcow2'],
-      ['after.raw', 'b1.qcow2'],
-    ]) {
-      expect((await qemuCheck(path.join(dir, image))).exitCode).toBe(0);
-      expect(
-        await qemuIdentical({
-          a: path.join(dir, raw),
-          aFormat: 'raw',
-          b: path.join(dir, image),
-          bFormat: 'qcow2',
+      const source = await FileRangeSource.open({
+        path: path.join(work, 'before.raw'),
+      });
+      await convertRawToQcow2({
+        source,
+        allocated,
+        blocking,
+        sink: await FileSink.create({
+          path: path.join(work, 'b0.qcow2'),
+          sync: false,
         }),
-      ).toBe(true);
-    }
-    const top = await openFileChain(path.join(dir, 'b1.qcow2'));
-    const zero = [];
-    for await (const extent of layerExtents(top.chain.top))
-      if (extent.kind === 'zero') zero.push(extent);
-    await top.close();
-    expect(zero).toEqual([{ kind: 'zero', offset: 2 * MiB, length: MiB }]);
-  });
+      });
+      await source.close();
+
+      const next = await FileRangeSource.open({
+        path: path.join(work, 'after.raw'),
+      });
+      const { chain, close } = await openFileChain(path.join(work, 'b0.qcow2'));
+      const result = await writeOverlayFromRaw({
+        source: next,
+        previous: chain,
+        backing: { name: 'b0.qcow2', format: 'qcow2' },
+        allocated: await fileAllocation({ path: path.join(work, 'after.raw') }),
+        blocking,
+        sink: await FileSink.create({
+          path: path.join(work, 'b1.qcow2'),
+          sync: false,
+        }),
+      });
+      await close();
+      await next.close();
+      expect(result.zeroClusters).toBe(16); // 1 MiB of 64 KiB clusters became zero
+      expect(result.dataClusters).toBe(2); // the changed cluster and the new one
+
+      for (const [raw, image] of [
+        ['before.raw', 'b0.qcow2'],
+        ['after.raw', 'b1.qcow2'],
+      ]) {
+        expect((await qemuCheck(path.join(work, image))).exitCode).toBe(0);
+        expect(
+          await qemuIdentical({
+            a: path.join(work, raw),
+            aFormat: 'raw',
+            b: path.join(work, image),
+            bFormat: 'qcow2',
+          }),
+        ).toBe(true);
+      }
+      const top = await openFileChain(path.join(work, 'b1.qcow2'));
+      const zero = [];
+      for await (const extent of layerExtents(top.chain.top))
+        if (extent.kind === 'zero') zero.push(extent);
+      await top.close();
+      expect(zero).toEqual([{ kind: 'zero', offset: 2 * MiB, length: MiB }]);
+    },
+  );
 });

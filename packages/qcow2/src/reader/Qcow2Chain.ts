@@ -144,6 +144,54 @@ export class Qcow2Chain {
     );
   }
 
+  /**
+   * {@link readResolved} with blocking reads (the layers' `readIntoSync`) where the sources
+   * have them, one extent after the other on the calling thread.
+   */
+  async readResolvedBlocking(
+    target: Uint8Array,
+    offset: number,
+    extents: ChainExtent[],
+  ): Promise<void> {
+    for (const extent of extents) {
+      const part = target.subarray(
+        extent.offset - offset,
+        extent.offset - offset + extent.length,
+      );
+      if (extent.kind === 'zero') part.fill(0);
+      else if (!this.readHostSync(extent.layer, extent.hostOffset, part))
+        await this.readHost(extent.layer, extent.hostOffset, part);
+    }
+  }
+
+  /** True when every layer's source can read without the thread pool (`readIntoSync`). */
+  get canReadBlocking(): boolean {
+    return this.layers.every(layer => Boolean(layer.source.readIntoSync));
+  }
+
+  /**
+   * {@link readHost} done on the calling thread; false (nothing read) when the layer's source
+   * has no `readIntoSync`.
+   */
+  readHostSync(layer: number, hostOffset: number, target: Uint8Array): boolean {
+    const image = this.layers[layer];
+    const source = image.source;
+    if (!source.readIntoSync) return false;
+    const available = image.fileSize - hostOffset;
+    if (available >= target.length) {
+      source.readIntoSync(target, hostOffset);
+      return true;
+    }
+    if (available <= 0) {
+      throw corrupt(
+        `data at host offset ${hostOffset} of ${image.name} is past the end of the file`,
+      );
+    }
+    source.readIntoSync(target.subarray(0, available), hostOffset);
+    target.fill(0, available);
+    return true;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     const target = new Uint8Array(length);
     await this.readInto(target, offset);

@@ -11,6 +11,7 @@ export async function writeBase(options: {
   raw: string;
   image: string;
   clusterSize?: number;
+  blocking?: boolean;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
@@ -19,6 +20,7 @@ export async function writeBase(options: {
       source,
       sink,
       clusterSize: options.clusterSize,
+      blocking: options.blocking,
     });
   } finally {
     await source.close();
@@ -56,6 +58,7 @@ export async function writeOverlay(options: {
   backingName: string;
   image: string;
   clusterSize?: number;
+  blocking?: boolean;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   const { chain, close } = await openFileChain(options.previous);
@@ -67,6 +70,7 @@ export async function writeOverlay(options: {
       sink,
       backing: { name: options.backingName, format: 'qcow2' },
       clusterSize: options.clusterSize,
+      blocking: options.blocking,
     });
   } finally {
     await close();

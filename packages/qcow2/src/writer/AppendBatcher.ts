@@ -1,5 +1,8 @@
 import type { PositionalSink } from '../io';
 
+/** In blocking mode, appends of at least this many bytes are written without a copy. */
+const BLOCKING_DIRECT_BYTES = 64 * 1024;
+
 /**
  * Gathers the writer's many small appends (clusters, L2 tables) into large sequential sink
  * writes. Two buffers alternate: one fills while the other is being written, so the caller's
@@ -19,20 +22,33 @@ export class AppendBatcher {
   private bufferStart: number;
 
   private readonly directBytes: number;
+  /** The sink's `writeSync` when blocking I/O was asked for and the sink has it. */
+  private readonly writeSync?: (data: Uint8Array, offset: number) => void;
 
   constructor(options: {
     sink: PositionalSink;
     start: number;
     batchBytes: number;
     directBytes?: number;
+    /** Write with the sink's `writeSync` (if it has one): each append is done when it returns. */
+    blocking?: boolean;
   }) {
     this.sink = options.sink;
+    if (options.blocking && options.sink.writeSync)
+      this.writeSync = options.sink.writeSync.bind(options.sink);
+    // Blocking writes cost no thread hand-off, so smaller runs are written straight from the
+    // caller's buffer rather than copied into the batch.
     this.directBytes =
-      options.directBytes ?? Math.max(512 * 1024, options.batchBytes / 8);
+      options.directBytes ??
+      (this.writeSync
+        ? BLOCKING_DIRECT_BYTES
+        : Math.max(512 * 1024, options.batchBytes / 8));
     this.bufferStart = options.start;
+    const first = new Uint8Array(options.batchBytes);
+    // Blocking mode never has a batch in flight: one buffer is enough.
     this.buffers = [
-      new Uint8Array(options.batchBytes),
-      new Uint8Array(options.batchBytes),
+      first,
+      this.writeSync ? first : new Uint8Array(options.batchBytes),
     ];
   }
 
@@ -51,7 +67,8 @@ export class AppendBatcher {
       if (this.fill > 0) await this.rotate();
       const offset = this.bufferStart;
       this.bufferStart += data.length;
-      await this.sink.write(data, offset);
+      if (this.writeSync) this.writeSync(data, offset);
+      else await this.sink.write(data, offset);
       return;
     }
     let from = 0;
@@ -90,6 +107,12 @@ export class AppendBatcher {
   private async rotate(): Promise<void> {
     const index = this.current;
     const data = this.buffers[index].subarray(0, this.fill);
+    if (this.writeSync) {
+      this.writeSync(data, this.bufferStart);
+      this.bufferStart += this.fill;
+      this.fill = 0;
+      return;
+    }
     const write = this.sink.write(data, this.bufferStart);
     write.catch(() => undefined); // surfaced by the next await of this buffer or by flush()
     this.pending[index] = write;

@@ -18,6 +18,12 @@ export interface Qcow2WriterOptions {
   backing?: { name: string; format: string };
   /** Size of the sequential writes issued to the sink; 4 MiB by default. */
   batchBytes?: number;
+  /**
+   * Write with the sink's `writeSync` when it has one: no thread-pool round trip per write,
+   * but the calling thread (and its event loop) waits for every write. Meant for a process
+   * that does nothing else, on a local file. False by default.
+   */
+  blocking?: boolean;
 }
 
 export interface Qcow2WriteResult {

@@ -15,6 +15,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
   readonly geometry: ClusterGeometry;
   private readonly sink: PositionalSink;
   private readonly backing?: { name: string; format: string };
+  private readonly blocking: boolean;
   private readonly headClusters: number;
   private readonly batcher: AppendBatcher;
   private readonly l1: Uint8Array;
@@ -33,16 +34,19 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     backing?: { name: string; format: string };
     headClusters: number;
     batchBytes: number;
+    blocking?: boolean;
   }) {
     this.sink = options.sink;
     this.geometry = options.geometry;
     this.backing = options.backing;
+    this.blocking = options.blocking ?? false;
     this.headClusters = options.headClusters;
     const cs = this.geometry.clusterSize;
     this.batcher = new AppendBatcher({
       sink: this.sink,
       start: this.headClusters * cs,
       batchBytes: options.batchBytes,
+      blocking: options.blocking,
     });
     this.l1 = new Uint8Array(this.geometry.l1Entries * 8);
     this.l2 = new Uint8Array(cs);
@@ -120,7 +124,8 @@ export class StreamingQcow2Writer implements Qcow2Writer {
         }),
       );
       head.set(this.l1, cs);
-      await this.sink.write(head, 0);
+      if (this.blocking && this.sink.writeSync) this.sink.writeSync(head, 0);
+      else await this.sink.write(head, 0);
       const { size } = await this.sink.commit();
       return {
         imageSize: size,

@@ -18,19 +18,32 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
 
   const volumes = testVolumes(42);
   const cases = volumes.flatMap(volume =>
-    [4 * KiB, 64 * KiB, 2048 * KiB].map(clusterSize => ({
-      volume,
-      clusterSize,
-    })),
+    [4 * KiB, 64 * KiB, 2048 * KiB].flatMap(clusterSize =>
+      // Both I/O modes: the thread pool (default) and blocking reads and writes.
+      [false, true].map(blocking => ({ volume, clusterSize, blocking })),
+    ),
   );
 
-  it.each(cases.map(c => [c.volume.name, c.clusterSize, c] as const))(
-    '%s with %i-byte clusters: check clean, compare identical, reads back, hydrates',
-    async (_name, clusterSize, { volume }) => {
-      const raw = path.join(dir, `${volume.name}-${clusterSize}.raw`);
-      const image = path.join(dir, `${volume.name}-${clusterSize}.qcow2`);
+  it.each(
+    cases.map(
+      c =>
+        [
+          c.volume.name,
+          c.clusterSize,
+          c.blocking ? 'blocking' : 'thread-pool',
+          c,
+        ] as const,
+    ),
+  )(
+    '%s with %i-byte clusters, %s I/O: check clean, compare identical, reads back, hydrates',
+    async (_name, clusterSize, mode, { volume, blocking }) => {
+      const raw = path.join(dir, `${volume.name}-${clusterSize}-${mode}.raw`);
+      const image = path.join(
+        dir,
+        `${volume.name}-${clusterSize}-${mode}.qcow2`,
+      );
       await writeVolume(raw, volume.bytes);
-      const result = await writeBase({ raw, image, clusterSize });
+      const result = await writeBase({ raw, image, clusterSize, blocking });
 
       const check = await qemuCheck(image);
       expect(check).toMatchObject({ exitCode: 0 });
@@ -61,13 +74,13 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
             Buffer.from(volume.bytes),
           ),
         ).toBe(true);
-        const out = path.join(dir, `${volume.name}-${clusterSize}.out`);
+        const out = path.join(dir, `${volume.name}-${clusterSize}-${mode}.out`);
         const sink = await FileDiskSink.open({
           path: out,
           size: chain.virtualSize,
           sync: false,
         });
-        await hydrate({ chain, sink, ioBytes: 256 * KiB });
+        await hydrate({ chain, sink, ioBytes: 256 * KiB, blocking });
         await sink.close();
         expect(
           Buffer.from(await readAll(out)).equals(Buffer.from(volume.bytes)),

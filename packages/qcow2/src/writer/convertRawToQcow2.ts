@@ -12,6 +12,11 @@ import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_READ_DEPTH = 8;
+/**
+ * Read size in blocking mode: small enough that a chunk is still in the CPU cache when it is
+ * zero-checked and written (measured faster than 1 to 4 MiB for page-cache reads).
+ */
+export const BLOCKING_CHUNK_BYTES = 256 * 1024;
 
 export interface ConvertRawOptions {
   /** The raw volume (a block device or a file). */
@@ -29,6 +34,14 @@ export interface ConvertRawOptions {
   chunkBytes?: number;
   /** Reads in flight at once; 8 by default. */
   readDepth?: number;
+  /**
+   * Blocking I/O: read with the source's `readIntoSync` and write with the sink's `writeSync`
+   * (when they have them), one chunk at a time on the calling thread. For local files this is
+   * faster than the thread pool (no hand-off per read and write, the chunk stays in the CPU
+   * cache), but the event loop waits for every read and write: meant for a process that does
+   * nothing else, like the benchmark's CLI. False by default.
+   */
+  blocking?: boolean;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -40,27 +53,56 @@ export async function convertRawToQcow2(
   options: ConvertRawOptions,
 ): Promise<Qcow2WriteResult> {
   const virtualSize = options.virtualSize ?? (await options.source.size());
+  const blocking = Boolean(options.blocking && options.source.readIntoSync);
   const writer = await createQcow2Writer({
     sink: options.sink,
     virtualSize,
     clusterSize: options.clusterSize,
+    blocking,
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =
-    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
+    options.chunkBytes ??
+    Math.max(
+      blocking ? BLOCKING_CHUNK_BYTES : DEFAULT_CHUNK_BYTES,
+      clusterSize,
+    );
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
       throw invalidArgument(
         `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
       );
     }
+    const segments = planSegments({
+      size: virtualSize,
+      clusterSize,
+      chunkBytes,
+      allocated: options.allocated,
+    });
+    const zeros = new ZeroDetector();
+    if (blocking) {
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      for (const segment of segments) {
+        if (segment.kind === 'read') {
+          const bytes = buffer.subarray(0, segment.length);
+          options.source.readIntoSync!(bytes, segment.offset);
+          // Every write is done when the promise resolves: the buffer can be reused.
+          await writeNonZeroClusters({
+            writer,
+            zeros,
+            bytes,
+            offset: segment.offset,
+          });
+        }
+        options.onProgress?.({
+          doneBytes: segment.offset + segment.length,
+          totalBytes: virtualSize,
+        });
+      }
+      return await writer.finish();
+    }
     const reader = new SequentialReader({
-      segments: planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes,
-        allocated: options.allocated,
-      }),
+      segments,
       read: (segment, target) =>
         readSourceInto(
           options.source,
@@ -70,7 +112,6 @@ export async function convertRawToQcow2(
       bufferBytes: chunkBytes,
       depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
-    const zeros = new ZeroDetector();
     for (let step = await reader.next(); step; step = await reader.next()) {
       const { segment } = step;
       if (segment.kind === 'read') {

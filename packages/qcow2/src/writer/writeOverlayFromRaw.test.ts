@@ -30,14 +30,22 @@ async function expectClean(image: string): Promise<void> {
   expect(check.report.leaks ?? 0).toBe(0);
 }
 
-describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
-  'chain of 6 (base + 5 overlays) with %i-byte clusters',
-  clusterSize => {
+describe.each([
+  [4 * KiB, 'thread-pool'],
+  [64 * KiB, 'thread-pool'],
+  [2 * MiB, 'thread-pool'],
+  [4 * KiB, 'blocking'],
+  [64 * KiB, 'blocking'],
+  [2 * MiB, 'blocking'],
+] as const)(
+  'chain of 6 (base + 5 overlays) with %i-byte clusters, %s I/O',
+  (clusterSize, mode) => {
+    const blocking = mode === 'blocking';
     let dir: string;
     const states: Uint8Array[] = [];
     beforeAll(async () => {
       requireQemu();
-      dir = await makeTempDir(`chain-${clusterSize}`);
+      dir = await makeTempDir(`chain-${clusterSize}-${mode}`);
       const random = prng(clusterSize);
       const base = new Uint8Array(8 * MiB + 512 * 3);
       for (let i = 0; i < 10; i++) {
@@ -67,6 +75,7 @@ describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
         raw: path.join(dir, 'state0.raw'),
         image: path.join(dir, 'b0.qcow2'),
         clusterSize,
+        blocking,
       });
       for (let s = 1; s < states.length; s++) {
         await writeOverlay({
@@ -75,6 +84,7 @@ describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
           backingName: `b${s - 1}.qcow2`,
           image: path.join(dir, `b${s}.qcow2`),
           clusterSize,
+          blocking,
         });
       }
     });
@@ -166,6 +176,7 @@ describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
           sink: sparseSink,
           ioBytes: 128 * KiB,
           concurrency: 3,
+          blocking,
         });
         await sparseSink.close();
         expect(
@@ -188,7 +199,7 @@ describe.each([4 * KiB, 64 * KiB, 2 * MiB])(
         });
         // FileDiskSink empties regular files; refill to simulate a used block device.
         await deviceSink.write(Buffer.alloc(chain.virtualSize, 0xee), 0);
-        const written = await hydrate({ chain, sink: deviceSink });
+        const written = await hydrate({ chain, sink: deviceSink, blocking });
         await deviceSink.close();
         expect(written.zeroBytesWritten + written.dataBytes).toBe(
           chain.virtualSize,

@@ -3,7 +3,11 @@ import { invalidArgument } from '../format/errors';
 import { ByteRange, planSegments, Segment } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
-import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
+import {
+  BLOCKING_CHUNK_BYTES,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_READ_DEPTH,
+} from './convertRawToQcow2';
 import {
   createQcow2Writer,
   Qcow2WriteResult,
@@ -27,6 +31,11 @@ export interface OverlayFromRawOptions {
   allocated?: readonly ByteRange[];
   chunkBytes?: number;
   readDepth?: number;
+  /**
+   * Blocking I/O on the calling thread where the sources and the sink support it, as in
+   * `convertRawToQcow2`. False by default.
+   */
+  blocking?: boolean;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -47,21 +56,39 @@ export async function writeOverlayFromRaw(
 ): Promise<OverlayWriteResult> {
   const { previous, source } = options;
   const virtualSize = options.virtualSize ?? (await source.size());
+  const blocking = Boolean(options.blocking && source.readIntoSync);
   const writer = await createQcow2Writer({
     sink: options.sink,
     virtualSize,
     clusterSize: options.clusterSize,
     backing: options.backing,
+    blocking,
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =
-    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
+    options.chunkBytes ??
+    Math.max(
+      blocking ? BLOCKING_CHUNK_BYTES : DEFAULT_CHUNK_BYTES,
+      clusterSize,
+    );
   const state = { unchanged: 0 };
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
       throw invalidArgument(
         `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
       );
+    }
+    const zeros = new ZeroDetector();
+    if (blocking) {
+      await blockingPass({
+        ...options,
+        writer,
+        zeros,
+        state,
+        virtualSize,
+        chunkBytes,
+      });
+      return { ...(await writer.finish()), unchangedClusters: state.unchanged };
     }
     // Each buffer holds the volume's bytes in its first half and the previous bytes in its second.
     const reader = new SequentialReader<boolean>({
@@ -89,7 +116,6 @@ export async function writeOverlayFromRaw(
       bufferBytes: 2 * chunkBytes,
       depth: options.readDepth ?? DEFAULT_READ_DEPTH,
     });
-    const zeros = new ZeroDetector();
     for (let step = await reader.next(); step; step = await reader.next()) {
       const { segment } = step;
       if (segment.kind === 'hole') {
@@ -124,11 +150,62 @@ export async function writeOverlayFromRaw(
   }
 }
 
+/**
+ * The pass of {@link writeOverlayFromRaw} with blocking reads: one chunk of the volume and of
+ * the previous chain at a time, on the calling thread, then the changed clusters written.
+ */
+async function blockingPass(
+  options: OverlayFromRawOptions & {
+    writer: Qcow2Writer;
+    zeros: ZeroDetector;
+    state: { unchanged: number };
+    virtualSize: number;
+    chunkBytes: number;
+  },
+): Promise<void> {
+  const { writer, previous, source, chunkBytes, virtualSize } = options;
+  const bytes = Buffer.allocUnsafe(chunkBytes);
+  const before = Buffer.allocUnsafe(chunkBytes);
+  for (const segment of planSegments({
+    size: virtualSize,
+    clusterSize: writer.geometry.clusterSize,
+    chunkBytes,
+    allocated: options.allocated,
+  })) {
+    if (segment.kind === 'hole') {
+      await zeroWherePreviousHadData({
+        writer,
+        previous,
+        segment,
+        state: options.state,
+      });
+    } else {
+      const now = bytes.subarray(0, segment.length);
+      source.readIntoSync!(now, segment.offset);
+      const then = before.subarray(0, segment.length);
+      const previousHasData = await readPrevious(previous, segment, then, true);
+      await writeChangedClusters({
+        writer,
+        zeros: options.zeros,
+        bytes: now,
+        before: previousHasData ? then : undefined,
+        offset: segment.offset,
+        state: options.state,
+      });
+    }
+    options.onProgress?.({
+      doneBytes: segment.offset + segment.length,
+      totalBytes: virtualSize,
+    });
+  }
+}
+
 /** Reads the previous chain's bytes for a segment; false (nothing read) when it holds only zeros there. */
 async function readPrevious(
   previous: Qcow2Chain,
   segment: Segment,
   target: Uint8Array,
+  blocking = false,
 ): Promise<boolean> {
   const inside = Math.max(
     0,
@@ -137,11 +214,19 @@ async function readPrevious(
   if (inside === 0) return false;
   const extents = await previous.resolveRange(segment.offset, inside);
   if (extents.every(extent => extent.kind === 'zero')) return false;
-  await previous.readResolved(
-    target.subarray(0, inside),
-    segment.offset,
-    extents,
-  );
+  if (blocking) {
+    await previous.readResolvedBlocking(
+      target.subarray(0, inside),
+      segment.offset,
+      extents,
+    );
+  } else {
+    await previous.readResolved(
+      target.subarray(0, inside),
+      segment.offset,
+      extents,
+    );
+  }
   target.fill(0, inside);
   return true;
 }
