@@ -79,4 +79,10 @@ describe('RestoreDetailDrawer', () => {
     const section = await screen.findByRole('region', { name: 'Images' });
     expect(within(section).getByText('No images checked yet.')).toBeInTheDocument();
   });
+
+  it('says when a finished restore ran no images', async () => {
+    await render({ getRestore: jest.fn().mockResolvedValue(restoreDetail({ images: [] })) });
+    const section = await screen.findByRole('region', { name: 'Images' });
+    expect(within(section).getByText('The restored workloads run no container images.')).toBeInTheDocument();
+  });
 });

@@ -82,7 +82,7 @@ export const RestoreDetailView = (props: {
         <RestoredObjects objects={restore.objects} />
       </DetailSection>
       <DetailSection title="Images" count={restore.images.length}>
-        <RestoredImages images={restore.images} />
+        <RestoredImages images={restore.images} finished={finished} />
       </DetailSection>
     </Box>
   );

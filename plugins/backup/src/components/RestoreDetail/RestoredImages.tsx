@@ -51,12 +51,12 @@ const Details = ({ image }: { image: RestoredImage }) => {
 };
 
 /** What a restore did about each image its workloads run: kept, pushed (and where) or unavailable. */
-export const RestoredImages = ({ images }: { images: RestoredImage[] }) => {
+export const RestoredImages = ({ images, finished }: { images: RestoredImage[]; finished: boolean }) => {
   const classes = useStyles();
   if (images.length === 0) {
     return (
       <Typography variant="body2" color="textSecondary">
-        No images checked yet.
+        {finished ? 'The restored workloads run no container images.' : 'No images checked yet.'}
       </Typography>
     );
   }
