@@ -30,6 +30,8 @@ describe('a service owner backs up and restores the demo app in the browser', ()
       ephemeral: true,
       crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
       binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+      // The demo app's images live here, so that backups copy them (no internet).
+      registry: true,
     });
     await installDemoApp(sandbox);
     repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-browser-repo-'));

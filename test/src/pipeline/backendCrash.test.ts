@@ -39,6 +39,8 @@ beforeAll(async () => {
     ephemeral: true,
     crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
     binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+    // The demo app's images live here, so that backups copy them (no internet).
+    registry: true,
   });
   await installDemoApp(sandbox);
   // A bigger volume, so that the datamover step lasts long enough to be interrupted.

@@ -44,6 +44,8 @@ beforeAll(async () => {
     ephemeral: true,
     crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
     binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+    // The demo app's images live here, so that backups copy them (no internet).
+    registry: true,
   });
   await installDemoApp(sandbox);
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-faults-repo-'));

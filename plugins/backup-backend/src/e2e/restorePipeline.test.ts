@@ -77,6 +77,8 @@ beforeAll(async () => {
     ephemeral: true,
     crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
     binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+    // The demo app's images live here, so that backups copy them (no internet).
+    registry: true,
   });
   const demo = await installDemoApp(sandbox);
   claims = [...demo.written.keys()].sort();
