@@ -11,7 +11,7 @@ function render(api: Partial<BackupApi>) {
   );
 }
 
-const pushed = 'registry.local:5000/ferry/shop/web:1.4-ferry-1@sha256:9c1f0a7e3d2b4c5a';
+const pushed = `registry.local:5000/ferry/shop/web:1.4-ferry-1@sha256:${'9c1f0a7e3d2b4c5a'.repeat(4)}`;
 
 describe('RestoreDetailDrawer', () => {
   it('shows what the restore did about each image: kept, pushed (new tag noted), unavailable', async () => {
@@ -59,7 +59,10 @@ describe('RestoreDetailDrawer', () => {
     expect(rows[0]).toHaveTextContent('docker.io/library/postgres:16');
 
     expect(within(rows[1]).getByText('Pushed')).toBeInTheDocument();
-    expect(within(rows[1]).getByText(pushed)).toBeInTheDocument();
+    // The pushed reference with its digest shortened, the full one in a tooltip.
+    const reference = within(rows[1]).getByText('registry.local:5000/ferry/shop/web:1.4-ferry-1@sha256:9c1f0a7e3d2b');
+    expect(reference).toHaveAttribute('title', pushed);
+    expect(rows[1]).toHaveTextContent('Original unreachable: lookup registry.internal: no such host');
     expect(rows[1]).toHaveTextContent(/Pushed under a new tag: the original tag already named another image/);
 
     expect(within(rows[2]).getByText('Pushed')).toBeInTheDocument();

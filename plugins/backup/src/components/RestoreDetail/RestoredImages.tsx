@@ -5,15 +5,30 @@ import {
   TableCell,
   TableHead,
   TableRow,
+  Tooltip,
   Typography,
 } from '@material-ui/core';
 import { StatusError, StatusOK, StatusPending, StatusWarning } from '@backstage/core-components';
 import type { RestoredImage } from '@ferry/plugin-backup-common';
+import { shortDigest } from '../format';
 
 const useStyles = makeStyles({
-  mono: { fontFamily: 'monospace', fontSize: '0.8rem', wordBreak: 'break-all' },
+  mono: { fontFamily: 'monospace', fontSize: '0.8rem', overflowWrap: 'anywhere' },
+  image: { fontFamily: 'monospace', fontSize: '0.8rem', overflowWrap: 'anywhere', width: '40%' },
   nowrap: { whiteSpace: 'nowrap' },
 });
+
+/** `name:tag@sha256:<64 hex>` with the digest shortened; the full reference in a tooltip. */
+const Reference = ({ reference }: { reference: string }) => {
+  const classes = useStyles();
+  const at = reference.indexOf('@');
+  const short = at < 0 ? reference : `${reference.slice(0, at)}@${shortDigest(reference.slice(at + 1))}`;
+  return (
+    <Tooltip title={reference}>
+      <span className={classes.mono}>{short}</span>
+    </Tooltip>
+  );
+};
 
 const Outcome = ({ image }: { image: RestoredImage }) => {
   switch (image.action) {
@@ -29,11 +44,12 @@ const Outcome = ({ image }: { image: RestoredImage }) => {
 };
 
 const Details = ({ image }: { image: RestoredImage }) => {
-  const classes = useStyles();
   if (image.restored) {
     return (
       <>
-        Workloads run <span className={classes.mono}>{image.restored}</span>
+        <Typography variant="body2">
+          Workloads run <Reference reference={image.restored} />
+        </Typography>
         {image.tagChanged && (
           <Typography variant="body2" color="textSecondary">
             Pushed under a new tag: the original tag already named another image in the registry.
@@ -41,7 +57,7 @@ const Details = ({ image }: { image: RestoredImage }) => {
         )}
         {image.reason && (
           <Typography variant="body2" color="textSecondary">
-            {image.reason}
+            Original unreachable: {image.reason}
           </Typography>
         )}
       </>
@@ -75,7 +91,7 @@ export const RestoredImages = ({ images, finished }: { images: RestoredImage[]; 
             <TableCell className={classes.nowrap}>
               <Outcome image={image} />
             </TableCell>
-            <TableCell className={classes.mono}>{image.image}</TableCell>
+            <TableCell className={classes.image}>{image.image}</TableCell>
             <TableCell>
               <Details image={image} />
             </TableCell>

@@ -11,7 +11,7 @@ import {
 import type { RestoreImagePlan } from '@ferry/plugin-backup-common';
 
 const useStyles = makeStyles(theme => ({
-  mono: { fontFamily: 'monospace', fontSize: '0.8rem', wordBreak: 'break-all' },
+  image: { fontFamily: 'monospace', fontSize: '0.8rem', overflowWrap: 'anywhere', width: '30%' },
   nowrap: { whiteSpace: 'nowrap' },
   unavailable: {
     backgroundColor: theme.palette.error.main,
@@ -47,14 +47,14 @@ export const ImagePlanTable = (props: { images: RestoreImagePlan[]; registry?: s
         <TableRow>
           <TableCell>Image</TableCell>
           <TableCell>Action</TableCell>
-          <TableCell>In the backup</TableCell>
+          <TableCell className={classes.nowrap}>Backup copy</TableCell>
           <TableCell>Reason</TableCell>
         </TableRow>
       </TableHead>
       <TableBody>
         {props.images.map(plan => (
           <TableRow key={plan.image}>
-            <TableCell className={classes.mono}>{plan.image}</TableCell>
+            <TableCell className={classes.image}>{plan.image}</TableCell>
             <TableCell className={classes.nowrap}>
               <Chip
                 size="small"
