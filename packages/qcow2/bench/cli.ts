@@ -5,7 +5,8 @@
  *   incremental <new.raw> <previous.qcow2> <out.qcow2>      (backing name = previous's file name)
  *   restore <top.qcow2> <out.raw>
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
- * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O).
+ * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
+ * --read-threads <worker threads reading the volume in blocking mode>.
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import * as path from 'node:path';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const readDepth = valueOf('--read-depth');
   // This process does nothing else: blocking I/O on the main thread (see the README).
   const blocking = !args.includes('--async');
+  const readThreads = valueOf('--read-threads');
   const switches = new Set(['--sync', '--async', '--no-allocation']);
   const positional = args.filter(
     (a, i) =>
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
       chunkBytes,
       readDepth,
       blocking,
+      readThreads,
     });
     await source.close();
     process.stdout.write(
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
       chunkBytes,
       readDepth,
       blocking,
+      readThreads,
     });
     await prev.chain.close();
     await prev.source.close();

@@ -56,6 +56,11 @@ export interface RangeSource {
    * the caller asks for blocking I/O (`blocking: true`).
    */
   readIntoSync?(target: Uint8Array, offset: number): void;
+  /**
+   * Optional: an open file descriptor of the source (byte 0 of the file is byte 0 of the
+   * source), which blocking readers may `pread` from worker threads (`readThreads`).
+   */
+  readonly fd?: number;
   close(): Promise<void>;
 }
 

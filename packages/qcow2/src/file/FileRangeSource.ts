@@ -27,6 +27,11 @@ export class FileRangeSource implements RangeSource {
     }
   }
 
+  /** The open file's descriptor, for blocking reads from worker threads. */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
   async size(): Promise<number> {
     return this.bytes;
   }

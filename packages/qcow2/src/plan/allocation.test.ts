@@ -4,7 +4,7 @@ import { fileAllocation, parseFilefrag } from '../file/fileAllocation';
 import { FileRangeSource } from '../file/FileRangeSource';
 import { FileSink } from '../file/FileSink';
 import { layerExtents } from '../reader/layerExtents';
-import { openFileChain } from '../testing/images';
+import { IO_MODES, ioOptions, openFileChain } from '../testing/images';
 import { qemuCheck, qemuIdentical, requireQemu } from '../testing/qemu';
 import { makeTempDir, removeDir } from '../testing/tempDir';
 import { fillRandom, prng } from '../testing/volumes';
@@ -95,11 +95,11 @@ describe('backups of sparse files with a FIEMAP allocation map', () => {
   });
   afterAll(() => removeDir(dir));
 
-  it.each(['thread-pool', 'blocking'])(
+  it.each(IO_MODES)(
     'full and incremental backups skip holes and still equal the volume (%s I/O)',
     async mode => {
-      const blocking = mode === 'blocking';
-      const work = path.join(dir, mode);
+      const io = ioOptions(mode);
+      const work = path.join(dir, mode.replace(/\W+/g, '-'));
       await fs.mkdir(work);
       const random = prng(77);
       const before = new Uint8Array(8 * MiB);
@@ -132,7 +132,7 @@ describe('backups of sparse files with a FIEMAP allocation map', () => {
       await convertRawToQcow2({
         source,
         allocated,
-        blocking,
+        ...io,
         sink: await FileSink.create({
           path: path.join(work, 'b0.qcow2'),
           sync: false,
@@ -149,7 +149,7 @@ describe('backups of sparse files with a FIEMAP allocation map', () => {
         previous: chain,
         backing: { name: 'b0.qcow2', format: 'qcow2' },
         allocated: await fileAllocation({ path: path.join(work, 'after.raw') }),
-        blocking,
+        ...io,
         sink: await FileSink.create({
           path: path.join(work, 'b1.qcow2'),
           sync: false,

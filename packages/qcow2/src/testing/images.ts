@@ -12,6 +12,7 @@ export async function writeBase(options: {
   image: string;
   clusterSize?: number;
   blocking?: boolean;
+  readThreads?: number;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
@@ -21,6 +22,7 @@ export async function writeBase(options: {
       sink,
       clusterSize: options.clusterSize,
       blocking: options.blocking,
+      readThreads: options.readThreads,
     });
   } finally {
     await source.close();
@@ -59,6 +61,7 @@ export async function writeOverlay(options: {
   image: string;
   clusterSize?: number;
   blocking?: boolean;
+  readThreads?: number;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   const { chain, close } = await openFileChain(options.previous);
@@ -71,11 +74,29 @@ export async function writeOverlay(options: {
       backing: { name: options.backingName, format: 'qcow2' },
       clusterSize: options.clusterSize,
       blocking: options.blocking,
+      readThreads: options.readThreads,
     });
   } finally {
     await close();
     await source.close();
   }
+}
+
+/** The I/O modes the converters are tested in. */
+export type IoMode = 'thread-pool' | 'blocking' | 'blocking, 2 read threads';
+export const IO_MODES: IoMode[] = [
+  'thread-pool',
+  'blocking',
+  'blocking, 2 read threads',
+];
+
+/** The converter options of an I/O mode (0 read threads: one thread even for large passes). */
+export function ioOptions(mode: IoMode): {
+  blocking: boolean;
+  readThreads?: number;
+} {
+  if (mode === 'thread-pool') return { blocking: false };
+  return { blocking: true, readThreads: mode === 'blocking' ? 0 : 2 };
 }
 
 export async function readAll(path: string): Promise<Uint8Array> {

@@ -1,5 +1,11 @@
 import * as path from 'node:path';
-import { readAll, openFileChain, writeBase } from '../testing/images';
+import {
+  IO_MODES,
+  ioOptions,
+  readAll,
+  openFileChain,
+  writeBase,
+} from '../testing/images';
 import { qemuCheck, qemuIdentical, requireQemu } from '../testing/qemu';
 import { makeTempDir, removeDir } from '../testing/tempDir';
 import { testVolumes, writeVolume } from '../testing/volumes';
@@ -20,30 +26,19 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
   const cases = volumes.flatMap(volume =>
     [4 * KiB, 64 * KiB, 2048 * KiB].flatMap(clusterSize =>
       // Both I/O modes: the thread pool (default) and blocking reads and writes.
-      [false, true].map(blocking => ({ volume, clusterSize, blocking })),
+      IO_MODES.map(mode => ({ volume, clusterSize, mode })),
     ),
   );
 
-  it.each(
-    cases.map(
-      c =>
-        [
-          c.volume.name,
-          c.clusterSize,
-          c.blocking ? 'blocking' : 'thread-pool',
-          c,
-        ] as const,
-    ),
-  )(
+  it.each(cases.map(c => [c.volume.name, c.clusterSize, c.mode, c] as const))(
     '%s with %i-byte clusters, %s I/O: check clean, compare identical, reads back, hydrates',
-    async (_name, clusterSize, mode, { volume, blocking }) => {
-      const raw = path.join(dir, `${volume.name}-${clusterSize}-${mode}.raw`);
-      const image = path.join(
-        dir,
-        `${volume.name}-${clusterSize}-${mode}.qcow2`,
-      );
+    async (_name, clusterSize, mode, { volume }) => {
+      const io = ioOptions(mode);
+      const name = `${volume.name}-${clusterSize}-${mode.replace(/\W+/g, '-')}`;
+      const raw = path.join(dir, `${name}.raw`);
+      const image = path.join(dir, `${name}.qcow2`);
       await writeVolume(raw, volume.bytes);
-      const result = await writeBase({ raw, image, clusterSize, blocking });
+      const result = await writeBase({ raw, image, clusterSize, ...io });
 
       const check = await qemuCheck(image);
       expect(check).toMatchObject({ exitCode: 0 });
@@ -74,13 +69,18 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
             Buffer.from(volume.bytes),
           ),
         ).toBe(true);
-        const out = path.join(dir, `${volume.name}-${clusterSize}-${mode}.out`);
+        const out = path.join(dir, `${name}.out`);
         const sink = await FileDiskSink.open({
           path: out,
           size: chain.virtualSize,
           sync: false,
         });
-        await hydrate({ chain, sink, ioBytes: 256 * KiB, blocking });
+        await hydrate({
+          chain,
+          sink,
+          ioBytes: 256 * KiB,
+          blocking: io.blocking,
+        });
         await sink.close();
         expect(
           Buffer.from(await readAll(out)).equals(Buffer.from(volume.bytes)),

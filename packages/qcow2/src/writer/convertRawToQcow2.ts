@@ -8,6 +8,7 @@ import {
   Qcow2Writer,
 } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
+import { blockingPass } from './blockingPass';
 import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -42,6 +43,11 @@ export interface ConvertRawOptions {
    * nothing else, like the benchmark's CLI. False by default.
    */
   blocking?: boolean;
+  /**
+   * With `blocking`: worker threads reading the source (it must have `fd`), each also
+   * zero-checking what it read. By default 2 when at least 1 GiB is to be read, else 0.
+   */
+  readThreads?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -73,36 +79,47 @@ export async function convertRawToQcow2(
         `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
       );
     }
-    const segments = planSegments({
-      size: virtualSize,
-      clusterSize,
-      chunkBytes,
-      allocated: options.allocated,
-    });
     const zeros = new ZeroDetector();
     if (blocking) {
-      const buffer = Buffer.allocUnsafe(chunkBytes);
-      for (const segment of segments) {
-        if (segment.kind === 'read') {
-          const bytes = buffer.subarray(0, segment.length);
-          options.source.readIntoSync!(bytes, segment.offset);
+      await blockingPass({
+        source: options.source,
+        segments: () =>
+          planSegments({
+            size: virtualSize,
+            clusterSize,
+            chunkBytes,
+            allocated: options.allocated,
+          }),
+        chunkBytes,
+        clusterSize,
+        zeros,
+        readThreads: options.readThreads,
+        visit: async (segment, chunk) => {
           // Every write is done when the promise resolves: the buffer can be reused.
-          await writeNonZeroClusters({
-            writer,
-            zeros,
-            bytes,
-            offset: segment.offset,
+          if (chunk) {
+            await writeNonZeroClusters({
+              writer,
+              zeros,
+              bytes: chunk.bytes,
+              offset: segment.offset,
+              isZeroCluster: chunk.isZeroCluster,
+            });
+          }
+          options.onProgress?.({
+            doneBytes: segment.offset + segment.length,
+            totalBytes: virtualSize,
           });
-        }
-        options.onProgress?.({
-          doneBytes: segment.offset + segment.length,
-          totalBytes: virtualSize,
-        });
-      }
+        },
+      });
       return await writer.finish();
     }
     const reader = new SequentialReader({
-      segments,
+      segments: planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes,
+        allocated: options.allocated,
+      }),
       read: (segment, target) =>
         readSourceInto(
           options.source,
@@ -140,15 +157,21 @@ async function writeNonZeroClusters(options: {
   zeros: ZeroDetector;
   bytes: Uint8Array;
   offset: number;
+  /** Tells whether a cluster of `bytes` is zero when already known (parallel reads). */
+  isZeroCluster?: (index: number) => boolean;
 }): Promise<void> {
-  const { writer, zeros } = options;
+  const { writer, zeros, isZeroCluster } = options;
   const bytes = asBuffer(options.bytes);
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
   for (let at = 0; at < bytes.length; at += clusterSize) {
     const end = Math.min(at + clusterSize, bytes.length);
-    if (zeros.isZero(bytes, at, end)) {
+    if (
+      isZeroCluster
+        ? isZeroCluster(at / clusterSize)
+        : zeros.isZero(bytes, at, end)
+    ) {
       if (runStart >= 0) {
         await writer.writeClusters(
           firstCluster + runStart / clusterSize,

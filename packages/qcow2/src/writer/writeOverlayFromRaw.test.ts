@@ -4,6 +4,8 @@ import { FileDiskSink } from '../file/FileDiskSink';
 import { hydrate } from '../hydrate/hydrate';
 import { layerExtents } from '../reader/layerExtents';
 import {
+  IoMode,
+  ioOptions,
   openFileChain,
   readAll,
   writeBase,
@@ -37,15 +39,20 @@ describe.each([
   [4 * KiB, 'blocking'],
   [64 * KiB, 'blocking'],
   [2 * MiB, 'blocking'],
-] as const)(
+  [64 * KiB, 'blocking, 2 read threads'],
+  [2 * MiB, 'blocking, 2 read threads'],
+] as Array<[number, IoMode]>)(
   'chain of 6 (base + 5 overlays) with %i-byte clusters, %s I/O',
   (clusterSize, mode) => {
-    const blocking = mode === 'blocking';
+    const io = ioOptions(mode);
+    const { blocking } = io;
     let dir: string;
     const states: Uint8Array[] = [];
     beforeAll(async () => {
       requireQemu();
-      dir = await makeTempDir(`chain-${clusterSize}-${mode}`);
+      dir = await makeTempDir(
+        `chain-${clusterSize}-${mode.replace(/\W+/g, '-')}`,
+      );
       const random = prng(clusterSize);
       const base = new Uint8Array(8 * MiB + 512 * 3);
       for (let i = 0; i < 10; i++) {
@@ -75,7 +82,7 @@ describe.each([
         raw: path.join(dir, 'state0.raw'),
         image: path.join(dir, 'b0.qcow2'),
         clusterSize,
-        blocking,
+        ...io,
       });
       for (let s = 1; s < states.length; s++) {
         await writeOverlay({
@@ -84,7 +91,7 @@ describe.each([
           backingName: `b${s - 1}.qcow2`,
           image: path.join(dir, `b${s}.qcow2`),
           clusterSize,
-          blocking,
+          ...io,
         });
       }
     });

@@ -14,6 +14,7 @@ import {
   Qcow2Writer,
 } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
+import { blockingPass } from './blockingPass';
 import { ZeroDetector, rangesEqual } from './ZeroDetector';
 
 export interface OverlayFromRawOptions {
@@ -36,6 +37,8 @@ export interface OverlayFromRawOptions {
    * `convertRawToQcow2`. False by default.
    */
   blocking?: boolean;
+  /** With `blocking`: worker threads reading the volume, as in `convertRawToQcow2`. */
+  readThreads?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -80,7 +83,7 @@ export async function writeOverlayFromRaw(
     }
     const zeros = new ZeroDetector();
     if (blocking) {
-      await blockingPass({
+      await overlayBlockingPass({
         ...options,
         writer,
         zeros,
@@ -151,10 +154,11 @@ export async function writeOverlayFromRaw(
 }
 
 /**
- * The pass of {@link writeOverlayFromRaw} with blocking reads: one chunk of the volume and of
- * the previous chain at a time, on the calling thread, then the changed clusters written.
+ * The pass of {@link writeOverlayFromRaw} with blocking reads: one chunk of the volume (read
+ * on this thread or by worker threads) and of the previous chain at a time, then the changed
+ * clusters written.
  */
-async function blockingPass(
+async function overlayBlockingPass(
   options: OverlayFromRawOptions & {
     writer: Qcow2Writer;
     zeros: ZeroDetector;
@@ -164,40 +168,53 @@ async function blockingPass(
   },
 ): Promise<void> {
   const { writer, previous, source, chunkBytes, virtualSize } = options;
-  const bytes = Buffer.allocUnsafe(chunkBytes);
+  const { clusterSize } = writer.geometry;
   const before = Buffer.allocUnsafe(chunkBytes);
-  for (const segment of planSegments({
-    size: virtualSize,
-    clusterSize: writer.geometry.clusterSize,
+  await blockingPass({
+    source,
+    segments: () =>
+      planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes,
+        allocated: options.allocated,
+      }),
     chunkBytes,
-    allocated: options.allocated,
-  })) {
-    if (segment.kind === 'hole') {
-      await zeroWherePreviousHadData({
-        writer,
-        previous,
-        segment,
-        state: options.state,
+    clusterSize,
+    zeros: options.zeros,
+    readThreads: options.readThreads,
+    visit: async (segment, chunk) => {
+      if (!chunk) {
+        await zeroWherePreviousHadData({
+          writer,
+          previous,
+          segment,
+          state: options.state,
+        });
+      } else {
+        const then = before.subarray(0, segment.length);
+        const previousHasData = await readPrevious(
+          previous,
+          segment,
+          then,
+          true,
+        );
+        await writeChangedClusters({
+          writer,
+          zeros: options.zeros,
+          bytes: chunk.bytes,
+          before: previousHasData ? then : undefined,
+          offset: segment.offset,
+          state: options.state,
+          isZeroCluster: chunk.isZeroCluster,
+        });
+      }
+      options.onProgress?.({
+        doneBytes: segment.offset + segment.length,
+        totalBytes: virtualSize,
       });
-    } else {
-      const now = bytes.subarray(0, segment.length);
-      source.readIntoSync!(now, segment.offset);
-      const then = before.subarray(0, segment.length);
-      const previousHasData = await readPrevious(previous, segment, then, true);
-      await writeChangedClusters({
-        writer,
-        zeros: options.zeros,
-        bytes: now,
-        before: previousHasData ? then : undefined,
-        offset: segment.offset,
-        state: options.state,
-      });
-    }
-    options.onProgress?.({
-      doneBytes: segment.offset + segment.length,
-      totalBytes: virtualSize,
-    });
-  }
+    },
+  });
 }
 
 /** Reads the previous chain's bytes for a segment; false (nothing read) when it holds only zeros there. */
@@ -272,8 +289,10 @@ async function writeChangedClusters(options: {
   before?: Uint8Array;
   offset: number;
   state: { unchanged: number };
+  /** Tells whether a cluster of `bytes` is zero when already known (parallel reads). */
+  isZeroCluster?: (index: number) => boolean;
 }): Promise<void> {
-  const { writer, zeros, bytes, before } = options;
+  const { writer, zeros, bytes, before, isZeroCluster } = options;
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
@@ -285,16 +304,18 @@ async function writeChangedClusters(options: {
     );
     runStart = -1;
   };
+  const isZero = (at: number, end: number) =>
+    isZeroCluster
+      ? isZeroCluster(at / clusterSize)
+      : zeros.isZero(bytes, at, end);
   for (let at = 0; at < bytes.length; at += clusterSize) {
     const end = Math.min(at + clusterSize, bytes.length);
     // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.
-    const same = before
-      ? rangesEqual(bytes, before, at, end)
-      : zeros.isZero(bytes, at, end);
+    const same = before ? rangesEqual(bytes, before, at, end) : isZero(at, end);
     if (same) {
       await flushRun(at);
       options.state.unchanged++;
-    } else if (before && zeros.isZero(bytes, at, end)) {
+    } else if (before && isZero(at, end)) {
       await flushRun(at);
       await writer.markZero(firstCluster + at / clusterSize);
     } else if (runStart < 0) {
