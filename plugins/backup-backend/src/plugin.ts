@@ -12,6 +12,7 @@ import { BackupService } from './service/BackupService';
 import { EntityAccess } from './service/EntityAccess';
 import { syncFromRepositories } from './service/syncFromRepositories';
 import { RestoreService } from './service/RestoreService';
+import { setupSchedules } from './schedule/setupSchedules';
 import { createRouter } from './service/router';
 import { TargetRegistry } from './targets/TargetRegistry';
 
@@ -34,6 +35,8 @@ export const backupPlugin = createBackendPlugin({
         httpRouter: coreServices.httpRouter,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
+        scheduler: coreServices.scheduler,
+        auth: coreServices.auth,
         catalog: catalogServiceRef,
       },
       async init(deps) {
@@ -74,6 +77,16 @@ export const backupPlugin = createBackendPlugin({
         deps.lifecycle.addStartupHook(() => restores.start());
         deps.lifecycle.addShutdownHook(() => backups.stop());
         deps.lifecycle.addShutdownHook(() => restores.stop());
+        await setupSchedules({
+          scheduler: deps.scheduler,
+          auth: deps.auth,
+          catalog: deps.catalog,
+          ferryConfig,
+          backups,
+          index: operationIndex,
+          clusterNames: () => clusters.clusterNames(),
+          logger: deps.logger,
+        });
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,

@@ -243,6 +243,8 @@ export interface PlatformOverview {
     name: string;
     target: string;
     schedule?: string;
+    /** When `schedule` next fires (ISO). */
+    nextRun?: string;
     keepLast?: number;
     fullEvery: number;
     skipImageBackup: boolean;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cronProblem } from '../schedule/cronSchedule';
 
 const nameSchema = z
   .string()
@@ -32,7 +33,13 @@ export const targetConfigSchema = z.discriminatedUnion('type', [
 export const policyConfigSchema = z.object({
   name: nameSchema,
   target: nameSchema.optional(),
-  schedule: z.string().optional(),
+  schedule: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = value === undefined ? undefined : cronProblem(value);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    }),
   keepLast: z.number().int().positive().optional(),
   fullEvery: z.number().int().positive().default(10),
   skipImageBackup: z.boolean().default(false),

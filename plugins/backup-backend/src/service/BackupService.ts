@@ -24,6 +24,7 @@ import {
 import { APP_ID_ANNOTATION } from '../controller/backupTarget';
 import {
   BACKUP_ID_ANNOTATION,
+  SCHEDULE_LABEL,
   toBackupDetail,
   toBackupSummary,
 } from '../controller/backupSummary';
@@ -127,6 +128,8 @@ export class BackupService {
     target: ApplicationTarget;
     request: CreateBackupRequest;
     userEntityRef?: string;
+    /** The policy whose schedule starts this backup (label `ferry.io/schedule`, trigger `schedule`). */
+    schedule?: string;
   }): Promise<BackupSummary> {
     const { target, request } = options;
     const policy = this.options.config.policies.find(
@@ -151,7 +154,10 @@ export class BackupService {
       metadata: {
         name: `ferry-${backupId.toLowerCase()}`,
         namespace: target.namespace,
-        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+        labels: {
+          [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+          ...(options.schedule ? { [SCHEDULE_LABEL]: options.schedule } : {}),
+        },
         annotations: {
           [ENTITY_REF_ANNOTATION]: target.entityRef,
           [APP_ID_ANNOTATION]: target.appId,

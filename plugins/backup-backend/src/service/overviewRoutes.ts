@@ -17,6 +17,7 @@ import type { Router } from 'express';
 import type { FerryConfig } from '../config/FerryConfig';
 import type { OperationIndex } from '../database/OperationIndex';
 import { resolveApplication } from '../mapping/resolveApplication';
+import { nextRunOf } from '../schedule/cronSchedule';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import type { EntityAccess } from './EntityAccess';
 import { protectionOf } from './protection';
@@ -47,6 +48,12 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
     }
   };
 
+  /** When the policy's schedule next fires; undefined for a policy without a schedule. */
+  const nextRunOfPolicy = (name: string | undefined) => {
+    const schedule = ferryConfig.policies.find(p => p.name === name)?.schedule;
+    return schedule ? nextRunOf(schedule) : undefined;
+  };
+
   router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
     const entityRef = parseInput(entityParamsSchema, req.params, 'path');
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
@@ -57,7 +64,12 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
     });
     const ref = stringifyEntityRef(entity);
     const { items } = await index.listBackups({ entityRef: ref, page: { limit: 50, offset: 0 } });
-    res.json(protectionOf({ entityRef: ref, backups: items, policy: policyOf(entity) }));
+    const policy = policyOf(entity);
+    const nextScheduledRun = nextRunOfPolicy(policy);
+    res.json({
+      ...protectionOf({ entityRef: ref, backups: items, policy }),
+      ...(nextScheduledRun ? { nextScheduledRun } : {}),
+    });
   });
 
   router.get('/platform', async (req, res) => {
@@ -92,6 +104,7 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
         name: policy.name,
         target: policy.target ?? options.targets.defaultName() ?? '',
         schedule: policy.schedule,
+        nextRun: nextRunOfPolicy(policy.name),
         keepLast: policy.keepLast,
         fullEvery: policy.fullEvery,
         skipImageBackup: policy.skipImageBackup,
