@@ -30,7 +30,7 @@ export function chooseRetention(options: {
         b.trigger.policy === options.policy &&
         RETAINED_PHASES.includes(b.phase),
     )
-    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    .sort(newestFirst);
   const newestCompleted = counted.find(b => b.phase === 'Completed');
   const keep: BackupSummary[] = [];
   const remove: BackupSummary[] = [];
@@ -39,4 +39,10 @@ export function chooseRetention(options: {
     else remove.push(backup);
   });
   return { keep, remove: remove.reverse() };
+}
+
+/** Backup ids sort by creation time as plain (code unit) strings. */
+function newestFirst(a: BackupSummary, b: BackupSummary): number {
+  if (a.id === b.id) return 0;
+  return a.id < b.id ? 1 : -1;
 }
