@@ -6,9 +6,11 @@
  *   restore <top.qcow2> <out.raw>
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
- * --read-threads <worker threads reading the volume in blocking mode>.
+ * --read-threads <worker threads reading the volume in blocking mode>,
+ * --read-ahead <thread-pool reads in flight in blocking mode without read threads>.
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   FileDiskSink,
@@ -45,7 +47,13 @@ async function main(): Promise<void> {
   // This process does nothing else: blocking I/O on the main thread (see the README).
   const blocking = !args.includes('--async');
   const readThreads = valueOf('--read-threads');
-  const switches = new Set(['--sync', '--async', '--no-allocation']);
+  const readAhead = valueOf('--read-ahead');
+  const switches = new Set([
+    '--sync',
+    '--async',
+    '--no-allocation',
+    '--no-preallocate',
+  ]);
   const positional = args.filter(
     (a, i) =>
       !a.startsWith('--') &&
@@ -53,15 +61,25 @@ async function main(): Promise<void> {
   );
   const [command, ...files] = positional;
   if (command === 'full') {
-    const source = await FileRangeSource.open({ path: files[0] });
-    const allocated = args.includes('--no-allocation')
-      ? undefined
-      : await fileAllocation({ path: files[0] });
+    // filefrag runs while the files are opened; the image is reserved on disk meanwhile.
+    const allocation = args.includes('--no-allocation')
+      ? Promise.resolve(undefined)
+      : fileAllocation({ path: files[0] });
+    const [source, stat] = await Promise.all([
+      FileRangeSource.open({ path: files[0] }),
+      fs.stat(files[0]),
+    ]);
+    // The image holds at most the allocated bytes, widened to clusters, plus its tables.
+    const allocatedBytes = Math.min(stat.size, stat.blocks * 512);
     const sink = await FileSink.create({
       path: files[1],
       sync,
       overwrite: true,
+      preallocate: args.includes('--no-preallocate')
+        ? 0
+        : allocatedBytes + allocatedBytes / 8 + 2 * 1024 * 1024,
     });
+    const allocated = await allocation;
     const result = await convertRawToQcow2({
       source,
       sink,
@@ -71,6 +89,7 @@ async function main(): Promise<void> {
       readDepth,
       blocking,
       readThreads,
+      readAhead,
     });
     await source.close();
     process.stdout.write(
@@ -94,6 +113,7 @@ async function main(): Promise<void> {
       readDepth,
       blocking,
       readThreads,
+      readAhead,
     });
     await prev.chain.close();
     await prev.source.close();
@@ -133,9 +153,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch(error => {
-  process.stderr.write(
-    `${error instanceof Error ? error.stack : String(error)}\n`,
-  );
-  process.exit(1);
-});
+main().then(
+  // Nothing is left to wait for: skip the slower natural exit (thread pool teardown).
+  () => process.exit(0),
+  error => {
+    process.stderr.write(
+      `${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker as WorkerType } from 'node:worker_threads';
 import { invalidArgument } from '../format/errors';
 
 /**
@@ -67,7 +67,7 @@ export interface ParallelChunk {
 }
 
 interface Lane {
-  worker: Worker;
+  worker: WorkerType;
   bytes: Buffer;
   states: Int32Array;
   flags: Uint8Array;
@@ -107,6 +107,11 @@ export class ParallelFileReader {
       );
     }
     this.perChunk = chunkBytes / clusterSize;
+    // Loaded on first use: node:worker_threads takes about 13 ms to load, which every run of
+    // a short command would pay otherwise.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Worker } =
+      require('node:worker_threads') as typeof import('node:worker_threads');
     const shared = new SharedArrayBuffer(options.segments.byteLength);
     new Float64Array(shared).set(options.segments);
     this.lanes = [];

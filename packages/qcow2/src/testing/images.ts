@@ -13,6 +13,7 @@ export async function writeBase(options: {
   clusterSize?: number;
   blocking?: boolean;
   readThreads?: number;
+  readAhead?: number;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
@@ -23,6 +24,7 @@ export async function writeBase(options: {
       clusterSize: options.clusterSize,
       blocking: options.blocking,
       readThreads: options.readThreads,
+      readAhead: options.readAhead,
     });
   } finally {
     await source.close();
@@ -62,6 +64,7 @@ export async function writeOverlay(options: {
   clusterSize?: number;
   blocking?: boolean;
   readThreads?: number;
+  readAhead?: number;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   const { chain, close } = await openFileChain(options.previous);
@@ -75,6 +78,7 @@ export async function writeOverlay(options: {
       clusterSize: options.clusterSize,
       blocking: options.blocking,
       readThreads: options.readThreads,
+      readAhead: options.readAhead,
     });
   } finally {
     await close();
@@ -83,10 +87,15 @@ export async function writeOverlay(options: {
 }
 
 /** The I/O modes the converters are tested in. */
-export type IoMode = 'thread-pool' | 'blocking' | 'blocking, 2 read threads';
+export type IoMode =
+  | 'thread-pool'
+  | 'blocking'
+  | 'blocking, read-ahead'
+  | 'blocking, 2 read threads';
 export const IO_MODES: IoMode[] = [
   'thread-pool',
   'blocking',
+  'blocking, read-ahead',
   'blocking, 2 read threads',
 ];
 
@@ -94,9 +103,14 @@ export const IO_MODES: IoMode[] = [
 export function ioOptions(mode: IoMode): {
   blocking: boolean;
   readThreads?: number;
+  readAhead?: number;
 } {
   if (mode === 'thread-pool') return { blocking: false };
-  return { blocking: true, readThreads: mode === 'blocking' ? 0 : 2 };
+  if (mode === 'blocking')
+    return { blocking: true, readThreads: 0, readAhead: 0 };
+  if (mode === 'blocking, read-ahead')
+    return { blocking: true, readThreads: 0 };
+  return { blocking: true, readThreads: 2 };
 }
 
 export async function readAll(path: string): Promise<Uint8Array> {

@@ -2,6 +2,7 @@ import type { RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
 import { ParallelFileReader } from '../file/ParallelFileReader';
 import type { Segment } from '../plan/segments';
+import { SequentialReader } from './SequentialReader';
 import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 /**
@@ -11,6 +12,10 @@ import { ZeroDetector, asBuffer } from './ZeroDetector';
 export const PARALLEL_MIN_BYTES = 1024 ** 3;
 /** Reading threads for large passes (two saturate the page-cache copy on 2 to 4 cores). */
 export const DEFAULT_READ_THREADS = 2;
+const SMALL_CHUNK_BYTES = 256 * 1024;
+const LARGE_CHUNK_BYTES = 1024 * 1024;
+/** Reads in flight ahead of a blocking pass that uses no worker threads. */
+export const DEFAULT_READ_AHEAD = 4;
 
 /** A read segment's bytes in a blocking pass. */
 export interface BlockingChunk {
@@ -26,43 +31,68 @@ export interface BlockingChunk {
  */
 export async function blockingPass(options: {
   source: RangeSource;
-  segments: () => Iterable<Segment>;
-  chunkBytes: number;
+  /** The pass cut into chunks of at most `chunkBytes` (a multiple of the cluster size). */
+  segments: (chunkBytes: number) => Iterable<Segment>;
+  /** Bytes per read; by default 256 KiB with worker threads or no read-ahead, else 1 MiB. */
+  chunkBytes?: number;
   clusterSize: number;
   zeros: ZeroDetector;
   /** Worker threads reading; by default 2 for passes of at least 1 GiB, else none. */
   readThreads?: number;
+  /**
+   * Without worker threads: reads in flight through the thread pool (the source's async
+   * `readInto`) while this thread checks and writes; 0 reads on this thread. 4 by default.
+   */
+  readAhead?: number;
   visit: (segment: Segment, chunk?: BlockingChunk) => Promise<void>;
 }): Promise<void> {
-  const { source, chunkBytes, clusterSize, zeros, visit } = options;
-  let count = 0;
+  const { source, clusterSize, zeros, visit } = options;
   let readBytes = 0;
-  for (const segment of options.segments()) {
-    if (segment.kind === 'read') {
-      count++;
-      readBytes += segment.length;
-    }
+  for (const segment of options.segments(
+    Math.max(LARGE_CHUNK_BYTES, clusterSize),
+  )) {
+    if (segment.kind === 'read') readBytes += segment.length;
   }
   const threads =
-    options.readThreads ??
-    (readBytes >= PARALLEL_MIN_BYTES ? DEFAULT_READ_THREADS : 0);
-  if (threads > 0 && source.fd !== undefined) {
+    source.fd === undefined
+      ? 0
+      : options.readThreads ??
+        (readBytes >= PARALLEL_MIN_BYTES ? DEFAULT_READ_THREADS : 0);
+  const readAhead = source.readInto
+    ? options.readAhead ?? DEFAULT_READ_AHEAD
+    : 0;
+  // Small chunks stay in the CPU cache between the read and the check on the same thread;
+  // chunks handed from the thread pool to this thread do better larger (fewer hand-offs).
+  const chunkBytes = Math.max(
+    clusterSize,
+    options.chunkBytes ??
+      (threads > 0 || readAhead === 0 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES),
+  );
+  if (chunkBytes % clusterSize !== 0) {
+    throw invalidArgument(
+      `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
+    );
+  }
+  if (threads > 0) {
+    let count = 0;
+    for (const segment of options.segments(chunkBytes))
+      if (segment.kind === 'read') count++;
     const pairs = new Float64Array(2 * count);
     let i = 0;
-    for (const segment of options.segments()) {
+    for (const segment of options.segments(chunkBytes)) {
       if (segment.kind !== 'read') continue;
       pairs[i++] = segment.offset;
       pairs[i++] = segment.length;
     }
     const reader = new ParallelFileReader({
-      fd: source.fd,
+      fd: source.fd!,
       segments: pairs,
       chunkBytes,
       clusterSize,
       threads,
     });
     try {
-      for (const segment of options.segments()) {
+      for (const segment of options.segments(chunkBytes)) {
         if (segment.kind !== 'read') {
           await visit(segment);
           continue;
@@ -79,10 +109,39 @@ export async function blockingPass(options: {
     }
     return;
   }
+  if (readAhead > 0) {
+    // The thread pool reads ahead (its copy runs on another core) while this thread checks
+    // and writes: measured 10 to 15 % faster than reading here too.
+    const reader = new SequentialReader({
+      segments: options.segments(chunkBytes)[Symbol.iterator](),
+      read: (segment, target) =>
+        source.readInto!(target.subarray(0, segment.length), segment.offset),
+      bufferBytes: chunkBytes,
+      depth: readAhead,
+    });
+    for (let step = await reader.next(); step; step = await reader.next()) {
+      const { segment } = step;
+      if (segment.kind !== 'read') {
+        await visit(segment);
+        continue;
+      }
+      const bytes = asBuffer(step.bytes!.subarray(0, segment.length));
+      await visit(segment, {
+        bytes,
+        isZeroCluster: index =>
+          zeros.isZero(
+            bytes,
+            index * clusterSize,
+            Math.min(bytes.length, (index + 1) * clusterSize),
+          ),
+      });
+    }
+    return;
+  }
   if (!source.readIntoSync)
     throw invalidArgument('blocking reads need a source with readIntoSync');
   const buffer = Buffer.allocUnsafe(chunkBytes);
-  for (const segment of options.segments()) {
+  for (const segment of options.segments(chunkBytes)) {
     if (segment.kind !== 'read') {
       await visit(segment);
       continue;

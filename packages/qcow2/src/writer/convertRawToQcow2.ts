@@ -13,11 +13,6 @@ import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_READ_DEPTH = 8;
-/**
- * Read size in blocking mode: small enough that a chunk is still in the CPU cache when it is
- * zero-checked and written (measured faster than 1 to 4 MiB for page-cache reads).
- */
-export const BLOCKING_CHUNK_BYTES = 256 * 1024;
 
 export interface ConvertRawOptions {
   /** The raw volume (a block device or a file). */
@@ -31,7 +26,10 @@ export interface ConvertRawOptions {
    * GetMetadataAllocated of a snapshot): the rest is not read and is stored as zeros.
    */
   allocated?: readonly ByteRange[];
-  /** Sequential read size; 1 MiB (or one cluster if larger) by default. */
+  /**
+   * Sequential read size; 1 MiB (or one cluster if larger) by default, and with `blocking`
+   * 256 KiB when read on the calling thread or by worker threads.
+   */
   chunkBytes?: number;
   /** Reads in flight at once; 8 by default. */
   readDepth?: number;
@@ -48,6 +46,11 @@ export interface ConvertRawOptions {
    * zero-checking what it read. By default 2 when at least 1 GiB is to be read, else 0.
    */
   readThreads?: number;
+  /**
+   * With `blocking` and no read threads: reads in flight through the thread pool while the
+   * calling thread checks and writes (0: read on the calling thread); 4 by default.
+   */
+  readAhead?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -68,11 +71,7 @@ export async function convertRawToQcow2(
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =
-    options.chunkBytes ??
-    Math.max(
-      blocking ? BLOCKING_CHUNK_BYTES : DEFAULT_CHUNK_BYTES,
-      clusterSize,
-    );
+    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
       throw invalidArgument(
@@ -83,17 +82,18 @@ export async function convertRawToQcow2(
     if (blocking) {
       await blockingPass({
         source: options.source,
-        segments: () =>
+        segments: chunk =>
           planSegments({
             size: virtualSize,
             clusterSize,
-            chunkBytes,
+            chunkBytes: chunk,
             allocated: options.allocated,
           }),
-        chunkBytes,
+        chunkBytes: options.chunkBytes,
         clusterSize,
         zeros,
         readThreads: options.readThreads,
+        readAhead: options.readAhead,
         visit: async (segment, chunk) => {
           // Every write is done when the promise resolves: the buffer can be reused.
           if (chunk) {

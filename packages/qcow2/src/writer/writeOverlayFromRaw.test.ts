@@ -39,6 +39,7 @@ describe.each([
   [4 * KiB, 'blocking'],
   [64 * KiB, 'blocking'],
   [2 * MiB, 'blocking'],
+  [64 * KiB, 'blocking, read-ahead'],
   [64 * KiB, 'blocking, 2 read threads'],
   [2 * MiB, 'blocking, 2 read threads'],
 ] as Array<[number, IoMode]>)(

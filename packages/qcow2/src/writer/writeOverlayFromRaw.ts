@@ -3,11 +3,7 @@ import { invalidArgument } from '../format/errors';
 import { ByteRange, planSegments, Segment } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
-import {
-  BLOCKING_CHUNK_BYTES,
-  DEFAULT_CHUNK_BYTES,
-  DEFAULT_READ_DEPTH,
-} from './convertRawToQcow2';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
 import {
   createQcow2Writer,
   Qcow2WriteResult,
@@ -39,6 +35,11 @@ export interface OverlayFromRawOptions {
   blocking?: boolean;
   /** With `blocking`: worker threads reading the volume, as in `convertRawToQcow2`. */
   readThreads?: number;
+  /**
+   * With `blocking` and no read threads: reads in flight through the thread pool while the
+   * calling thread checks and writes (0: read on the calling thread); 4 by default.
+   */
+  readAhead?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -69,11 +70,7 @@ export async function writeOverlayFromRaw(
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =
-    options.chunkBytes ??
-    Math.max(
-      blocking ? BLOCKING_CHUNK_BYTES : DEFAULT_CHUNK_BYTES,
-      clusterSize,
-    );
+    options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   const state = { unchanged: 0 };
   try {
     if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
@@ -89,7 +86,6 @@ export async function writeOverlayFromRaw(
         zeros,
         state,
         virtualSize,
-        chunkBytes,
       });
       return { ...(await writer.finish()), unchangedClusters: state.unchanged };
     }
@@ -164,25 +160,25 @@ async function overlayBlockingPass(
     zeros: ZeroDetector;
     state: { unchanged: number };
     virtualSize: number;
-    chunkBytes: number;
   },
 ): Promise<void> {
-  const { writer, previous, source, chunkBytes, virtualSize } = options;
+  const { writer, previous, source, virtualSize } = options;
   const { clusterSize } = writer.geometry;
-  const before = Buffer.allocUnsafe(chunkBytes);
+  let before = Buffer.alloc(0);
   await blockingPass({
     source,
-    segments: () =>
+    segments: chunkBytes =>
       planSegments({
         size: virtualSize,
         clusterSize,
         chunkBytes,
         allocated: options.allocated,
       }),
-    chunkBytes,
+    chunkBytes: options.chunkBytes,
     clusterSize,
     zeros: options.zeros,
     readThreads: options.readThreads,
+    readAhead: options.readAhead,
     visit: async (segment, chunk) => {
       if (!chunk) {
         await zeroWherePreviousHadData({
@@ -192,6 +188,8 @@ async function overlayBlockingPass(
           state: options.state,
         });
       } else {
+        if (before.length < segment.length)
+          before = Buffer.allocUnsafe(segment.length);
         const then = before.subarray(0, segment.length);
         const previousHasData = await readPrevious(
           previous,
