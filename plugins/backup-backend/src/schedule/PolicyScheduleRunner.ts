@@ -99,7 +99,7 @@ export class PolicyScheduleRunner {
       backups,
       started: report.started,
       limitMs: this.options.waitLimitMs ?? 3600_000,
-      pollIntervalMs: this.options.pollIntervalMs ?? 5_000,
+      pollIntervalMs: this.options.pollIntervalMs ?? 2_000,
       signal,
     });
     report.finished = waited.finished.map(d => ({ entityRef: d.entityRef, id: d.id, phase: d.phase }));
