@@ -35,9 +35,9 @@ export interface Config {
       name: string;
       /** Target name; `defaultTarget` when absent. */
       target?: string;
-      /** Cron expression for scheduled backups; manual only when absent. */
+      /** Cron expression for scheduled backups (Backstage scheduler, global scope); manual only when absent. */
       schedule?: string;
-      /** Number of backups to keep per application. */
+      /** Scheduled backups of this policy to keep per application; manual backups are not counted or deleted. */
       keepLast?: number;
       /** Start a new full backup after this many incrementals. */
       fullEvery?: number;
