@@ -1,5 +1,5 @@
 import { mockServices } from '@backstage/backend-test-utils';
-import { ConflictError } from '@backstage/errors';
+import { ConflictError, NotFoundError } from '@backstage/errors';
 import type { BackupSummary } from '@ferry/plugin-backup-common';
 import type { ApplicationTarget } from '../mapping/types';
 import { summary } from './__testUtils__/fakes';
@@ -13,13 +13,14 @@ const target = (name: string): ApplicationTarget => ({
   application: { helmReleases: [name], labelSelectors: [], wholeNamespace: false },
 });
 
-function setup(index: BackupSummary[], options: { refuse?: string[] } = {}) {
+function setup(index: BackupSummary[], options: { refuse?: string[]; gone?: string[] } = {}) {
   const deleted: string[] = [];
   const logger = mockServices.logger.mock();
   const enforcer = new RetentionEnforcer({
     backups: {
       deleteBackup: async ({ target: app, id }) => {
         if (options.refuse?.includes(id)) throw new ConflictError(`cannot delete backup ${id} now: locked`);
+        if (options.gone?.includes(id)) throw new NotFoundError(`no backup ${id} of ${app.entityRef}`);
         deleted.push(`${app.appId}/${id}`);
       },
     },
@@ -64,6 +65,14 @@ describe('RetentionEnforcer', () => {
       expect.objectContaining({ backupId: shop[0].id, error: `cannot delete backup ${shop[0].id} now: locked` }),
     ]);
     expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/^Retention could not delete backup/));
+  });
+
+  it('takes a backup deleted meanwhile as done', async () => {
+    const shop = [1, 2].map(minute => summary({ entity: 'shop', minute }));
+    const { enforcer, logger } = setup(shop, { gone: [shop[0].id] });
+    const report = await enforcer.enforce({ targets: [target('shop')], policies: [{ name: 'nightly', keepLast: 1 }] });
+    expect(report).toEqual({ deleted: [], failed: [], busy: [] });
+    expect(logger.warn).not.toHaveBeenCalled();
   });
 
   it('applies each policy to its own backups only', async () => {

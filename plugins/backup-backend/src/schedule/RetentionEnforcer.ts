@@ -1,4 +1,5 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
+import { isError } from '@backstage/errors';
 import type { BackupSummary } from '@ferry/plugin-backup-common';
 import { isTerminalPhase } from '@ferry/plugin-backup-common';
 import type { PolicyConfig } from '../config/FerryConfig';
@@ -70,6 +71,8 @@ export class RetentionEnforcer {
               `Retention deleted backup ${backup.id} of ${target.entityRef} (policy ${policy.name}, keepLast ${policy.keepLast}, ${backup.phase})`,
             );
           } catch (error) {
+            // Deleted meanwhile (by the other retention task or a user): nothing left to do.
+            if (isError(error) && error.name === 'NotFoundError') continue;
             const message = (error as Error).message;
             report.failed.push({ ...outcome, error: message });
             logger.warn(
