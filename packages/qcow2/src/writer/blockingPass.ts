@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import type { RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
 import { ParallelFileReader } from '../file/ParallelFileReader';
@@ -37,11 +38,15 @@ export async function blockingPass(options: {
   chunkBytes?: number;
   clusterSize: number;
   zeros: ZeroDetector;
-  /** Worker threads reading; by default 2 for passes of at least 1 GiB, else none. */
+  /**
+   * Worker threads reading; by default 2 for passes of at least 1 GiB when a core is idle
+   * (the 1-minute load average is at least one below the number of cores), else none.
+   */
   readThreads?: number;
   /**
    * Without worker threads: reads in flight through the thread pool (the source's async
-   * `readInto`) while this thread checks and writes; 0 reads on this thread. 4 by default.
+   * `readInto`) while this thread checks and writes; 0 reads on this thread. By default 4
+   * when a core is idle, else 0.
    */
   readAhead?: number;
   visit: (segment: Segment, chunk?: BlockingChunk) => Promise<void>;
@@ -53,13 +58,16 @@ export async function blockingPass(options: {
   )) {
     if (segment.kind === 'read') readBytes += segment.length;
   }
+  // Other threads only pay when a core is idle: on a busy machine they cost more CPU (cache
+  // lines moved between cores) than they save, and one thread doing everything is fastest.
+  const spare = spareCores() >= 1;
   const threads =
     source.fd === undefined
       ? 0
       : options.readThreads ??
-        (readBytes >= PARALLEL_MIN_BYTES ? DEFAULT_READ_THREADS : 0);
+        (spare && readBytes >= PARALLEL_MIN_BYTES ? DEFAULT_READ_THREADS : 0);
   const readAhead = source.readInto
-    ? options.readAhead ?? DEFAULT_READ_AHEAD
+    ? options.readAhead ?? (spare ? DEFAULT_READ_AHEAD : 0)
     : 0;
   // Small chunks stay in the CPU cache between the read and the check on the same thread;
   // chunks handed from the thread pool to this thread do better larger (fewer hand-offs).
@@ -158,4 +166,9 @@ export async function blockingPass(options: {
         ),
     });
   }
+}
+
+/** Cores not busy on average over the last minute (this process's own recent load included). */
+export function spareCores(): number {
+  return availableParallelism() - loadavg()[0];
 }

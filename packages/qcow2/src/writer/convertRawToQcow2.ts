@@ -43,12 +43,14 @@ export interface ConvertRawOptions {
   blocking?: boolean;
   /**
    * With `blocking`: worker threads reading the source (it must have `fd`), each also
-   * zero-checking what it read. By default 2 when at least 1 GiB is to be read, else 0.
+   * zero-checking what it read. By default 2 when at least 1 GiB is to be read and a core is
+   * idle (1-minute load average), else 0.
    */
   readThreads?: number;
   /**
    * With `blocking` and no read threads: reads in flight through the thread pool while the
-   * calling thread checks and writes (0: read on the calling thread); 4 by default.
+   * calling thread checks and writes (0: read on the calling thread); by default 4 when a
+   * core is idle (1-minute load average), else 0.
    */
   readAhead?: number;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
