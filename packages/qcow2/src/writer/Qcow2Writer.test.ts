@@ -151,6 +151,50 @@ describe('createQcow2Writer', () => {
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
+  it('reserves the image on disk when asked and cuts it to its size, in both I/O modes', async () => {
+    for (const blocking of [false, true]) {
+      const image = path.join(dir, `reserved-${blocking}.qcow2`);
+      const data = new Uint8Array(3 * 64 * KiB);
+      fillRandom(prng(3), data);
+      const writer = await createQcow2Writer({
+        // Far more than the image needs, so the cut at commit matters.
+        sink: await FileSink.create({
+          path: image,
+          sync: false,
+          preallocate: 32 * MiB,
+        }),
+        virtualSize: 4 * MiB,
+        blocking,
+      });
+      await writer.writeClusters(1, data);
+      const result = await writer.finish();
+      expect((await fs.stat(image)).size).toBe(result.imageSize);
+      await expectClean(image);
+      const { chain, close } = await openFileChain(image);
+      try {
+        expect(
+          Buffer.from(await chain.read(64 * KiB, data.length)).equals(
+            Buffer.from(data),
+          ),
+        ).toBe(true);
+      } finally {
+        await close();
+      }
+      await fs.unlink(image);
+    }
+    // Aborted while reserving: no file is left behind (fallocate creates missing files).
+    const writer = await createQcow2Writer({
+      sink: await FileSink.create({
+        path: path.join(dir, 'reserved-aborted.qcow2'),
+        sync: false,
+        preallocate: 32 * MiB,
+      }),
+      virtualSize: MiB,
+    });
+    await writer.abort();
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
   it('does not replace an existing image', async () => {
     const image = path.join(dir, 'exists.qcow2');
     await fs.writeFile(image, 'keep me');
