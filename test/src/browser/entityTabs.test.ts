@@ -1,3 +1,5 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshot, signInAsGuest } from '../support/browser';
@@ -11,11 +13,20 @@ describe('the Backstage app in Chromium', () => {
   let browser: Browser;
   let page: Page;
 
+  let repositoryDir: string;
+
   beforeAll(async () => {
+    const logDir = join(repoRoot, 'test-results/browser-foundation');
+    // An empty target of its own: the default one holds whatever `npm run dev` backed up.
+    repositoryDir = await mkdtemp(join(tmpdir(), 'ferry-browser-tabs-'));
+    const config = join(logDir, 'app-config.target.json');
+    await mkdir(logDir, { recursive: true });
+    await writeFile(config, JSON.stringify({ ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] } }));
     backstage = await startBackstage({
       appPort: 3310,
       backendPort: 7310,
-      logDir: join(repoRoot, 'test-results/browser-foundation'),
+      logDir,
+      extraConfigFiles: [config],
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -26,13 +37,15 @@ describe('the Backstage app in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await backstage?.stop();
+    if (repositoryDir) await rm(repositoryDir, { recursive: true, force: true });
   });
 
   it('lists the example components in the catalog', async () => {
     await page.goto(`${backstage.appUrl}/catalog?filters[kind]=component&filters[user]=all`);
     for (const title of ['Shop', 'Ledger', 'Docs site']) {
       const cell = page.getByRole('cell', { name: title, exact: true }).first();
-      await cell.waitFor();
+      // The first page load waits for the catalog's first processing round (slow on a busy machine).
+      await cell.waitFor({ timeout: 120_000 });
       expect(await cell.isVisible()).toBe(true);
     }
     await screenshot(page, 'foundation-01-catalog');
@@ -41,7 +54,7 @@ describe('the Backstage app in Chromium', () => {
   it('shows the Backups and Restores tabs of an annotated component, filled from the backend', async () => {
     await page.goto(`${backstage.appUrl}/catalog/default/component/shop`);
     await page.getByRole('tab', { name: 'Backups' }).click();
-    await page.getByText('No backups yet for Shop').waitFor();
+    await page.getByText('No backups yet for Shop').waitFor({ timeout: 60_000 });
     expect(page.url()).toMatch(/\/catalog\/default\/component\/shop\/backups$/);
     await screenshot(page, 'foundation-02-backups-tab');
     await page.getByRole('tab', { name: 'Restores' }).click();
