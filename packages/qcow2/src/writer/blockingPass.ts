@@ -40,7 +40,7 @@ export async function blockingPass(options: {
   zeros: ZeroDetector;
   /**
    * Worker threads reading; by default 2 for passes of at least 1 GiB when a core is idle
-   * (the 1-minute load average is at least one below the number of cores), else none.
+   * (the 1-minute load average is at least 0.5 below the number of cores), else none.
    */
   readThreads?: number;
   /**
@@ -60,7 +60,7 @@ export async function blockingPass(options: {
   }
   // Other threads only pay when a core is idle: on a busy machine they cost more CPU (cache
   // lines moved between cores) than they save, and one thread doing everything is fastest.
-  const spare = spareCores() >= 1;
+  const spare = spareCores() >= 0.5;
   const threads =
     source.fd === undefined
       ? 0
