@@ -1,6 +1,6 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { AppLock, LockHeldError, newBackupId, Repository } from '@ferry/repository';
+import { newBackupId, Repository } from '@ferry/repository';
 import { hostname } from 'node:os';
 import type { FerryConfig } from '../config/FerryConfig';
 import type {
@@ -17,8 +17,9 @@ import { chooseParents, VolumePlan } from './chooseParents';
 import { backupImagesStep } from '../images/backupImagesStep';
 import { pullSecretNames } from '../images/registryAccess';
 import { cleanupTemporaries } from './cleanupTemporaries';
+import { HeldAppLock, holdAppLock } from './holdAppLock';
 import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
-import { KubeClients, sleep } from './KubeClients';
+import type { KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
 import { runBackupHooks } from './backupHooks';
@@ -27,8 +28,6 @@ import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
 
-const LOCK_LEASE_MS = 60_000;
-const LOCK_WAIT_MS = 30 * 60_000;
 const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
 const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
 
@@ -82,17 +81,17 @@ export class BackupRunner {
         startedAt: recorder.status.startedAt ?? new Date().toISOString(),
       },
     );
-    let lock: AppLock | undefined;
-    let renewTimer: NodeJS.Timeout | undefined;
+    let held: HeldAppLock | undefined;
     try {
       const repository = await this.options.targets.repository(backup.spec.target);
-      lock = await this.acquireLock({ repository, backup, target, recorder, backupId });
-      const held = lock;
-      renewTimer = setInterval(() => {
-        held.renew().catch(error =>
-          this.options.logger.warn(`Could not renew the lock of ${target.appId}: ${error}`),
-        );
-      }, LOCK_LEASE_MS / 3);
+      held = await holdAppLock({
+        repository,
+        appId: target.appId,
+        owner: `backup ${namespace}/${backup.metadata.name} (${backupId})`,
+        recorder,
+        logger: this.options.logger,
+      });
+      const lock = held.lock;
 
       const collected = await this.options.collect(target);
       // A resumed backup keeps to the volumes it planned before the interruption.
@@ -199,8 +198,7 @@ export class BackupRunner {
       });
     } finally {
       // A replica that lost leadership leaves the temporaries to the new leader, which resumes.
-      if (renewTimer) clearInterval(renewTimer);
-      await lock?.release().catch(() => undefined);
+      await held?.release();
       await recorder.close().catch(() => undefined);
     }
   }
@@ -210,35 +208,6 @@ export class BackupRunner {
     await cleanupTemporaries({ kube: this.options.kube, namespace, labelSelector }).catch(error =>
       this.options.logger.warn(`Cleanup of backup ${backupId} is incomplete: ${error}`),
     );
-  }
-
-  private async acquireLock(options: {
-    repository: Repository;
-    backup: BackupResource;
-    target: ApplicationTarget;
-    recorder: StatusRecorder;
-    backupId: string;
-  }): Promise<AppLock> {
-    const { backup, target, recorder } = options;
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let told = false;
-    for (;;) {
-      try {
-        return await AppLock.acquire({
-          target: options.repository.target,
-          app: target.appId,
-          owner: `backup ${backup.metadata.namespace}/${backup.metadata.name} (${options.backupId})`,
-          leaseMs: LOCK_LEASE_MS,
-        });
-      } catch (error) {
-        if (!(error instanceof LockHeldError) || Date.now() > deadline) throw error;
-        if (!told) {
-          told = true;
-          await recorder.event('Waiting', `Waiting for the application's lock: ${error.message}`);
-        }
-        await sleep(5000);
-      }
-    }
   }
 
   private async planVolumes(options: {

@@ -3,6 +3,7 @@ import type {
   BackupResource,
   BackupStatus,
 } from '../controller/BackupResource';
+import { SCHEDULE_LABEL } from '../controller/backupSummary';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
 
@@ -50,6 +51,8 @@ export async function commitBackupManifest(options: {
       resources: recorder.status.resources,
       requestedBy:
         options.backup.metadata.annotations?.['ferry.io/requested-by'],
+      // The policy whose schedule started it: retention counts it after an index rebuild too.
+      schedule: options.backup.metadata.labels?.[SCHEDULE_LABEL],
     },
   });
   const failed = volumes.filter(v => v.phase === 'Failed');

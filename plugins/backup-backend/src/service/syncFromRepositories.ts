@@ -4,6 +4,12 @@ import type { Manifest } from '@ferry/repository';
 import type { OperationIndex } from '../database/OperationIndex';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 
+function triggerOf(requestedBy: string | undefined, schedule: string | undefined): BackupSummary['trigger'] {
+  if (requestedBy) return { type: 'user', userEntityRef: requestedBy };
+  if (schedule) return { type: 'schedule', policy: schedule };
+  return { type: 'kubernetes' };
+}
+
 /** The index row of a committed backup, from its manifest alone (disaster recovery). */
 export function summaryFromManifest(target: string, manifest: Manifest): BackupSummary | undefined {
   const meta = manifest.metadata as Record<string, unknown>;
@@ -11,6 +17,7 @@ export function summaryFromManifest(target: string, manifest: Manifest): BackupS
   const entityRef = text('entityRef');
   if (!entityRef) return undefined;
   const requestedBy = text('requestedBy');
+  const schedule = text('schedule');
   return {
     id: manifest.backupId,
     entityRef,
@@ -20,7 +27,7 @@ export function summaryFromManifest(target: string, manifest: Manifest): BackupS
     kind: text('type') === 'incremental' ? 'incremental' : 'full',
     phase: 'Completed',
     policy: text('policy'),
-    trigger: requestedBy ? { type: 'user', userEntityRef: requestedBy } : { type: 'kubernetes' },
+    trigger: triggerOf(requestedBy, schedule),
     createdAt: manifest.createdAt,
     completedAt: manifest.committedAt,
     logicalBytes: manifest.volumes.reduce((sum, v) => sum + v.virtualSize, 0),
