@@ -8,6 +8,7 @@ import { newBackupId } from '../backupId';
 import { testTargetKinds } from '../testing/testTargets';
 import { ImageStore } from './ImageStore';
 import { collectImageGarbage } from './collectImageGarbage';
+import { verifyRepository } from '../operations/verify';
 
 async function* chunks(...parts: string[]) {
   for (const p of parts) yield Buffer.from(p);
@@ -61,5 +62,49 @@ describe.each(testTargetKinds())('image store on a $name target', kind => {
     expect(manifestSchema.parse(old).images).toBeUndefined();
     // nothing unreferenced: gc keeps the blob even with no grace
     expect((await collectImageGarbage(repo, { graceMs: 0, now: new Date(Date.now() + 1000) })).deletedBlobs).toEqual([]);
+  });
+
+  it('verify checks the image index and every blob it names: a changed byte, a missing blob', async () => {
+    const repo = await Repository.open(await kind.make(), { create: true });
+    const store = new ImageStore(repo);
+    const app = 'shop';
+    const backupId = newBackupId();
+    const manifest = Buffer.from('{"manifest":2}');
+    const layer = Buffer.from('layer bytes');
+    const { digest } = await store.ensureBlobBytes(manifest);
+    const { digest: layerDigest } = await store.ensureBlobBytes(layer);
+    const ref = await store.writeIndex({
+      schemaVersion: 2,
+      mediaType: IMAGE_INDEX_MEDIA_TYPE,
+      annotations: { 'io.ferry.app': app, 'io.ferry.backup-id': backupId, 'io.ferry.created': new Date().toISOString() },
+      manifests: [
+        {
+          reference: 'web:1',
+          canonical: 'docker.io/library/web:1',
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest,
+          size: manifest.length,
+          manifests: [],
+          blobs: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+        },
+      ],
+    });
+    const lock = await AppLock.acquire({ target: repo.target, app });
+    await repo.commitBackup({ app, backupId, lock, images: ref });
+    await lock.release();
+    const verified = await verifyRepository(repo, { app });
+    expect(verified.problems).toEqual([]);
+    expect(verified.bytesChecked).toBeGreaterThanOrEqual(manifest.length + layer.length);
+
+    await repo.target.put(layout.imageBlob(layerDigest), Buffer.from('layer bytez'));
+    expect((await verifyRepository(repo, { app })).problems).toEqual([
+      { backupId, key: layout.imageBlob(layerDigest), problem: expect.stringMatching(/digest|sha-?256|integrity/i) },
+    ]);
+    // a shallow check looks at presence and size only
+    expect((await verifyRepository(repo, { app, shallow: true })).ok).toBe(true);
+    await repo.target.delete(layout.imageBlob(layerDigest));
+    expect((await verifyRepository(repo, { app, shallow: true })).problems).toEqual([
+      { backupId, key: layout.imageBlob(layerDigest), problem: 'image blob is missing' },
+    ]);
   });
 });

@@ -4,6 +4,9 @@ import { RepositoryError } from '../errors';
 import { layout, parseBackupKey, parseVolumeKey } from '../layout';
 import type { Repository } from '../Repository';
 import type { VolumeRecord } from '../schema/volumeRecord';
+import type { Manifest } from '../schema/manifest';
+import { imageIndexDigests } from '../schema/imageIndex';
+import { ImageStore } from '../images/ImageStore';
 import { verifyingStream } from '../digest/sha256';
 import { BLOCK_DIGEST_LENGTH } from '../digest/BlockDigestSink';
 
@@ -25,8 +28,9 @@ export interface VerifyReport {
 /**
  * Verifies committed backups of an application from the target alone: the manifest parses,
  * every listed object is present with its size and digest, every volume's chain resolves to a
- * full image, and (unless `shallow`) every image block and index matches its digests.
- * Images shared by several chains are read once.
+ * full image, and (unless `shallow`) every image block and index matches its digests; the
+ * image index and every container-image blob it names likewise. Images and blobs shared by
+ * several backups are read once.
  */
 export async function verifyRepository(
   repo: Repository,
@@ -65,6 +69,9 @@ export async function verifyRepository(
           const problem = checked.get(key);
           if (problem) add(key, problem);
         }
+      }
+      if (m.images) {
+        for (const { key, problem } of await checkImages(repo, m, { deep: !o.shallow, checked, report })) add(key, problem);
       }
     } catch (e) {
       add(layout.manifest(o.app, id), describe(e));
@@ -139,6 +146,49 @@ async function checkLayer(
     for await (const c of verifyingStream(record.index, await repo.target.getStream(record.index.key))) {
       report.bytesChecked += c.length;
     }
+    return undefined;
+  } catch (e) {
+    return describe(e);
+  }
+}
+
+/**
+ * The backup's image index (digest, schema, names) and every blob it names: present with its
+ * size, and (deep) its bytes match its digest. Blobs are shared by backups, so each is checked
+ * once per run (`checked`, keyed by blob key).
+ */
+async function checkImages(
+  repo: Repository,
+  m: Manifest,
+  o: { deep: boolean; checked: Map<string, string | undefined>; report: VerifyReport },
+): Promise<Array<{ key: string; problem: string }>> {
+  const store = new ImageStore(repo);
+  let index;
+  try {
+    index = await store.readIndexRef(m.images!, { app: m.app, backupId: m.backupId });
+  } catch (e) {
+    return [{ key: m.images!.key, problem: describe(e) }];
+  }
+  const problems: Array<{ key: string; problem: string }> = [];
+  for (const { digest, size } of imageIndexDigests(index)) {
+    const key = layout.imageBlob(digest);
+    if (!o.checked.has(key)) o.checked.set(key, await checkBlob(store, { key, digest, size, deep: o.deep, report: o.report }));
+    const problem = o.checked.get(key);
+    if (problem) problems.push({ key, problem });
+  }
+  return problems;
+}
+
+async function checkBlob(
+  store: ImageStore,
+  o: { key: string; digest: string; size: number; deep: boolean; report: VerifyReport },
+): Promise<string | undefined> {
+  try {
+    const head = await store.repo.target.head(o.key);
+    if (!head) return 'image blob is missing';
+    if (head.size !== o.size) return `image blob is ${head.size} bytes, the image index says ${o.size}`;
+    if (!o.deep) return undefined;
+    for await (const chunk of await store.blobStream(o.digest, o.size)) o.report.bytesChecked += chunk.length;
     return undefined;
   } catch (e) {
     return describe(e);
