@@ -119,9 +119,12 @@ export class FileSink implements PositionalSink {
       throw invalidArgument(`sink for ${this.options.path} is already closed`);
     this.done = true;
     try {
-      // The reservation may have made the file longer than what was written: cut it.
-      if (this.reserving && (await this.reserving))
+      // The reservation may have made the file longer than what was written (even when the
+      // tool failed part way): cut it to what was written.
+      if (this.reserving) {
+        await this.reserving;
         await this.handle.truncate(this.appended);
+      }
       if (this.options.sync) await this.handle.datasync();
       const { size } = await this.handle.stat();
       await this.handle.close();
