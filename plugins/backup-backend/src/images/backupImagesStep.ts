@@ -85,10 +85,11 @@ export async function backupImagesStep(options: {
     if (!image.stored) await recorder.fail({ kind: 'Image', name: image.image, reason: image.reason ?? 'not copied' });
   }
   const stored = (status.images ?? []).filter(i => i.stored);
+  const bytes = stored.reduce((sum, i) => sum + (i.bytes ?? 0), 0);
   const newBytes = stored.reduce((sum, i) => sum + (i.newBytes ?? 0), 0);
   await recorder.event(
     'Images',
-    `Stored ${stored.length}/${images.length} images (${newBytes} new bytes, the rest already in the repository)`,
+    `Stored ${stored.length}/${images.length} images: ${bytes} bytes, ${newBytes} of them new (blobs already in the repository are not copied again)`,
     { imageBackup: status },
   );
 }
