@@ -69,7 +69,11 @@ export async function restoreImagesStep(options: {
     const count = (action: RestoredImage['action']) => outcomes!.filter(o => o.action === action).length;
     await recorder.event(
       'Images',
-      `${outcomes.length} images: ${count('original')} reachable as they are, ${outcomes.filter(o => o.restored).length} pushed to ${imageRestore?.registry ?? '(no image restore)'}, ${count('unavailable')} unavailable`,
+      [
+        `${outcomes.length} images: ${count('original')} reachable as they are`,
+        ...(imageRestore ? [`${outcomes.filter(o => o.restored).length} pushed to ${imageRestore.registry}`] : []),
+        `${count('unavailable')} unavailable`,
+      ].join(', '),
       { imageOutcomes: outcomes },
     );
   }
