@@ -6,6 +6,7 @@ import { installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { demoEntity, startFerryBackend } from './__testUtils__/sandboxBackend';
 
@@ -28,16 +29,14 @@ let sandbox: Sandbox;
 let repositoryDir: string;
 const backends: Backend[] = [];
 
-async function waitForBackup(server: Backend['server'], entityName: string, id: string) {
-  for (let i = 0; i < 600; i++) {
-    const response = await request(server).get(`/api/backup/entities/component/default/${entityName}/backups/${id}`);
-    if (response.status === 200 && ['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) {
-      return response.body;
-    }
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
-  throw new Error(`backup ${id} did not finish`);
-}
+const waitForBackup = (server: Backend['server'], entityName: string, id: string) =>
+  waitForOperation({
+    server,
+    kind: 'backups',
+    id,
+    entityPath: `/api/backup/entities/component/default/${entityName}`,
+    tolerateMissing: true,
+  });
 
 beforeAll(async () => {
   sandbox = await startSandbox({

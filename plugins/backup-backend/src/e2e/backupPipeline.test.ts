@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { startFerryBackend } from './__testUtils__/sandboxBackend';
 
@@ -27,17 +28,7 @@ async function readClaim(claim: string): Promise<Buffer> {
 }
 
 /** Waits for a backup of the API to finish; returns its detail. */
-async function waitForBackup(id: string) {
-  for (let i = 0; i < 600; i++) {
-    const response = await request(server).get(`${entityPath}/backups/${id}`);
-    expect(response.status).toBe(200);
-    if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) {
-      return response.body;
-    }
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
-  throw new Error(`backup ${id} did not finish`);
-}
+const waitForBackup = (id: string) => waitForOperation({ server, kind: 'backups', id });
 
 /** Keeps the timeline as a test artifact: test-results/backup-timeline-<kind>.json. */
 async function saveTimeline(kind: string, timeline: unknown) {

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { sandboxCluster, startFerryBackend } from './__testUtils__/sandboxBackend';
 
@@ -13,7 +14,6 @@ jest.setTimeout(600_000);
 
 const repoRoot = path.resolve(__dirname, '../../../..');
 const entityPath = '/api/backup/entities/component/default/shop';
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 const sandboxOptions = (password: string) => ({
   ephemeral: true,
@@ -47,15 +47,8 @@ let backend: Awaited<ReturnType<typeof startFerryBackend>>;
 let claims: string[];
 let demo: DemoApp;
 
-async function waitFor(kind: 'backups' | 'restores', id: string) {
-  for (let i = 0; i < 600; i++) {
-    const response = await request(backend.server).get(`${entityPath}/${kind}/${id}`);
-    expect(response.status).toBe(200);
-    if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) return response.body;
-    await sleep(500);
-  }
-  throw new Error(`${kind} ${id} did not finish`);
-}
+const waitFor = (kind: 'backups' | 'restores', id: string) =>
+  waitForOperation({ server: backend.server, kind, id });
 
 beforeAll(async () => {
   [source, recovery] = await Promise.all([

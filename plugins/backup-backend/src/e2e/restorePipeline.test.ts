@@ -8,6 +8,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { namespaceContents, phaseTimes } from './__testUtils__/namespaceContents';
+import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { startFerryBackend } from './__testUtils__/sandboxBackend';
 
@@ -32,45 +34,9 @@ async function readClaim(namespace: string, claim: string): Promise<Buffer> {
   return fs.readFile(await sandbox.claimVolumePath({ namespace, claim }));
 }
 
-async function waitFor(kind: 'backups' | 'restores', id: string) {
-  for (let i = 0; i < 600; i++) {
-    const response = await request(server).get(`${entityPath}/${kind}/${id}`);
-    expect(response.status).toBe(200);
-    if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) return response.body;
-    await sleep(500);
-  }
-  throw new Error(`${kind} ${id} did not finish`);
-}
+const waitFor = (kind: 'backups' | 'restores', id: string) => waitForOperation({ server, kind, id });
 
-/** Everything a restore could write in a namespace, as sorted "Kind/name" strings. */
-async function namespaceContents(namespace: string): Promise<string[]> {
-  const names = (kind: string, list: { items: Array<{ metadata?: { name?: string } }> }) =>
-    list.items.map(o => `${kind}/${o.metadata?.name}`);
-  const restores = (await custom.listNamespacedCustomObject({
-    group: 'ferry.io',
-    version: 'v1alpha1',
-    plural: 'restores',
-    namespace,
-  })) as { items: Array<{ metadata?: { name?: string } }> };
-  return [
-    ...names('ConfigMap', await core.listNamespacedConfigMap({ namespace })),
-    ...names('Secret', await core.listNamespacedSecret({ namespace })),
-    ...names('Service', await core.listNamespacedService({ namespace })),
-    ...names('ServiceAccount', await core.listNamespacedServiceAccount({ namespace })),
-    ...names('PersistentVolumeClaim', await core.listNamespacedPersistentVolumeClaim({ namespace })),
-    ...names('Deployment', await apps.listNamespacedDeployment({ namespace })),
-    ...names('StatefulSet', await apps.listNamespacedStatefulSet({ namespace })),
-    ...names('Restore', restores),
-  ].sort();
-}
-
-/** Seconds between consecutive timeline steps: the restore time by phase. */
-function phaseTimes(timeline: Array<{ time: string; step: string }>): string {
-  return timeline
-    .slice(1)
-    .map((entry, i) => `${entry.step} ${((Date.parse(entry.time) - Date.parse(timeline[i].time)) / 1000).toFixed(1)} s`)
-    .join(', ');
-}
+const contentsOf = (namespace: string) => namespaceContents(sandbox.kubeConfig, namespace);
 
 beforeAll(async () => {
   sandbox = await startSandbox({
@@ -192,7 +158,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       namespace: 'demo-conflict',
       body: { metadata: { name: 'demo-web' }, spec: { ports: [{ port: 8080 }] } },
     });
-    const before = await namespaceContents('demo-conflict');
+    const before = await contentsOf('demo-conflict');
     const response = await request(server)
       .post(`${entityPath}/restores`)
       .send({ backupId: ids[1], namespace: 'demo-conflict', dryRun: true });
@@ -226,7 +192,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     expect(patched.action).toBe('patch');
     // Server-side apply keeps the field ferry does not own; the backed-up labels are added.
     expect(patched.diff).not.toMatch(/^-\s+extra: only-here$/m);
-    expect(await namespaceContents('demo-conflict')).toEqual(before);
+    expect(await contentsOf('demo-conflict')).toEqual(before);
     const cm = await core.readNamespacedConfigMap({ namespace: 'demo-conflict', name: 'demo-config' });
     expect(cm.data?.extra).toBe('only-here');
   });
@@ -283,7 +249,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       expect(live.status?.phase).toBe('Bound');
       expect((await readClaim('demo-restored', claim)).equals(states[1].get(claim)!)).toBe(true);
     }
-    const contents = await namespaceContents('demo-restored');
+    const contents = await contentsOf('demo-restored');
     expect(contents).toEqual(
       expect.arrayContaining([
         'Deployment/demo-web',

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { backupPlugin } from '../plugin';
 import { demoEntity, sandboxClusterConfig } from './__testUtils__/sandboxBackend';
@@ -24,7 +25,6 @@ jest.setTimeout(300_000);
 const repoRoot = path.resolve(__dirname, '../../../..');
 const entityPath = '/api/backup/entities/component/default/shop';
 const appId = 'component.default.shop';
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /** The demo app again, but not production: the policy's filter leaves it out. */
 const experimental: Entity = {
@@ -58,15 +58,8 @@ async function listBackups(entity = 'shop'): Promise<BackupSummary[]> {
   return response.body.items;
 }
 
-async function waitFor(kind: 'backups' | 'restores', id: string) {
-  for (let i = 0; i < 600; i++) {
-    const response = await request(backend.server).get(`${entityPath}/${kind}/${id}`);
-    expect(response.status).toBe(200);
-    if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) return response.body;
-    await sleep(300);
-  }
-  throw new Error(`${kind} ${id} did not finish`);
-}
+const waitFor = (kind: 'backups' | 'restores', id: string) =>
+  waitForOperation({ server: backend.server, kind, id });
 
 async function readClaim(namespace: string, claim: string): Promise<Buffer> {
   return fs.readFile(await sandbox.claimVolumePath({ namespace, claim }));
