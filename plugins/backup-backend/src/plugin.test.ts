@@ -25,7 +25,7 @@ const bare = {
   metadata: { name: 'bare', namespace: 'default' },
 };
 
-async function start(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
+async function start(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY, clusters: string[] = []) {
   const { server } = await startTestBackend({
     features: [
       backupPlugin,
@@ -33,6 +33,21 @@ async function start(result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) {
       mockServices.permissions.factory({ result }),
       mockServices.rootConfig.factory({
         data: {
+          kubernetes: {
+            clusterLocatorMethods: [
+              {
+                type: 'config',
+                // Closed ports: the controllers cannot start, the names are still served.
+                clusters: clusters.map(name => ({
+                  name,
+                  url: 'https://127.0.0.1:1',
+                  authProvider: 'serviceAccount',
+                  authMetadata: { serviceAccountToken: 'token' },
+                  skipTLSVerify: true,
+                })),
+              },
+            ],
+          },
           ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] },
         },
       }),
@@ -47,6 +62,13 @@ describe('backup backend plugin', () => {
     const response = await request(server).get('/api/backup/health');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'ok' });
+  });
+
+  it('lists the configured clusters a restore may name', async () => {
+    const server = await start(AuthorizeResult.ALLOW, ['prod', 'recovery']);
+    const response = await request(server).get('/api/backup/clusters');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ items: [{ name: 'prod' }, { name: 'recovery' }] });
   });
 
   it('lists no backups yet for an annotated entity', async () => {

@@ -29,6 +29,11 @@ export interface BackupSummary {
   message?: string;
 }
 
+/** `GET /clusters`: the clusters Ferry works with (a restore's `cluster` must be one of them). */
+export interface ListClustersResponse {
+  items: Array<{ name: string }>;
+}
+
 export interface ListBackupsResponse {
   entityRef: string;
   items: BackupSummary[];

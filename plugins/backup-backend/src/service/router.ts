@@ -8,6 +8,7 @@ import {
   backupReadPermission,
   HealthResponse,
   ListBackupsResponse,
+  ListClustersResponse,
   ListRestoresResponse,
 } from '@ferry/plugin-backup-common';
 import { stringifyEntityRef } from '@backstage/catalog-model';
@@ -63,6 +64,13 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     });
     return { entityRef: stringifyEntityRef(entity), page };
   };
+
+  /** The clusters a restore may name (signed-in users; the names only). */
+  router.get('/clusters', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const body: ListClustersResponse = { items: options.clusters.clusterNames().map(name => ({ name })) };
+    res.json(body);
+  });
 
   router.get('/entities/:kind/:namespace/:name/backups', async (req, res) => {
     const query = await entityRequest(req);
