@@ -1,8 +1,9 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { dockerConfigSchema, type DockerConfig } from '@ferry/datamover';
 import { podSpecOf } from '../mapping/podImages';
-import { createIfAbsent, isNotFound, KubeClients } from '../pipeline/KubeClients';
-import { OperationOwner, ownerReferencesIn } from '../pipeline/OwnerRef';
+import { isNotFound, KubeClients } from '../pipeline/KubeClients';
+import type { OperationOwner } from '../pipeline/OwnerRef';
+import { createTemporarySecret } from '../pipeline/temporarySecret';
 import type { TargetAccess } from '../pipeline/datamoverJob';
 
 const AUTH_DIR = '/run/secrets/ferry-registry';
@@ -88,21 +89,14 @@ export async function prepareRegistryAccess(options: {
     if (config) configs.push(config);
   }
   if (configs.length === 0) return { env, volumes: [], mounts: [] };
-  await createIfAbsent(() =>
-    options.kube.core.createNamespacedSecret({
-      namespace: options.namespace,
-      body: {
-        metadata: {
-          name: options.secretName,
-          namespace: options.namespace,
-          labels: options.owner.labels,
-          ownerReferences: ownerReferencesIn(options.owner, options.namespace),
-        },
-        type: 'kubernetes.io/dockerconfigjson',
-        stringData: { [DOCKER_CONFIG_KEY]: JSON.stringify(mergeDockerConfigs(configs)) },
-      },
-    }),
-  );
+  await createTemporarySecret({
+    kube: options.kube,
+    namespace: options.namespace,
+    name: options.secretName,
+    owner: options.owner,
+    type: 'kubernetes.io/dockerconfigjson',
+    stringData: { [DOCKER_CONFIG_KEY]: JSON.stringify(mergeDockerConfigs(configs)) },
+  });
   return {
     env: [...env, { name: 'FERRY_REGISTRY_AUTH_FILE', value: `${AUTH_DIR}/${DOCKER_CONFIG_KEY}` }],
     volumes: [{ name: 'registry-auth', secret: { secretName: options.secretName } }],

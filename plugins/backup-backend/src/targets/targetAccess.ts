@@ -1,8 +1,9 @@
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { TargetConfig } from '../config/FerryConfig';
-import { createIfAbsent, deleteIfPresent, KubeClients } from '../pipeline/KubeClients';
+import { deleteIfPresent, KubeClients } from '../pipeline/KubeClients';
 import type { TargetAccess } from '../pipeline/datamoverJob';
-import { OperationOwner, ownerReferencesIn } from '../pipeline/OwnerRef';
+import type { OperationOwner } from '../pipeline/OwnerRef';
+import { createTemporarySecret } from '../pipeline/temporarySecret';
 
 const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
 
@@ -40,24 +41,17 @@ export async function prepareTargetAccess(options: {
     // The pods use the SDK's default chain (e.g. IRSA on the datamover's service account).
     return { env: variables, volumes: [], mounts: [] };
   }
-  await createIfAbsent(() =>
-    options.kube.core.createNamespacedSecret({
-      namespace: options.namespace,
-      body: {
-        metadata: {
-          name: options.secretName,
-          namespace: options.namespace,
-          labels: options.owner.labels,
-          ownerReferences: ownerReferencesIn(options.owner, options.namespace),
-        },
-        type: 'Opaque',
-        stringData: {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-        },
-      },
-    }),
-  );
+  await createTemporarySecret({
+    kube: options.kube,
+    namespace: options.namespace,
+    name: options.secretName,
+    owner: options.owner,
+    type: 'Opaque',
+    stringData: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+    },
+  });
   return {
     env: [...variables, env('FERRY_S3_CREDENTIALS_DIR', CREDENTIALS_DIR)],
     volumes: [{ name: 's3-credentials', secret: { secretName: options.secretName } }],
