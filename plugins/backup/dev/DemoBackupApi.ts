@@ -5,6 +5,7 @@ import type {
   BackupSummary,
   CreateBackupRequest,
   DryRunResult,
+  ListClustersResponse,
   PlatformOverview,
   RestoreDetail,
   RestoreImagePlan,
@@ -364,6 +365,10 @@ export class DemoBackupApi implements BackupApi {
       ],
       storedBytesOverTime: days,
     };
+  }
+
+  async listClusters(): Promise<ListClustersResponse> {
+    return { items: [{ name: 'production' }, { name: 'sandbox' }, { name: 'staging' }] };
   }
 
   private async stream<T extends { phase: string }>(load: () => Promise<T>, options: StreamOptions<T>) {

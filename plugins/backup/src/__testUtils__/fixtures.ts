@@ -3,6 +3,7 @@ import { ResponseError } from '@backstage/errors';
 import type {
   BackupDetail,
   BackupSummary,
+  ListClustersResponse,
   RestoreDetail,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
@@ -97,6 +98,11 @@ export function restoreDetail(overrides: Partial<RestoreDetail> = {}): RestoreDe
     failures: [],
     ...overrides,
   };
+}
+
+/** `GET /clusters` naming the given clusters. */
+export function clusterList(...names: string[]): ListClustersResponse {
+  return { items: names.map(name => ({ name })) };
 }
 
 /** A ResponseError as the backend sends it (Backstage's error body). */

@@ -8,6 +8,7 @@ import type {
   DryRunResult,
   EntityBackupStatus,
   ListBackupsResponse,
+  ListClustersResponse,
   ListRestoresResponse,
   PlatformOverview,
   RestoreDetail,
@@ -61,6 +62,8 @@ export interface BackupApi {
   ): Promise<void>;
   getStatus(entity: CompoundEntityRef): Promise<EntityBackupStatus>;
   getPlatformOverview(): Promise<PlatformOverview>;
+  /** The configured clusters a restore may name (`GET /clusters`). */
+  listClusters(): Promise<ListClustersResponse>;
 }
 
 export const backupApiRef = createApiRef<BackupApi>({ id: 'plugin.backup.api' });

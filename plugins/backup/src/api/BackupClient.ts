@@ -9,6 +9,7 @@ import type {
   DryRunResult,
   EntityBackupStatus,
   ListBackupsResponse,
+  ListClustersResponse,
   ListRestoresResponse,
   PlatformOverview,
   RestoreDetail,
@@ -91,6 +92,10 @@ export class BackupClient implements BackupApi {
 
   getPlatformOverview(): Promise<PlatformOverview> {
     return this.request('/platform');
+  }
+
+  listClusters(): Promise<ListClustersResponse> {
+    return this.request('/clusters');
   }
 
   private async request<T>(

@@ -6,9 +6,12 @@ import { isError, ResponseError } from '@backstage/errors';
  * backup.read on component:default/ledger") instead of the generic "Request failed with 403".
  */
 export const ApiErrorPanel = ({ error }: { error: Error }) => {
-  const title =
-    error.name === 'ResponseError' && isError((error as ResponseError).cause)
-      ? `${(error as ResponseError).cause.message}`
-      : undefined;
-  return <ResponseErrorPanel error={error} title={title} />;
+  return <ResponseErrorPanel error={error} title={backendMessage(error)} />;
 };
+
+/** The backend's own message of a ResponseError, if it sent one. */
+export function backendMessage(error: Error): string | undefined {
+  return error.name === 'ResponseError' && isError((error as ResponseError).cause)
+    ? `${(error as ResponseError).cause.message}`
+    : undefined;
+}

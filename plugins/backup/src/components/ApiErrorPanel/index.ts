@@ -1,1 +1,1 @@
-export { ApiErrorPanel } from './ApiErrorPanel';
+export { ApiErrorPanel, backendMessage } from './ApiErrorPanel';

@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import type { BackupApi } from '../../api/BackupApi';
 import {
   backupSummary,
+  clusterList,
   GiB,
   responseError,
   restoreDetail,
@@ -71,13 +72,29 @@ const withoutImageRestore: DryRunResult = {
   ],
 };
 
+/** Renders the wizard for backup b1 (taken from sandbox/shop); the clusters default to two. */
 async function render(api: Partial<BackupApi>, options: { deny?: string[] } = {}) {
   const callbacks = { onClose: jest.fn(), onCreated: jest.fn() };
+  const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox'));
   await renderWithApis(
     <RestoreWizard entity={shop} backup={backupSummary({ id: 'b1' })} {...callbacks} />,
-    { api, ...options },
+    { api: { listClusters, ...api }, ...options },
   );
   return callbacks;
+}
+
+/** The target cluster select, once the clusters are loaded. */
+async function clusterSelect() {
+  const select = screen.getByRole('button', { name: /target cluster/i });
+  await waitFor(() => expect(select).not.toHaveAttribute('aria-disabled'));
+  return select;
+}
+
+/** The options of the target cluster select, as shown. */
+async function clusterOptions() {
+  await userEvent.click(await clusterSelect());
+  const listbox = await screen.findByRole('listbox');
+  return within(listbox).getAllByRole('option').map(option => option.textContent);
 }
 
 /** Sets a text field's value (one change event: typing each key is slow and proves nothing here). */
@@ -97,7 +114,7 @@ describe('RestoreWizard', () => {
     const callbacks = await render({ createRestore, getRestore, streamRestore: jest.fn() });
 
     // Step 1: target and flags.
-    expect(screen.getByLabelText(/target cluster/i)).toHaveValue('sandbox');
+    expect(await clusterSelect()).toHaveTextContent('sandbox');
     await type(/target namespace/i, 'shop-restored');
     await userEvent.click(screen.getByLabelText('Patch them to the backed-up state'));
     await userEvent.click(screen.getByRole('button', { name: 'Next' }));
@@ -240,5 +257,73 @@ describe('RestoreWizard', () => {
     expect(screen.queryByText(/may be refused/)).not.toBeInTheDocument();
     await type(/target namespace/i, 'shop-2');
     expect(await screen.findByText(/may be refused/)).toHaveTextContent('(backup.restore.anywhere)');
+  });
+
+  describe('target cluster', () => {
+    it('is a select of the configured clusters, the backup\'s own chosen', async () => {
+      const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox', 'staging'));
+      await render({ listClusters });
+      expect(await clusterSelect()).toHaveTextContent('sandbox');
+      expect(screen.getByText('The backup was taken from sandbox')).toBeInTheDocument();
+      expect(await clusterOptions()).toEqual(['production', 'sandbox', 'staging']);
+      expect(listClusters).toHaveBeenCalledTimes(1);
+    });
+
+    it('adds the backup\'s cluster when it is not configured, and marks it', async () => {
+      await render({ listClusters: jest.fn().mockResolvedValue(clusterList('production')) });
+      expect(await clusterSelect()).toHaveTextContent('sandbox (not configured)');
+      expect(await clusterOptions()).toEqual(['production', 'sandbox (not configured)']);
+    });
+
+    it('restores into the chosen cluster, noting that it may be refused', async () => {
+      const createRestore = jest.fn().mockResolvedValue(preview);
+      const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox'));
+      await render({ createRestore, listClusters }, { deny: ['backup.restore.anywhere'] });
+      expect(await clusterOptions()).toEqual(['production', 'sandbox']);
+      expect(screen.queryByText(/may be refused/)).not.toBeInTheDocument();
+      await userEvent.click(screen.getByRole('option', { name: 'production' }));
+      expect(await clusterSelect()).toHaveTextContent('production');
+      expect(await screen.findByText(/may be refused/)).toHaveTextContent(
+        'Restoring outside sandbox / shop may be refused',
+      );
+      await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+      await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+      await waitFor(() =>
+        expect(createRestore).toHaveBeenCalledWith(
+          shopRef,
+          expect.objectContaining({ cluster: 'production', namespace: 'shop', dryRun: true }),
+        ),
+      );
+      // Back to the target step: the choice is kept and the clusters are not loaded again.
+      await userEvent.click(screen.getByRole('button', { name: 'Back' }));
+      await userEvent.click(screen.getByRole('button', { name: 'Back' }));
+      expect(await clusterSelect()).toHaveTextContent('production');
+      expect(listClusters).toHaveBeenCalledTimes(1);
+    });
+
+    it('falls back to a text field with the error when the clusters cannot be loaded', async () => {
+      const error = await responseError(500, 'Error', 'cluster registry unavailable');
+      const createRestore = jest.fn().mockResolvedValue(preview);
+      await render(
+        { createRestore, listClusters: jest.fn().mockRejectedValue(error) },
+        { deny: ['backup.restore.anywhere'] },
+      );
+      expect(
+        await screen.findByText(/could not load the configured clusters \(cluster registry unavailable\)/i),
+      ).toHaveTextContent('The backup was taken from sandbox');
+      const field = screen.getByLabelText(/target cluster/i);
+      expect(field).toHaveValue('sandbox');
+      expect(field).toHaveAttribute('id', 'restore-cluster');
+      await type(/target cluster/i, 'staging');
+      expect(await screen.findByText(/may be refused/)).toBeInTheDocument();
+      await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+      await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+      await waitFor(() =>
+        expect(createRestore).toHaveBeenCalledWith(
+          shopRef,
+          expect.objectContaining({ cluster: 'staging', dryRun: true }),
+        ),
+      );
+    });
   });
 });

@@ -20,6 +20,7 @@ import {
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
 import { useMemo, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import { backupApiRef } from '../../api/BackupApi';
 import { useActionPermission } from '../../hooks/useActionPermission';
 import { useEntityTabLink } from '../../hooks/useEntityTabLink';
@@ -56,6 +57,9 @@ export const RestoreWizard = (props: {
     permission: backupRestoreAnywherePermission,
     action: 'restore into another namespace or cluster',
   });
+  // Loaded once for the wizard (the target step unmounts on Next); async so that a missing or
+  // throwing client method rejects instead of throwing in the effect.
+  const clusters = useAsync(async () => api.listClusters(), [api]);
   const [step, setStep] = useState(0);
   const [form, setForm] = useState<RestoreForm>(() => initialRestoreForm(props.backup));
   const [errors, setErrors] = useState<RestoreFormErrors>({});
@@ -120,6 +124,11 @@ export const RestoreWizard = (props: {
             form={form}
             errors={errors}
             source={props.backup}
+            clusters={{
+              loading: clusters.loading,
+              error: clusters.error,
+              names: clusters.value?.items.map(item => item.name),
+            }}
             elsewhereReason={anywhere.allowed || anywhere.loading ? undefined : anywhere.reason}
             onChange={setForm}
           />

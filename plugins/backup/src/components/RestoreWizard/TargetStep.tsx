@@ -3,18 +3,47 @@ import {
   FormControl,
   FormControlLabel,
   FormLabel,
+  MenuItem,
   Radio,
   RadioGroup,
   TextField,
 } from '@material-ui/core';
 import { Alert } from '@material-ui/lab';
+import { backendMessage } from '../ApiErrorPanel';
 import type { RestoreForm, RestoreFormErrors } from './restoreForm';
+
+/** `GET /clusters` as the wizard loaded it: the clusters a restore may name. */
+export interface ClusterChoices {
+  loading: boolean;
+  error?: Error;
+  names?: string[];
+}
+
+/**
+ * The select's options: the configured clusters, plus the backup's own cluster (the default) and
+ * the current choice when the list lacks them, marked as not configured.
+ */
+export function clusterOptions(
+  configured: string[],
+  source: string,
+  current: string,
+): Array<{ name: string; configured: boolean }> {
+  const options = configured.map(name => ({ name, configured: true }));
+  for (const name of [source, current]) {
+    if (name && !options.some(option => option.name === name)) {
+      options.push({ name, configured: false });
+    }
+  }
+  return options;
+}
 
 /** Step 1: where to restore, what, and what to do with objects that exist. */
 export const TargetStep = (props: {
   form: RestoreForm;
   errors: RestoreFormErrors;
   source: { cluster: string; namespace: string };
+  /** The configured clusters; when they could not be loaded, the cluster is a text field. */
+  clusters: ClusterChoices;
   /** Why restoring elsewhere may be refused (no backup.restore.anywhere), if so. */
   elsewhereReason?: string;
   onChange: (form: RestoreForm) => void;
@@ -22,19 +51,54 @@ export const TargetStep = (props: {
   const { form, errors, onChange } = props;
   const elsewhere =
     form.cluster.trim() !== props.source.cluster || form.namespace.trim() !== props.source.namespace;
+  const sourceHelp = `The backup was taken from ${props.source.cluster}`;
   return (
     <Box>
       <Box display="flex" style={{ gap: 16 }} mb={2}>
-        <TextField
-          id="restore-cluster"
-          label="Target cluster"
-          variant="outlined"
-          fullWidth
-          value={form.cluster}
-          error={Boolean(errors.cluster)}
-          helperText={errors.cluster ?? `The backup was taken from ${props.source.cluster}`}
-          onChange={e => onChange({ ...form, cluster: e.target.value })}
-        />
+        {props.clusters.error ? (
+          // Without the list, the cluster is typed as before; the backend still checks it.
+          <TextField
+            id="restore-cluster"
+            label="Target cluster"
+            variant="outlined"
+            fullWidth
+            value={form.cluster}
+            error={Boolean(errors.cluster)}
+            helperText={
+              errors.cluster ??
+              `Could not load the configured clusters (${
+                backendMessage(props.clusters.error) ?? props.clusters.error.message
+              }): type the name. ${sourceHelp}`
+            }
+            onChange={e => onChange({ ...form, cluster: e.target.value })}
+          />
+        ) : (
+          <TextField
+            id="restore-cluster"
+            select
+            label="Target cluster"
+            variant="outlined"
+            fullWidth
+            value={form.cluster}
+            disabled={props.clusters.loading}
+            error={Boolean(errors.cluster)}
+            helperText={
+              errors.cluster ??
+              (props.clusters.loading ? `Loading the configured clusters… ${sourceHelp}` : sourceHelp)
+            }
+            onChange={e => onChange({ ...form, cluster: e.target.value })}
+          >
+            {clusterOptions(props.clusters.names ?? [], props.source.cluster, form.cluster).map(
+              option => (
+                <MenuItem key={option.name} value={option.name}>
+                  {option.configured || props.clusters.loading
+                    ? option.name
+                    : `${option.name} (not configured)`}
+                </MenuItem>
+              ),
+            )}
+          </TextField>
+        )}
         <TextField
           id="restore-namespace"
           label="Target namespace"
