@@ -8,6 +8,31 @@ const ZERO_BLOCK = 4096;
 /** Piece size in blocking mode: a piece is still in the CPU cache when checked and written. */
 const BLOCKING_IO_BYTES = 256 * 1024;
 
+/**
+ * Calls `write(start, end)` for each run of non-zero 4 KiB blocks of `bytes` (in order) and
+ * returns the zero bytes between them, which need not be written to a zeroed sink.
+ */
+function forEachNonZeroRun(
+  bytes: Buffer,
+  zeros: ZeroDetector,
+  write: (start: number, end: number) => void,
+): number {
+  let skipped = 0;
+  let runStart = -1;
+  for (let at = 0; at < bytes.length; at += ZERO_BLOCK) {
+    const end = Math.min(at + ZERO_BLOCK, bytes.length);
+    if (zeros.isZero(bytes, at, end)) {
+      skipped += end - at;
+      if (runStart >= 0) write(runStart, at);
+      runStart = -1;
+    } else if (runStart < 0) {
+      runStart = at;
+    }
+  }
+  if (runStart >= 0) write(runStart, bytes.length);
+  return skipped;
+}
+
 /** Writes the non-zero 4 KiB blocks of `bytes` in runs; returns the zero bytes skipped. */
 async function writeNonZeroBlocks(options: {
   sink: DiskSink;
@@ -15,25 +40,11 @@ async function writeNonZeroBlocks(options: {
   offset: number;
   zeros: ZeroDetector;
 }): Promise<number> {
-  const { sink, bytes, offset, zeros } = options;
+  const { sink, bytes, offset } = options;
   const writes: Array<Promise<void>> = [];
-  let skipped = 0;
-  let runStart = -1;
-  for (let at = 0; at < bytes.length; at += ZERO_BLOCK) {
-    const end = Math.min(at + ZERO_BLOCK, bytes.length);
-    if (zeros.isZero(bytes, at, end)) {
-      skipped += end - at;
-      if (runStart >= 0)
-        writes.push(
-          sink.write(bytes.subarray(runStart, at), offset + runStart),
-        );
-      runStart = -1;
-    } else if (runStart < 0) {
-      runStart = at;
-    }
-  }
-  if (runStart >= 0)
-    writes.push(sink.write(bytes.subarray(runStart), offset + runStart));
+  const skipped = forEachNonZeroRun(bytes, options.zeros, (start, end) =>
+    writes.push(sink.write(bytes.subarray(start, end), offset + start)),
+  );
   await Promise.all(writes);
   return skipped;
 }
@@ -330,21 +341,8 @@ function writeNonZeroBlocksSync(options: {
   offset: number;
   zeros: ZeroDetector;
 }): number {
-  const { sink, bytes, offset, zeros } = options;
-  let skipped = 0;
-  let runStart = -1;
-  for (let at = 0; at < bytes.length; at += ZERO_BLOCK) {
-    const end = Math.min(at + ZERO_BLOCK, bytes.length);
-    if (zeros.isZero(bytes, at, end)) {
-      skipped += end - at;
-      if (runStart >= 0)
-        sink.writeSync(bytes.subarray(runStart, at), offset + runStart);
-      runStart = -1;
-    } else if (runStart < 0) {
-      runStart = at;
-    }
-  }
-  if (runStart >= 0)
-    sink.writeSync(bytes.subarray(runStart), offset + runStart);
-  return skipped;
+  const { sink, bytes, offset } = options;
+  return forEachNonZeroRun(bytes, options.zeros, (start, end) =>
+    sink.writeSync(bytes.subarray(start, end), offset + start),
+  );
 }
