@@ -12,7 +12,15 @@ const overview: PlatformOverview = {
     { name: 'offsite', type: 's3', healthy: false, message: 'bucket ferry-offsite: access denied' },
   ],
   policies: [
-    { name: 'daily', target: 'local', schedule: '0 2 * * *', keepLast: 7, fullEvery: 7, skipImageBackup: false },
+    {
+      name: 'daily',
+      target: 'local',
+      schedule: '0 2 * * *',
+      nextRun: new Date(Date.now() + 3 * 3600_000 + 60_000).toISOString(),
+      keepLast: 7,
+      fullEvery: 7,
+      skipImageBackup: false,
+    },
   ],
   coverage: [
     { entityRef: 'component:default/shop', title: 'Shop', protection: 'protected', lastBackupAt: new Date(Date.now() - 3 * 3600_000).toISOString() },
@@ -41,6 +49,7 @@ describe('BackupPlatformPage', () => {
 
     const policies = screen.getByRole('table', { name: 'policies' });
     expect(within(policies).getByText('0 2 * * *')).toBeInTheDocument();
+    expect(within(policies).getByText('in 3 h')).toBeInTheDocument();
     expect(within(policies).getByText('7 backups')).toBeInTheDocument();
 
     expect(screen.getByRole('img', { name: 'Stored bytes over 3 days' })).toBeInTheDocument();

@@ -1,5 +1,6 @@
 import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@material-ui/core';
 import type { PlatformOverview } from '@ferry/plugin-backup-common';
+import { formatRelative } from '../format';
 
 /** Backup policies: where, when, how long, how often a full backup. */
 export const PoliciesTable = ({ policies }: { policies: PlatformOverview['policies'] }) => {
@@ -17,6 +18,7 @@ export const PoliciesTable = ({ policies }: { policies: PlatformOverview['polici
           <TableCell>Policy</TableCell>
           <TableCell>Target</TableCell>
           <TableCell>Schedule</TableCell>
+          <TableCell>Next run</TableCell>
           <TableCell>Keep last</TableCell>
           <TableCell>Full every</TableCell>
           <TableCell>Images</TableCell>
@@ -29,6 +31,9 @@ export const PoliciesTable = ({ policies }: { policies: PlatformOverview['polici
             <TableCell>{policy.target}</TableCell>
             <TableCell>
               <code>{policy.schedule ?? 'manual'}</code>
+            </TableCell>
+            <TableCell title={policy.nextRun ? new Date(policy.nextRun).toLocaleString() : undefined}>
+              {policy.nextRun ? formatRelative(policy.nextRun) : '—'}
             </TableCell>
             <TableCell>{policy.keepLast ?? 'all'}</TableCell>
             <TableCell>
