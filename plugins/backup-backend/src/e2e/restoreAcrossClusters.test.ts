@@ -172,6 +172,16 @@ describe('restore into another configured cluster', () => {
     expect(JSON.parse(helm.stdout)).toEqual([
       expect.objectContaining({ name: 'demo', namespace: 'demo', status: 'deployed' }),
     ]);
+    // Without image restore, unreachable images are reported, not failures: the readiness check
+    // (here the sandbox's kubelet, which runs no containers) decides whether workloads started.
+    const reported = await post({ ...into, namespace: 'demo-plain', readyTimeoutSeconds: 0 });
+    const plainRestore = await waitFor('restores', reported.body.id);
+    expect(plainRestore.phase).toBe('Completed');
+    expect(plainRestore.images.map((i: { action: string }) => i.action)).toEqual(['unavailable', 'unavailable']);
+    expect(plainRestore.timeline.map((t: { message: string }) => t.message).join('\n')).toMatch(
+      /2 images: 0 reachable as they are, 2 unavailable \(/,
+    );
+
     // The namespace did not exist in the recovery cluster: the Restore lives in Ferry's namespace.
     const custom = recovery.kubeConfig.makeApiClient(CustomObjectsApi);
     const restores = (await custom.listNamespacedCustomObject({
@@ -180,6 +190,9 @@ describe('restore into another configured cluster', () => {
       plural: 'restores',
       namespace: 'ferry-system',
     })) as { items: Array<{ spec: { backupId: string; namespace: string } }> };
-    expect(restores.items.map(r => `${r.spec.backupId} → ${r.spec.namespace}`)).toEqual([`${backup.id} → demo`]);
+    expect(restores.items.map(r => `${r.spec.backupId} → ${r.spec.namespace}`).sort()).toEqual([
+      `${backup.id} → demo`,
+      `${backup.id} → demo-plain`,
+    ]);
   });
 });

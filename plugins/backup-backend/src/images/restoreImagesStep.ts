@@ -54,17 +54,23 @@ export async function restoreImagesStep(options: {
     });
     const toPush = plans.filter(p => p.action === 'push');
     const pushed = imageRestore && toPush.length ? await push({ ...options, images: toPush.map(p => p.image) }) : new Map();
+    const failedPushes: RestoredImage[] = [];
     outcomes = plans.map((plan): RestoredImage => {
       const result = pushed.get(plan.image);
       if (plan.action !== 'push') return plan;
-      if (!result?.restored) return { ...plan, action: 'unavailable', reason: result?.error ?? 'the image was not pushed' };
+      if (!result?.restored) {
+        const failed = { ...plan, action: 'unavailable' as const, reason: `push failed: ${result?.error ?? 'the image was not pushed'}` };
+        failedPushes.push(failed);
+        return failed;
+      }
       const restored = result.digest ? `${result.restored}@${result.digest}` : result.restored;
       return { ...plan, restored, tagChanged: result.tagChanged };
     });
-    for (const outcome of outcomes) {
-      if (outcome.action === 'unavailable') {
-        await recorder.fail({ kind: 'Image', name: outcome.image, reason: outcome.reason ?? 'cannot be pulled' });
-      }
+    // A push that was asked for and failed is a failure of the restore. An image the backend
+    // could not reach is only reported: the cluster may well reach it (its network is not the
+    // backend's), and the readiness check says whether the workloads started.
+    for (const outcome of failedPushes) {
+      await recorder.fail({ kind: 'Image', name: outcome.image, reason: outcome.reason! });
     }
     const count = (action: RestoredImage['action']) => outcomes!.filter(o => o.action === action).length;
     await recorder.event(
@@ -72,7 +78,7 @@ export async function restoreImagesStep(options: {
       [
         `${outcomes.length} images: ${count('original')} reachable as they are`,
         ...(imageRestore ? [`${outcomes.filter(o => o.restored).length} pushed to ${imageRestore.registry}`] : []),
-        `${count('unavailable')} unavailable`,
+        `${count('unavailable')} unavailable${count('unavailable') ? ` (${outcomes.filter(o => o.action === 'unavailable').map(o => o.image).join(', ')})` : ''}`,
       ].join(', '),
       { imageOutcomes: outcomes },
     );
