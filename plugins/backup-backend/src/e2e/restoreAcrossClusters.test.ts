@@ -125,6 +125,9 @@ describe('restore into another configured cluster', () => {
         },
       },
     });
+    const missing = await post({ ...into, dryRun: true, imageRestore: { registry: registry.host, authSecret: 'nope' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.message).toMatch(/^imageRestore\.authSecret: no Secret nope in namespace demo or ferry-system/);
     const imageRestore = { registry: registry.host, authSecret: 'restore-registry' };
     const planned = await post({ ...into, dryRun: true, imageRestore });
     expect(planned.body.images.map((i: { action: string }) => i.action)).toEqual(['push', 'push']);

@@ -38,6 +38,7 @@ import { RestoreRunner } from '../pipeline/RestoreRunner';
 import { TransformError, transformObjects, transformProblems } from '../pipeline/restoreTransforms';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import { planRestoreImages } from '../images/planRestoreImages';
+import { dockerConfigOf } from '../images/registryAccess';
 import { planObjectChanges } from './restoreDryRun';
 
 /** What a validated request resolves to: everything the Restore resource or the dry run needs. */
@@ -184,6 +185,14 @@ export class RestoreService {
       throw error;
     }
     const kube = await this.options.kube(cluster);
+    if (spec.imageRestore?.authSecret) {
+      await checkAuthSecret({
+        kube,
+        name: spec.imageRestore.authSecret,
+        namespaces: [namespace, this.options.config.controller.namespace],
+        cluster,
+      });
+    }
     const volumes = [];
     for (const volume of spec.scope === 'metadata-only' ? [] : manifest.volumes) {
       const claim = objects.find(
@@ -358,5 +367,24 @@ async function namespaceExists(kube: KubeClients, name: string): Promise<boolean
   return kube.core.readNamespace({ name }).then(
     () => true,
     error => (isNotFound(error) ? false : Promise.reject(error)),
+  );
+}
+
+/** `imageRestore.authSecret` must be registry credentials where the image Job can find them. */
+async function checkAuthSecret(options: { kube: KubeClients; name: string; namespaces: string[]; cluster: string }) {
+  for (const namespace of options.namespaces) {
+    const secret = await options.kube.core
+      .readNamespacedSecret({ namespace, name: options.name })
+      .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
+    if (!secret) continue;
+    if (!dockerConfigOf(secret)) {
+      throw new InputError(
+        `imageRestore.authSecret: Secret ${namespace}/${options.name} holds no registry credentials (a kubernetes.io/dockerconfigjson Secret with .dockerconfigjson is needed)`,
+      );
+    }
+    return;
+  }
+  throw new InputError(
+    `imageRestore.authSecret: no Secret ${options.name} in namespace ${options.namespaces.join(' or ')} of cluster ${options.cluster}`,
   );
 }
