@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, screenshot, signInAsGuest } from '../support/browser';
+import { openAsGuest, screenshot } from '../support/browser';
 import { repoRoot } from '../support/repoRoot';
 import { RunningBackstage, startBackstage } from '../support/startBackstage';
 
@@ -37,11 +37,11 @@ describe('a service owner backs up and restores the demo app in the browser', ()
     repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-browser-repo-'));
     const { token } = await createServiceAccountToken(sandbox);
     const cluster = sandbox.kubeConfig.getCurrentCluster()!;
-    await fs.mkdir(logDir, { recursive: true });
-    const config = path.join(logDir, 'app-config.sandbox.json');
-    await fs.writeFile(
-      config,
-      JSON.stringify({
+    backstage = await startBackstage({
+      appPort: 3320,
+      backendPort: 7320,
+      logDir,
+      extraConfig: {
         kubernetes: {
           serviceLocatorMethod: { type: 'multiTenant' },
           clusterLocatorMethods: [
@@ -64,18 +64,9 @@ describe('a service owner backs up and restores the demo app in the browser', ()
           // The guest restores into a new namespace: an administrator's permission.
           permissions: { adminRefs: ['user:default/guest'] },
         },
-      }),
-    );
-    backstage = await startBackstage({
-      appPort: 3320,
-      backendPort: 7320,
-      logDir,
-      extraConfigFiles: [config],
+      },
     });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${backstage.appUrl}/catalog`);
-    await signInAsGuest(page);
+    ({ browser, page } = await openAsGuest(backstage.appUrl));
   });
 
   afterAll(async () => {

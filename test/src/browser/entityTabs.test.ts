@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, screenshot, signInAsGuest } from '../support/browser';
+import { openAsGuest, screenshot } from '../support/browser';
 import { repoRoot } from '../support/repoRoot';
 import { RunningBackstage, startBackstage } from '../support/startBackstage';
 
@@ -16,22 +16,15 @@ describe('the Backstage app in Chromium', () => {
   let repositoryDir: string;
 
   beforeAll(async () => {
-    const logDir = join(repoRoot, 'test-results/browser-foundation');
     // An empty target of its own: the default one holds whatever `npm run dev` backed up.
     repositoryDir = await mkdtemp(join(tmpdir(), 'ferry-browser-tabs-'));
-    const config = join(logDir, 'app-config.target.json');
-    await mkdir(logDir, { recursive: true });
-    await writeFile(config, JSON.stringify({ ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] } }));
     backstage = await startBackstage({
       appPort: 3310,
       backendPort: 7310,
-      logDir,
-      extraConfigFiles: [config],
+      logDir: join(repoRoot, 'test-results/browser-foundation'),
+      extraConfig: { ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] } },
     });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${backstage.appUrl}/catalog`);
-    await signInAsGuest(page);
+    ({ browser, page } = await openAsGuest(backstage.appUrl));
   });
 
   afterAll(async () => {

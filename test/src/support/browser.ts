@@ -43,3 +43,12 @@ export async function signInAsGuest(page: Page): Promise<void> {
   }
   await sidebarCatalog.waitFor({ timeout: 60_000 });
 }
+
+/** Chromium on the app's catalog, signed in as the guest user. */
+export async function openAsGuest(appUrl: string): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${appUrl}/catalog`);
+  await signInAsGuest(page);
+  return { browser, page };
+}

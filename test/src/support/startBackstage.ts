@@ -11,13 +11,14 @@ export interface RunningBackstage {
 
 /**
  * Starts the Backstage backend and the app's dev server the way `npm run dev` does, on the given
- * ports, with app-config.yaml plus `extraConfigFiles` (e.g. the sandbox cluster's config).
+ * ports, with app-config.yaml plus `extraConfig` (e.g. the sandbox cluster, a target of the test's
+ * own), written into the log folder as app-config.extra.json.
  */
 export async function startBackstage(options: {
   appPort: number;
   backendPort: number;
   logDir: string;
-  extraConfigFiles?: string[];
+  extraConfig?: Record<string, unknown>;
 }): Promise<RunningBackstage> {
   const appUrl = `http://localhost:${options.appPort}`;
   const backendUrl = `http://localhost:${options.backendPort}`;
@@ -34,7 +35,9 @@ export async function startBackstage(options: {
       },
     }),
   );
-  const configArgs = [join(repoRoot, 'app-config.yaml'), ...(options.extraConfigFiles ?? []), portsConfig]
+  const extraConfig = join(options.logDir, 'app-config.extra.json');
+  await writeFile(extraConfig, JSON.stringify(options.extraConfig ?? {}));
+  const configArgs = [join(repoRoot, 'app-config.yaml'), extraConfig, portsConfig]
     .flatMap(file => ['--config', file]);
   const cli = join(repoRoot, 'node_modules/.bin/backstage-cli');
   const started: Managed[] = [];

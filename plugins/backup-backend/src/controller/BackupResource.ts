@@ -91,19 +91,22 @@ export interface BackupStatus {
   message?: string;
 }
 
+/** The object metadata Ferry reads of its Backup and Restore resources. */
+export interface OperationMetadata {
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  deletionTimestamp?: string;
+}
+
 export interface BackupResource {
   apiVersion: string;
   kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-    deletionTimestamp?: string;
-  };
+  metadata: OperationMetadata;
   spec: BackupSpec;
   status?: BackupStatus;
 }

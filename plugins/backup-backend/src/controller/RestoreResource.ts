@@ -1,5 +1,5 @@
 import type { JsonPatchOperation, RestoredImage, RestoredObject } from '@ferry/plugin-backup-common';
-import type { BackupStatus } from './BackupResource';
+import type { BackupStatus, OperationMetadata } from './BackupResource';
 
 /** The `Restore` custom resource (crds/ferry.io_restores.yaml), in the target namespace. */
 export const RESTORE_PLURAL = 'restores';
@@ -59,16 +59,7 @@ export interface RestoreStatus extends BackupStatus {
 export interface RestoreResource {
   apiVersion: string;
   kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-    deletionTimestamp?: string;
-  };
+  metadata: OperationMetadata;
   spec: RestoreSpec;
   status?: RestoreStatus;
 }

@@ -2,17 +2,16 @@ import { mockCredentials } from '@backstage/backend-test-utils';
 import type { Entity } from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { installDemoApp, Sandbox } from '@ferry/sandbox';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
-import { demoEntity, startFerryBackend } from './__testUtils__/sandboxBackend';
+import { demoEntity, startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 jest.setTimeout(600_000);
 
-const repoRoot = path.resolve(__dirname, '../../../..');
 type Backend = Awaited<ReturnType<typeof startFerryBackend>>;
 
 const entity = (name: string, annotations: Record<string, string>): Entity => ({
@@ -39,13 +38,7 @@ const waitForBackup = (server: Backend['server'], entityName: string, id: string
   });
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    ephemeral: true,
-    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-    // The demo app's images live here, so that backups copy them (no internet).
-    registry: true,
-  });
+  sandbox = await startE2eSandbox();
   await installDemoApp(sandbox);
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-faults-repo-'));
   // Two replicas of the backend against one cluster and one target.

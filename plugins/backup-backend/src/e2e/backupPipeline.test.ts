@@ -1,5 +1,5 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { binaryPath, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { binaryPath, installDemoApp, Sandbox } from '@ferry/sandbox';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
-import { startFerryBackend } from './__testUtils__/sandboxBackend';
+import { startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 const run = promisify(execFile);
 jest.setTimeout(600_000);
@@ -48,13 +48,7 @@ async function hydrateWithQemu(pvc: string, backupId: string): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    ephemeral: true,
-    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-    // The demo app's images live here, so that backups copy them (no internet).
-    registry: true,
-  });
+  sandbox = await startE2eSandbox();
   const demo = await installDemoApp(sandbox);
   claims = [...demo.written.keys()].sort();
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-repo-'));

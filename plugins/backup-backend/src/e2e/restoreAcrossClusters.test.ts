@@ -1,5 +1,5 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { binaryPath, DemoApp, installDemoApp, Registry, Sandbox, startSandbox } from '@ferry/sandbox';
+import { binaryPath, DemoApp, installDemoApp, Registry, Sandbox } from '@ferry/sandbox';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -7,22 +7,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
-import { sandboxCluster, startFerryBackend } from './__testUtils__/sandboxBackend';
+import { sandboxCluster, startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 const run = promisify(execFile);
 jest.setTimeout(600_000);
 
-const repoRoot = path.resolve(__dirname, '../../../..');
 const entityPath = '/api/backup/entities/component/default/shop';
 
-const sandboxOptions = (password: string) => ({
-  ephemeral: true,
-  crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-  binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-  // Both registries need credentials: the source's through the app's own pull secret, the
-  // recovery one through the authSecret of the restore request.
-  registry: { auth: { username: 'ferry', password } },
-});
+// Both registries need credentials: the source's through the app's own pull secret, the
+// recovery one through the authSecret of the restore request.
+const withRegistryPassword = (password: string) => ({ registry: { auth: { username: 'ferry', password } } });
 
 const basic = (registry: Registry) =>
   `Basic ${Buffer.from(`${registry.auth!.username}:${registry.auth!.password}`).toString('base64')}`;
@@ -52,8 +46,8 @@ const waitFor = (kind: 'backups' | 'restores', id: string) =>
 
 beforeAll(async () => {
   [source, recovery] = await Promise.all([
-    startSandbox(sandboxOptions('source-secret')),
-    startSandbox(sandboxOptions('recovery-secret')),
+    startE2eSandbox(withRegistryPassword('source-secret')),
+    startE2eSandbox(withRegistryPassword('recovery-secret')),
   ]);
   demo = await installDemoApp(source);
   claims = [...demo.written.keys()].sort();

@@ -1,7 +1,7 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { PermissionsService } from '@backstage/backend-plugin-api';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { binaryPath, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { binaryPath, installDemoApp, Sandbox } from '@ferry/sandbox';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { namespaceContents, phaseTimes } from './__testUtils__/namespaceContents';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
-import { startFerryBackend } from './__testUtils__/sandboxBackend';
+import { startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 const run = promisify(execFile);
 jest.setTimeout(600_000);
@@ -39,13 +39,7 @@ const waitFor = (kind: 'backups' | 'restores', id: string) => waitForOperation({
 const contentsOf = (namespace: string) => namespaceContents(sandbox.kubeConfig, namespace);
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    ephemeral: true,
-    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-    // The demo app's images live here, so that backups copy them (no internet).
-    registry: true,
-  });
+  sandbox = await startE2eSandbox();
   const demo = await installDemoApp(sandbox);
   claims = [...demo.written.keys()].sort();
   core = sandbox.kubeConfig.makeApiClient(CoreV1Api);

@@ -10,7 +10,7 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { JsonObject } from '@backstage/types';
 import type { BackupSummary } from '@ferry/plugin-backup-common';
 import { createTarget, Repository, verifyRepository } from '@ferry/repository';
-import { installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { installDemoApp, Sandbox } from '@ferry/sandbox';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -18,11 +18,10 @@ import path from 'node:path';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { backupPlugin } from '../plugin';
-import { demoEntity, sandboxClusterConfig } from './__testUtils__/sandboxBackend';
+import { demoEntity, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
 
 jest.setTimeout(300_000);
 
-const repoRoot = path.resolve(__dirname, '../../../..');
 const entityPath = '/api/backup/entities/component/default/shop';
 const appId = 'component.default.shop';
 
@@ -66,13 +65,7 @@ async function readClaim(namespace: string, claim: string): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    ephemeral: true,
-    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-    // The demo app's images live here, so that backups copy them (no internet).
-    registry: true,
-  });
+  sandbox = await startE2eSandbox();
   claims = [...(await installDemoApp(sandbox)).written.keys()].sort();
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-schedules-repo-'));
   backend = await startTestBackend({

@@ -8,6 +8,7 @@ import type {
 import { isTerminalPhase } from '@ferry/plugin-backup-common';
 import { AppLock, deleteBackup, newBackupId } from '@ferry/repository';
 import type { FerryConfig } from '../config/FerryConfig';
+import { ControllerSet } from '../controller/ControllerSet';
 import { BackupController } from '../controller/BackupController';
 import {
   BACKUP_KIND,
@@ -43,8 +44,8 @@ import type { TargetRegistry } from '../targets/TargetRegistry';
  * controller runs it.
  */
 export class BackupService {
-  private readonly controllers = new Map<string, BackupController>();
   private readonly kubes = new Map<string, Promise<KubeClients>>();
+  private readonly controllers: ControllerSet<BackupController>;
 
   constructor(
     private readonly options: {
@@ -56,46 +57,43 @@ export class BackupService {
       /** Namespace of the controllers' Lease in every cluster. */
       leaseNamespace?: string;
     },
-  ) {}
+  ) {
+    this.controllers = new ControllerSet({
+      kind: 'backup',
+      clusterNames: () => options.clusters.clusterNames(),
+      create: cluster => this.createController(cluster),
+      logger: options.logger,
+    });
+  }
 
-  /** Starts the controllers; a cluster that is down is retried in the background. */
+  /** Starts the controllers; a cluster that is down is left out (logged). */
   async start(): Promise<void> {
-    await Promise.all(this.options.clusters.clusterNames().map(name => this.startController(name)));
+    await this.controllers.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.controllers.values()].map(c => c.stop()));
-    this.controllers.clear();
+    await this.controllers.stop();
   }
 
-  controller(cluster: string): BackupController | undefined {
-    return this.controllers.get(cluster);
-  }
-
-  private async startController(cluster: string): Promise<void> {
-    try {
-      const kube = await this.kube(cluster);
-      const runner = new BackupRunner({
-        kube,
-        targets: this.options.targets,
-        config: this.options.config,
-        logger: this.options.logger.child({ cluster }),
-        collect: target =>
-          collectApplication({ kubeConfig: kube.kubeConfig, target, logger: this.options.logger }),
-      });
-      const controller = new BackupController({
-        kube,
-        runner,
-        logger: this.options.logger.child({ cluster }),
-        leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
-        concurrency: 4,
-        onBackup: (c, backup) => this.indexBackup(c, backup),
-      });
-      this.controllers.set(cluster, controller);
-      controller.start();
-    } catch (error) {
-      this.options.logger.warn(`Ferry cannot start its controller on cluster ${cluster}: ${error}`);
-    }
+  private async createController(cluster: string): Promise<BackupController> {
+    const kube = await this.kube(cluster);
+    const logger = this.options.logger.child({ cluster });
+    const runner = new BackupRunner({
+      kube,
+      targets: this.options.targets,
+      config: this.options.config,
+      logger,
+      collect: target =>
+        collectApplication({ kubeConfig: kube.kubeConfig, target, logger: this.options.logger }),
+    });
+    return new BackupController({
+      kube,
+      runner,
+      logger,
+      leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
+      concurrency: 4,
+      onBackup: (c, backup) => this.indexBackup(c, backup),
+    });
   }
 
   private async indexBackup(cluster: string, backup: BackupResource): Promise<void> {

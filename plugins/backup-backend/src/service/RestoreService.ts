@@ -18,6 +18,7 @@ import {
   MANAGED_BY_VALUE,
   REQUESTED_BY_ANNOTATION,
 } from '../controller/BackupResource';
+import { ControllerSet } from '../controller/ControllerSet';
 import { RestoreController } from '../controller/RestoreController';
 import {
   RESTORE_ID_ANNOTATION,
@@ -59,7 +60,7 @@ interface ValidatedRestore {
  * RestoreController of that cluster drives.
  */
 export class RestoreService {
-  private readonly controllers = new Map<string, RestoreController>();
+  private readonly controllers: ControllerSet<RestoreController>;
 
   constructor(
     private readonly options: {
@@ -71,37 +72,33 @@ export class RestoreService {
       kube: (cluster: string) => Promise<KubeClients>;
       leaseNamespace?: string;
     },
-  ) {}
+  ) {
+    this.controllers = new ControllerSet({
+      kind: 'restore',
+      clusterNames: () => options.clusters.clusterNames(),
+      create: cluster => this.createController(cluster),
+      logger: options.logger,
+    });
+  }
 
   async start(): Promise<void> {
-    await Promise.all(this.options.clusters.clusterNames().map(name => this.startController(name)));
+    await this.controllers.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.controllers.values()].map(c => c.stop()));
-    this.controllers.clear();
+    await this.controllers.stop();
   }
 
-  controller(cluster: string): RestoreController | undefined {
-    return this.controllers.get(cluster);
-  }
-
-  private async startController(cluster: string): Promise<void> {
-    try {
-      const kube = await this.options.kube(cluster);
-      const logger = this.options.logger.child({ cluster });
-      const controller = new RestoreController({
-        kube,
-        runner: new RestoreRunner({ kube, targets: this.options.targets, config: this.options.config, logger }),
-        logger,
-        leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
-        onRestore: (c, restore) => this.indexRestore(c, restore),
-      });
-      this.controllers.set(cluster, controller);
-      controller.start();
-    } catch (error) {
-      this.options.logger.warn(`Ferry cannot start its restore controller on cluster ${cluster}: ${error}`);
-    }
+  private async createController(cluster: string): Promise<RestoreController> {
+    const kube = await this.options.kube(cluster);
+    const logger = this.options.logger.child({ cluster });
+    return new RestoreController({
+      kube,
+      runner: new RestoreRunner({ kube, targets: this.options.targets, config: this.options.config, logger }),
+      logger,
+      leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
+      onRestore: (c, restore) => this.indexRestore(c, restore),
+    });
   }
 
   private async indexRestore(cluster: string, restore: RestoreResource): Promise<void> {

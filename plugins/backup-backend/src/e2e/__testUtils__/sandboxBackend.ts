@@ -8,9 +8,26 @@ import type { Entity } from '@backstage/catalog-model';
 import type { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { createServiceAccountToken, Sandbox } from '@ferry/sandbox';
+import { createServiceAccountToken, Sandbox, startSandbox, StartSandboxOptions } from '@ferry/sandbox';
 import fs from 'node:fs';
+import path from 'node:path';
 import { backupPlugin } from '../../plugin';
+
+const repoRoot = path.resolve(__dirname, '../../../../..');
+
+/**
+ * A sandbox for Ferry's e2e tests: Ferry's CRDs installed, datamover pods run from this checkout,
+ * and an OCI registry that holds the demo app's images, so that backups copy them (no internet).
+ */
+export function startE2eSandbox(options: Partial<StartSandboxOptions> = {}): Promise<Sandbox> {
+  return startSandbox({
+    ephemeral: true,
+    crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
+    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
+    registry: true,
+    ...options,
+  });
+}
 
 /** The demo application's catalog entity (test/fixtures/charts/demo installed as release demo). */
 export const demoEntity: Entity = {
