@@ -98,6 +98,9 @@ describe('a service owner backs up and restores the demo app in the browser', ()
     await toCreate.waitFor({ timeout: 60_000 });
     expect(Number((await toCreate.textContent())!.split(' ')[0])).toBeGreaterThan(5);
     await screenshot(page, 'flow-04-dry-run-preview');
+    // The image plan sits below the objects: scrolled into view for its own screenshot.
+    await wizard.getByRole('table', { name: 'images' }).scrollIntoViewIfNeeded();
+    await screenshot(page, 'flow-04b-dry-run-images');
     await wizard.getByRole('button', { name: 'Restore', exact: true }).click();
     const done = wizard.getByText('Completed', { exact: true }).first();
     await done.waitFor({ timeout: 240_000 });
