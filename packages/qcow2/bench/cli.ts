@@ -6,7 +6,7 @@
  *   restore <top.qcow2> <out.raw>
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
- * --read-threads <worker threads reading the volume in blocking mode>,
+ * --read-threads <worker threads scanning the volume (default: 2 from 1 GiB read)>,
  * --read-ahead <thread-pool reads in flight in blocking mode without read threads>.
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */

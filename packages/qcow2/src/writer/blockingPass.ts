@@ -1,21 +1,13 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
-import { ParallelFileReader } from '../file/ParallelFileReader';
 import type { Segment } from '../plan/segments';
 import { SequentialReader } from './SequentialReader';
 import { ZeroDetector, asBuffer } from './ZeroDetector';
 
-/**
- * Below this many bytes to read, one thread reads: starting worker threads costs about 30 ms
- * of CPU each, more than they save on a few hundred MiB.
- */
-export const PARALLEL_MIN_BYTES = 1024 ** 3;
-/** Reading threads for large passes (two saturate the page-cache copy on 2 to 4 cores). */
-export const DEFAULT_READ_THREADS = 2;
 const SMALL_CHUNK_BYTES = 256 * 1024;
 const LARGE_CHUNK_BYTES = 1024 * 1024;
-/** Reads in flight ahead of a blocking pass that uses no worker threads. */
+/** Reads in flight ahead of a blocking pass. */
 export const DEFAULT_READ_AHEAD = 4;
 
 /** A read segment's bytes in a blocking pass. */
@@ -26,46 +18,30 @@ export interface BlockingChunk {
 }
 
 /**
- * Walks the segments of a pass with blocking reads: each read segment is read (on this thread,
- * or by `readThreads` worker threads when the source has a file descriptor and the pass is
- * large) and handed to `visit` with its bytes, which are valid until `visit` resolves.
+ * Walks the segments of a pass with blocking reads on this thread (or reads ahead through the
+ * thread pool): each read segment is handed to `visit` with its bytes, which are valid until
+ * `visit` resolves. Large passes over local files use `parallelPass` instead.
  */
 export async function blockingPass(options: {
   source: RangeSource;
   /** The pass cut into chunks of at most `chunkBytes` (a multiple of the cluster size). */
   segments: (chunkBytes: number) => Iterable<Segment>;
-  /** Bytes per read; by default 256 KiB with worker threads or no read-ahead, else 1 MiB. */
+  /** Bytes per read; by default 256 KiB without read-ahead, else 1 MiB. */
   chunkBytes?: number;
   clusterSize: number;
   zeros: ZeroDetector;
   /**
-   * Worker threads reading; by default 2 for passes of at least 1 GiB when a core is idle
-   * (the 1-minute load average is at least 0.5 below the number of cores), else none.
-   */
-  readThreads?: number;
-  /**
-   * Without worker threads: reads in flight through the thread pool (the source's async
-   * `readInto`) while this thread checks and writes; 0 reads on this thread. By default 4
-   * when a core is idle, else 0.
+   * Reads in flight through the thread pool (the source's async `readInto`) while this thread
+   * checks and writes; 0 reads on this thread. By default 4 when a core is idle (the 1-minute
+   * load average is at least 0.5 below the number of cores), else 0.
    */
   readAhead?: number;
   visit: (segment: Segment, chunk?: BlockingChunk) => Promise<void>;
 }): Promise<void> {
   const { source, clusterSize, zeros, visit } = options;
-  let readBytes = 0;
-  for (const segment of options.segments(
-    Math.max(LARGE_CHUNK_BYTES, clusterSize),
-  )) {
-    if (segment.kind === 'read') readBytes += segment.length;
-  }
-  // Other threads only pay when a core is idle: on a busy machine they cost more CPU (cache
-  // lines moved between cores) than they save, and one thread doing everything is fastest.
+  // The thread pool only pays when a core is idle: on a busy machine it costs more CPU (cache
+  // lines moved between cores) than it saves, and one thread doing everything is fastest.
   const spare = spareCores() >= 0.5;
-  const threads =
-    source.fd === undefined
-      ? 0
-      : options.readThreads ??
-        (spare && readBytes >= PARALLEL_MIN_BYTES ? DEFAULT_READ_THREADS : 0);
   const readAhead = source.readInto
     ? options.readAhead ?? (spare ? DEFAULT_READ_AHEAD : 0)
     : 0;
@@ -74,48 +50,12 @@ export async function blockingPass(options: {
   const chunkBytes = Math.max(
     clusterSize,
     options.chunkBytes ??
-      (threads > 0 || readAhead === 0 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES),
+      (readAhead === 0 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES),
   );
   if (chunkBytes % clusterSize !== 0) {
     throw invalidArgument(
       `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
     );
-  }
-  if (threads > 0) {
-    let count = 0;
-    for (const segment of options.segments(chunkBytes))
-      if (segment.kind === 'read') count++;
-    const pairs = new Float64Array(2 * count);
-    let i = 0;
-    for (const segment of options.segments(chunkBytes)) {
-      if (segment.kind !== 'read') continue;
-      pairs[i++] = segment.offset;
-      pairs[i++] = segment.length;
-    }
-    const reader = new ParallelFileReader({
-      fd: source.fd!,
-      segments: pairs,
-      chunkBytes,
-      clusterSize,
-      threads,
-    });
-    try {
-      for (const segment of options.segments(chunkBytes)) {
-        if (segment.kind !== 'read') {
-          await visit(segment);
-          continue;
-        }
-        const chunk = reader.next();
-        if (!chunk || chunk.offset !== segment.offset)
-          throw invalidArgument(
-            `parallel reads lost their place at ${segment.offset}`,
-          );
-        await visit(segment, chunk);
-      }
-    } finally {
-      await reader.close();
-    }
-    return;
   }
   if (readAhead > 0) {
     // The thread pool reads ahead (its copy runs on another core) while this thread checks

@@ -1,6 +1,6 @@
 import type { PositionalSink, RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
-import { ByteRange, planSegments } from '../plan/segments';
+import { ByteRange, planSegments, Segment } from '../plan/segments';
 import { readSourceInto } from '../reader/readSource';
 import {
   createQcow2Writer,
@@ -9,6 +9,12 @@ import {
 } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { blockingPass } from './blockingPass';
+import {
+  parallelPass,
+  readBytesOf,
+  scanThreads,
+  WINDOW_BYTES,
+} from './parallelPass';
 import { ZeroDetector, asBuffer } from './ZeroDetector';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -28,7 +34,7 @@ export interface ConvertRawOptions {
   allocated?: readonly ByteRange[];
   /**
    * Sequential read size; 1 MiB (or one cluster if larger) by default, and with `blocking`
-   * 256 KiB when read on the calling thread or by worker threads.
+   * 256 KiB when read on the calling thread.
    */
   chunkBytes?: number;
   /** Reads in flight at once; 8 by default. */
@@ -42,9 +48,10 @@ export interface ConvertRawOptions {
    */
   blocking?: boolean;
   /**
-   * With `blocking`: worker threads reading the source (it must have `fd`), each also
-   * zero-checking what it read. By default 2 when at least 1 GiB is to be read and a core is
-   * idle (1-minute load average), else 0.
+   * Worker threads scanning the source (it must have `fd`: a local file or device): they read
+   * it and zero-check every cluster, and the calling thread reads and stores only the
+   * non-zero ones (`parallelPass`). By default 2 when at least 1 GiB is to be read and the
+   * machine has 2 cores or more, else 0 (one thread does everything).
    */
   readThreads?: number;
   /**
@@ -81,20 +88,43 @@ export async function convertRawToQcow2(
       );
     }
     const zeros = new ZeroDetector();
+    const plan = (chunk: number) =>
+      planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes: chunk,
+        allocated: options.allocated,
+      });
+    const progress = (segment: Segment) =>
+      options.onProgress?.({
+        doneBytes: segment.offset + segment.length,
+        totalBytes: virtualSize,
+      });
+    const threads = scanThreads({
+      source: options.source,
+      readBytes: readBytesOf(plan(WINDOW_BYTES)),
+      requested: options.readThreads,
+    });
+    if (threads > 0) {
+      await parallelPass({
+        source: options.source,
+        writer,
+        blocking,
+        segments: plan(WINDOW_BYTES),
+        threads,
+        hole: async () => undefined,
+        kept: () => undefined,
+        progress,
+      });
+      return await writer.finish();
+    }
     if (blocking) {
       await blockingPass({
         source: options.source,
-        segments: chunk =>
-          planSegments({
-            size: virtualSize,
-            clusterSize,
-            chunkBytes: chunk,
-            allocated: options.allocated,
-          }),
+        segments: plan,
         chunkBytes: options.chunkBytes,
         clusterSize,
         zeros,
-        readThreads: options.readThreads,
         readAhead: options.readAhead,
         visit: async (segment, chunk) => {
           // Every write is done when the promise resolves: the buffer can be reused.
@@ -107,21 +137,13 @@ export async function convertRawToQcow2(
               isZeroCluster: chunk.isZeroCluster,
             });
           }
-          options.onProgress?.({
-            doneBytes: segment.offset + segment.length,
-            totalBytes: virtualSize,
-          });
+          progress(segment);
         },
       });
       return await writer.finish();
     }
     const reader = new SequentialReader({
-      segments: planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes,
-        allocated: options.allocated,
-      }),
+      segments: plan(chunkBytes),
       read: (segment, target) =>
         readSourceInto(
           options.source,
@@ -141,10 +163,7 @@ export async function convertRawToQcow2(
           offset: segment.offset,
         });
       }
-      options.onProgress?.({
-        doneBytes: segment.offset + segment.length,
-        totalBytes: virtualSize,
-      });
+      progress(segment);
     }
     return await writer.finish();
   } catch (error) {

@@ -11,6 +11,12 @@ import {
 } from './Qcow2Writer';
 import { SequentialReader } from './SequentialReader';
 import { blockingPass } from './blockingPass';
+import {
+  parallelPass,
+  readBytesOf,
+  scanThreads,
+  WINDOW_BYTES,
+} from './parallelPass';
 import { ZeroDetector, rangesEqual } from './ZeroDetector';
 
 export interface OverlayFromRawOptions {
@@ -33,7 +39,10 @@ export interface OverlayFromRawOptions {
    * `convertRawToQcow2`. False by default.
    */
   blocking?: boolean;
-  /** With `blocking`: worker threads reading the volume, as in `convertRawToQcow2`. */
+  /**
+   * Worker threads scanning the volume, as in `convertRawToQcow2`; they also compare each
+   * non-zero cluster with the previous chain's bytes (its layers must be local files too).
+   */
   readThreads?: number;
   /**
    * With `blocking` and no read threads: reads in flight through the thread pool while the
@@ -80,6 +89,31 @@ export async function writeOverlayFromRaw(
       );
     }
     const zeros = new ZeroDetector();
+    const threads = scanThreads({
+      source,
+      previous,
+      readBytes: readBytesOf(
+        planSegments({
+          size: virtualSize,
+          clusterSize,
+          chunkBytes: WINDOW_BYTES,
+          allocated: options.allocated,
+        }),
+      ),
+      requested: options.readThreads,
+    });
+    if (threads > 0) {
+      await overlayParallelPass({
+        ...options,
+        writer,
+        zeros,
+        state,
+        virtualSize,
+        threads,
+        blocking,
+      });
+      return { ...(await writer.finish()), unchangedClusters: state.unchanged };
+    }
     if (blocking) {
       await overlayBlockingPass({
         ...options,
@@ -151,6 +185,64 @@ export async function writeOverlayFromRaw(
 }
 
 /**
+ * The pass of {@link writeOverlayFromRaw} with scanning threads: they compare the volume with
+ * the previous chain; this thread stores what changed and compares the rare clusters whose
+ * previous bytes span several extents.
+ */
+async function overlayParallelPass(
+  options: OverlayFromRawOptions & {
+    writer: Qcow2Writer;
+    zeros: ZeroDetector;
+    state: { unchanged: number };
+    virtualSize: number;
+    threads: number;
+    blocking: boolean;
+  },
+): Promise<void> {
+  const { writer, previous, source, virtualSize, state, blocking } = options;
+  const { clusterSize } = writer.geometry;
+  await parallelPass({
+    source,
+    writer,
+    previous,
+    blocking,
+    segments: planSegments({
+      size: virtualSize,
+      clusterSize,
+      chunkBytes: WINDOW_BYTES,
+      allocated: options.allocated,
+    }),
+    threads: options.threads,
+    hole: segment =>
+      zeroWherePreviousHadData({ writer, previous, segment, state }),
+    check: async (offset, length) => {
+      const bytes = Buffer.allocUnsafe(length);
+      const before = Buffer.allocUnsafe(length);
+      if (blocking && source.readIntoSync) source.readIntoSync(bytes, offset);
+      else await readSourceInto(source, bytes, offset);
+      const segment: Segment = { kind: 'read', offset, length };
+      const had = await readPrevious(previous, segment, before, blocking);
+      await writeChangedClusters({
+        writer,
+        zeros: options.zeros,
+        bytes,
+        before: had ? before : undefined,
+        offset,
+        state,
+      });
+    },
+    kept: clusters => {
+      state.unchanged += clusters;
+    },
+    progress: segment =>
+      options.onProgress?.({
+        doneBytes: segment.offset + segment.length,
+        totalBytes: virtualSize,
+      }),
+  });
+}
+
+/**
  * The pass of {@link writeOverlayFromRaw} with blocking reads: one chunk of the volume (read
  * on this thread or by worker threads) and of the previous chain at a time, then the changed
  * clusters written.
@@ -178,7 +270,6 @@ async function overlayBlockingPass(
     chunkBytes: options.chunkBytes,
     clusterSize,
     zeros: options.zeros,
-    readThreads: options.readThreads,
     readAhead: options.readAhead,
     visit: async (segment, chunk) => {
       if (!chunk) {

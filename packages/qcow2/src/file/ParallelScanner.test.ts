@@ -1,0 +1,172 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { makeTempDir, removeDir } from '../testing/tempDir';
+import { fillRandom, prng } from '../testing/volumes';
+import { Qcow2Error } from '../format/errors';
+import {
+  CHECK,
+  KEEP,
+  MARK_ZERO,
+  ParallelScanner,
+  PREVIOUS_MIXED,
+  STORE,
+} from './ParallelScanner';
+
+const KiB = 1024;
+
+describe('ParallelScanner', () => {
+  let dir: string;
+  let count = 0;
+  beforeAll(async () => {
+    dir = await makeTempDir('scanner');
+  });
+  afterAll(() => removeDir(dir));
+
+  async function fixture(bytes: Uint8Array) {
+    const file = path.join(dir, `f-${count++}.raw`);
+    await fs.writeFile(file, bytes);
+    return fs.open(file, 'r');
+  }
+
+  it('codes every cluster of every window, in order, from several threads', async () => {
+    // 1 MiB + 3 KiB: zero and data clusters, and a partial last cluster holding data.
+    const bytes = new Uint8Array(1024 * KiB + 3 * KiB);
+    const random = prng(5);
+    fillRandom(random, bytes.subarray(64 * KiB, 64 * KiB + 10));
+    fillRandom(random, bytes.subarray(300 * KiB, 420 * KiB));
+    bytes[bytes.length - 1] = 1;
+    const handle = await fixture(bytes);
+    const windowBytes = 128 * KiB;
+    const clusterSize = 16 * KiB;
+    const scanner = new ParallelScanner({
+      fd: handle.fd,
+      layers: [],
+      clusterSize,
+      windowBytes,
+      threads: 3,
+      slots: 2,
+      readBytes: 32 * KiB,
+    });
+    expect(scanner.inFlightLimit).toBe(6);
+    const windows: number[] = [];
+    for (let at = 0; at < bytes.length; at += windowBytes) windows.push(at);
+    let posted = 0;
+    try {
+      for (const offset of windows) {
+        while (posted < windows.length && scanner.inFlight < 6) {
+          const at = windows[posted++];
+          scanner.post(at, Math.min(windowBytes, bytes.length - at));
+        }
+        const codes = await scanner.take();
+        const length = Math.min(windowBytes, bytes.length - offset);
+        for (let c = 0; c * clusterSize < length; c++) {
+          const cluster = bytes.subarray(
+            offset + c * clusterSize,
+            offset + Math.min((c + 1) * clusterSize, length),
+          );
+          expect(codes[c]).toBe(cluster.every(b => b === 0) ? KEEP : STORE);
+        }
+        scanner.release();
+      }
+      await expect(scanner.take()).rejects.toThrow('no window posted');
+    } finally {
+      await scanner.close();
+      await handle.close();
+    }
+  });
+
+  it('compares each cluster with the previous bytes the plan points to', async () => {
+    const clusterSize = 4 * KiB;
+    const random = prng(9);
+    const volume = new Uint8Array(8 * clusterSize);
+    const previous = new Uint8Array(6 * clusterSize);
+    fillRandom(random, previous);
+    // Previous layer file: cluster k of the volume was at host k * clusterSize.
+    volume.set(previous.subarray(0, clusterSize), 0); // 0: same data -> keep
+    fillRandom(random, volume.subarray(clusterSize, 2 * clusterSize)); // 1: changed -> store
+    // 2: now zero, previous data -> mark zero
+    previous.fill(0, 3 * clusterSize, 4 * clusterSize); // 3: zero before and now -> keep
+    fillRandom(random, volume.subarray(4 * clusterSize, 5 * clusterSize)); // 4: mixed -> check
+    // 5: previous half past the end of its file (zeros there): volume equals -> keep
+    volume.set(
+      previous.subarray(5 * clusterSize, 5 * clusterSize + clusterSize / 2),
+      5 * clusterSize,
+    );
+    volume[6 * clusterSize] = 7; // 6: previous zero, now data -> store
+    // 7: past the previous file entirely -> corrupt, tested below
+    const volumeFile = await fixture(volume);
+    const previousFile = await fixture(
+      previous.subarray(0, 5 * clusterSize + clusterSize / 2),
+    );
+    const scanner = new ParallelScanner({
+      fd: volumeFile.fd,
+      layers: [{ fd: previousFile.fd, size: 5 * clusterSize + clusterSize / 2 }],
+      clusterSize,
+      windowBytes: 7 * clusterSize,
+      threads: 2,
+    });
+    try {
+      scanner.post(0, 7 * clusterSize, plan => {
+        for (const k of [0, 1, 2, 3, 5]) {
+          plan.layers[k] = 0;
+          plan.hosts[k] = k * clusterSize;
+        }
+        plan.layers[4] = PREVIOUS_MIXED;
+      });
+      scanner.post(7 * clusterSize, clusterSize, plan => {
+        plan.layers[0] = 0;
+        plan.hosts[0] = 8 * clusterSize;
+      });
+      expect(Array.from((await scanner.take()).subarray(0, 7))).toEqual([
+        KEEP,
+        STORE,
+        MARK_ZERO,
+        KEEP,
+        CHECK,
+        KEEP,
+        STORE,
+      ]);
+      scanner.release();
+      const failure = await scanner.take().catch(error => error);
+      expect(failure).toBeInstanceOf(Qcow2Error);
+      expect(failure.kind).toBe('corrupt');
+      expect(failure.message).toContain(`host offset ${8 * clusterSize}`);
+    } finally {
+      await scanner.close();
+      await volumeFile.close();
+      await previousFile.close();
+    }
+  });
+
+  it('reports a read past the end of the volume, and close ends threads that wait', async () => {
+    const handle = await fixture(new Uint8Array(64 * KiB));
+    const scanner = new ParallelScanner({
+      fd: handle.fd,
+      layers: [],
+      clusterSize: 64 * KiB,
+      windowBytes: 64 * KiB,
+      threads: 2,
+    });
+    try {
+      scanner.post(0, 64 * KiB);
+      scanner.post(64 * KiB, 64 * KiB);
+      expect((await scanner.take())[0]).toBe(KEEP);
+      await expect(scanner.take()).rejects.toThrow(
+        'parallel scan failed: the volume ended at 65536',
+      );
+      expect(() => scanner.post(0, 128 * KiB)).toThrow('too long');
+    } finally {
+      await scanner.close();
+    }
+    const idle = new ParallelScanner({
+      fd: handle.fd,
+      layers: [],
+      clusterSize: 4 * KiB,
+      windowBytes: 4 * KiB,
+      threads: 1,
+      slots: 1,
+    });
+    await idle.close(); // the thread waits for a window: close must still end it
+    await handle.close();
+  });
+});
