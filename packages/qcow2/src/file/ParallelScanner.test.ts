@@ -28,7 +28,11 @@ describe('ParallelScanner', () => {
     return fs.open(file, 'r');
   }
 
-  it('codes every cluster of every window, in order, from several threads', async () => {
+  it.each([
+    { workers: 3, slots: 6 },
+    { workers: 1, callerScans: true, slots: 6 },
+    { workers: 0, callerScans: true, slots: 6 },
+  ])('codes every cluster of every window, in order (%o)', async threads => {
     // 1 MiB + 3 KiB: zero and data clusters, and a partial last cluster holding data.
     const bytes = new Uint8Array(1024 * KiB + 3 * KiB);
     const random = prng(5);
@@ -43,8 +47,7 @@ describe('ParallelScanner', () => {
       layers: [],
       clusterSize,
       windowBytes,
-      threads: 3,
-      slots: 2,
+      ...threads,
       readBytes: 32 * KiB,
     });
     expect(scanner.inFlightLimit).toBe(6);
@@ -75,68 +78,73 @@ describe('ParallelScanner', () => {
     }
   });
 
-  it('compares each cluster with the previous bytes the plan points to', async () => {
-    const clusterSize = 4 * KiB;
-    const random = prng(9);
-    const volume = new Uint8Array(8 * clusterSize);
-    const previous = new Uint8Array(6 * clusterSize);
-    fillRandom(random, previous);
-    // Previous layer file: cluster k of the volume was at host k * clusterSize.
-    volume.set(previous.subarray(0, clusterSize), 0); // 0: same data -> keep
-    fillRandom(random, volume.subarray(clusterSize, 2 * clusterSize)); // 1: changed -> store
-    // 2: now zero, previous data -> mark zero
-    previous.fill(0, 3 * clusterSize, 4 * clusterSize); // 3: zero before and now -> keep
-    fillRandom(random, volume.subarray(4 * clusterSize, 5 * clusterSize)); // 4: mixed -> check
-    // 5: previous half past the end of its file (zeros there): volume equals -> keep
-    volume.set(
-      previous.subarray(5 * clusterSize, 5 * clusterSize + clusterSize / 2),
-      5 * clusterSize,
-    );
-    volume[6 * clusterSize] = 7; // 6: previous zero, now data -> store
-    // 7: past the previous file entirely -> corrupt, tested below
-    const volumeFile = await fixture(volume);
-    const previousFile = await fixture(
-      previous.subarray(0, 5 * clusterSize + clusterSize / 2),
-    );
-    const scanner = new ParallelScanner({
-      fd: volumeFile.fd,
-      layers: [{ fd: previousFile.fd, size: 5 * clusterSize + clusterSize / 2 }],
-      clusterSize,
-      windowBytes: 7 * clusterSize,
-      threads: 2,
-    });
-    try {
-      scanner.post(0, 7 * clusterSize, plan => {
-        for (const k of [0, 1, 2, 3, 5]) {
-          plan.layers[k] = 0;
-          plan.hosts[k] = k * clusterSize;
-        }
-        plan.layers[4] = PREVIOUS_MIXED;
+  it.each([{ workers: 1 }, { workers: 0, callerScans: true }])(
+    'compares each cluster with the previous bytes the plan points to (%o)',
+    async threads => {
+      const clusterSize = 4 * KiB;
+      const random = prng(9);
+      const volume = new Uint8Array(8 * clusterSize);
+      const previous = new Uint8Array(6 * clusterSize);
+      fillRandom(random, previous);
+      // Previous layer file: cluster k of the volume was at host k * clusterSize.
+      volume.set(previous.subarray(0, clusterSize), 0); // 0: same data -> keep
+      fillRandom(random, volume.subarray(clusterSize, 2 * clusterSize)); // 1: changed -> store
+      // 2: now zero, previous data -> mark zero
+      previous.fill(0, 3 * clusterSize, 4 * clusterSize); // 3: zero before and now -> keep
+      fillRandom(random, volume.subarray(4 * clusterSize, 5 * clusterSize)); // 4: mixed -> check
+      // 5: previous half past the end of its file (zeros there): volume equals -> keep
+      volume.set(
+        previous.subarray(5 * clusterSize, 5 * clusterSize + clusterSize / 2),
+        5 * clusterSize,
+      );
+      volume[6 * clusterSize] = 7; // 6: previous zero, now data -> store
+      // 7: past the previous file entirely -> corrupt, tested below
+      const volumeFile = await fixture(volume);
+      const previousFile = await fixture(
+        previous.subarray(0, 5 * clusterSize + clusterSize / 2),
+      );
+      const scanner = new ParallelScanner({
+        fd: volumeFile.fd,
+        layers: [
+          { fd: previousFile.fd, size: 5 * clusterSize + clusterSize / 2 },
+        ],
+        clusterSize,
+        windowBytes: 7 * clusterSize,
+        ...threads,
       });
-      scanner.post(7 * clusterSize, clusterSize, plan => {
-        plan.layers[0] = 0;
-        plan.hosts[0] = 8 * clusterSize;
-      });
-      expect(Array.from((await scanner.take()).subarray(0, 7))).toEqual([
-        KEEP,
-        STORE,
-        MARK_ZERO,
-        KEEP,
-        CHECK,
-        KEEP,
-        STORE,
-      ]);
-      scanner.release();
-      const failure = await scanner.take().catch(error => error);
-      expect(failure).toBeInstanceOf(Qcow2Error);
-      expect(failure.kind).toBe('corrupt');
-      expect(failure.message).toContain(`host offset ${8 * clusterSize}`);
-    } finally {
-      await scanner.close();
-      await volumeFile.close();
-      await previousFile.close();
-    }
-  });
+      try {
+        scanner.post(0, 7 * clusterSize, plan => {
+          for (const k of [0, 1, 2, 3, 5]) {
+            plan.layers[k] = 0;
+            plan.hosts[k] = k * clusterSize;
+          }
+          plan.layers[4] = PREVIOUS_MIXED;
+        });
+        scanner.post(7 * clusterSize, clusterSize, plan => {
+          plan.layers[0] = 0;
+          plan.hosts[0] = 8 * clusterSize;
+        });
+        expect(Array.from((await scanner.take()).subarray(0, 7))).toEqual([
+          KEEP,
+          STORE,
+          MARK_ZERO,
+          KEEP,
+          CHECK,
+          KEEP,
+          STORE,
+        ]);
+        scanner.release();
+        const failure = await scanner.take().catch(error => error);
+        expect(failure).toBeInstanceOf(Qcow2Error);
+        expect(failure.kind).toBe('corrupt');
+        expect(failure.message).toContain(`host offset ${8 * clusterSize}`);
+      } finally {
+        await scanner.close();
+        await volumeFile.close();
+        await previousFile.close();
+      }
+    },
+  );
 
   it('reports a read past the end of the volume, and close ends threads that wait', async () => {
     const handle = await fixture(new Uint8Array(64 * KiB));
@@ -145,7 +153,7 @@ describe('ParallelScanner', () => {
       layers: [],
       clusterSize: 64 * KiB,
       windowBytes: 64 * KiB,
-      threads: 2,
+      workers: 2,
     });
     try {
       scanner.post(0, 64 * KiB);
@@ -163,7 +171,7 @@ describe('ParallelScanner', () => {
       layers: [],
       clusterSize: 4 * KiB,
       windowBytes: 4 * KiB,
-      threads: 1,
+      workers: 1,
       slots: 1,
     });
     await idle.close(); // the thread waits for a window: close must still end it

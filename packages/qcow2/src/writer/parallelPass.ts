@@ -66,7 +66,10 @@ export async function parallelPass(options: {
   source: RangeSource;
   writer: Qcow2Writer;
   previous?: Qcow2Chain;
-  /** Read the stored clusters with the source's `readIntoSync` (when it has it). */
+  /**
+   * Blocking mode: this thread is one of the `threads` scanning (synchronously, while it
+   * waits for a window) and reads the stored clusters with the source's `readIntoSync`.
+   */
   blocking: boolean;
   /** The pass: read segments at most {@link WINDOW_BYTES} long, and holes. */
   segments: Iterable<Segment>;
@@ -89,7 +92,9 @@ export async function parallelPass(options: {
     })),
     clusterSize,
     windowBytes: WINDOW_BYTES,
-    threads: options.threads,
+    // Blocking mode: this thread scans too (one worker fewer to start, none idle meanwhile).
+    workers: options.blocking ? options.threads - 1 : options.threads,
+    callerScans: options.blocking,
   });
   const segments = options.segments[Symbol.iterator]();
   const queue: Segment[] = [];
@@ -215,7 +220,9 @@ async function applyCodes(options: {
     else if (code === MARK_ZERO) await writer.markZero(firstCluster + i);
     else if (code === CHECK) {
       if (!options.check)
-        throw invalidArgument('a cluster to check in a pass with no previous image');
+        throw invalidArgument(
+          'a cluster to check in a pass with no previous image',
+        );
       const at = i * clusterSize;
       await options.check(
         segment.offset + at,
