@@ -91,15 +91,21 @@ export type IoMode =
   | 'thread-pool'
   | 'blocking'
   | 'blocking, read-ahead'
-  | 'blocking, 2 read threads';
+  | 'blocking, 2 scanning threads'
+  | 'thread-pool, 2 scanning threads';
 export const IO_MODES: IoMode[] = [
   'thread-pool',
   'blocking',
   'blocking, read-ahead',
-  'blocking, 2 read threads',
+  'blocking, 2 scanning threads',
+  'thread-pool, 2 scanning threads',
 ];
 
-/** The converter options of an I/O mode (0 read threads: one thread even for large passes). */
+/**
+ * The converter options of an I/O mode (0 threads: one thread even for large passes;
+ * scanning threads are forced on, test volumes being small). Blocking with 2 scanning threads
+ * is the calling thread and one worker; the thread pool with 2 is two workers.
+ */
 export function ioOptions(mode: IoMode): {
   blocking: boolean;
   readThreads?: number;
@@ -110,6 +116,8 @@ export function ioOptions(mode: IoMode): {
     return { blocking: true, readThreads: 0, readAhead: 0 };
   if (mode === 'blocking, read-ahead')
     return { blocking: true, readThreads: 0 };
+  if (mode === 'thread-pool, 2 scanning threads')
+    return { blocking: false, readThreads: 2 };
   return { blocking: true, readThreads: 2 };
 }
 

@@ -48,14 +48,15 @@ export interface ConvertRawOptions {
    */
   blocking?: boolean;
   /**
-   * Worker threads scanning the source (it must have `fd`: a local file or device): they read
-   * it and zero-check every cluster, and the calling thread reads and stores only the
-   * non-zero ones (`parallelPass`). By default 2 when at least 1 GiB is to be read and the
-   * machine has 2 cores or more, else 0 (one thread does everything).
+   * Threads scanning the source (it must have `fd`: a local file or device): they read it and
+   * zero-check every cluster, and the calling thread reads and stores only the non-zero ones
+   * (`parallelPass`; in blocking mode the calling thread is one of them). By default one per
+   * core, at most 4, when at least 1 GiB is to be read on 2 cores or more, else 0 (one thread
+   * does everything).
    */
   readThreads?: number;
   /**
-   * With `blocking` and no read threads: reads in flight through the thread pool while the
+   * With `blocking` and no scanning threads: reads in flight through the thread pool while the
    * calling thread checks and writes (0: read on the calling thread); by default 4 when a
    * core is idle (1-minute load average), else 0.
    */

@@ -20,17 +20,17 @@ import type { Qcow2Writer } from './Qcow2Writer';
  * about 25 ms of CPU, more than it saves on a few hundred MiB.
  */
 export const PARALLEL_MIN_BYTES = 1024 ** 3;
-/** Scanning threads for large passes: two saturate the page-cache copy on this class of machine. */
-export const DEFAULT_SCAN_THREADS = 2;
+/** At most this many scanning threads by default (one per core up to it). */
+export const MAX_SCAN_THREADS = 4;
 /** Bytes per window handed to a scanning thread. */
 export const WINDOW_BYTES = 32 * 1024 * 1024;
 /** Bytes of a run of stored clusters read and written at once by the calling thread. */
 const RUN_BYTES = 1024 * 1024;
 
 /**
- * Scanning threads for a pass: `requested` when given, else 2 for passes reading at least
- * 1 GiB on a machine with 2 cores or more. 0 when the volume or a previous layer is not a
- * local file (no descriptor a thread could read).
+ * Scanning threads for a pass: `requested` when given, else one per core (at most 4) for
+ * passes reading at least 1 GiB on a machine with 2 cores or more. 0 when the volume or a
+ * previous layer is not a local file (no descriptor a thread could read).
  */
 export function scanThreads(options: {
   source: RangeSource;
@@ -43,8 +43,9 @@ export function scanThreads(options: {
     (options.previous?.layers.every(l => l.source.fd !== undefined) ?? true);
   if (!files) return 0;
   if (options.requested !== undefined) return options.requested;
-  return options.readBytes >= PARALLEL_MIN_BYTES && availableParallelism() >= 2
-    ? DEFAULT_SCAN_THREADS
+  const cores = availableParallelism();
+  return options.readBytes >= PARALLEL_MIN_BYTES && cores >= 2
+    ? Math.min(cores, MAX_SCAN_THREADS)
     : 0;
 }
 

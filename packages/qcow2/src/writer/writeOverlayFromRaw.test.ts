@@ -41,8 +41,10 @@ describe.each([
   [64 * KiB, 'blocking'],
   [2 * MiB, 'blocking'],
   [64 * KiB, 'blocking, read-ahead'],
-  [64 * KiB, 'blocking, 2 read threads'],
-  [2 * MiB, 'blocking, 2 read threads'],
+  [4 * KiB, 'blocking, 2 scanning threads'],
+  [64 * KiB, 'blocking, 2 scanning threads'],
+  [2 * MiB, 'blocking, 2 scanning threads'],
+  [64 * KiB, 'thread-pool, 2 scanning threads'],
 ] as Array<[number, IoMode]>)(
   'chain of 6 (base + 5 overlays) with %i-byte clusters, %s I/O',
   (clusterSize, mode) => {

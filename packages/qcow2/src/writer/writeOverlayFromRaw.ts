@@ -45,7 +45,7 @@ export interface OverlayFromRawOptions {
    */
   readThreads?: number;
   /**
-   * With `blocking` and no read threads: reads in flight through the thread pool while the
+   * With `blocking` and no scanning threads: reads in flight through the thread pool while the
    * calling thread checks and writes (0: read on the calling thread); by default 4 when a
    * core is idle (1-minute load average), else 0.
    */
