@@ -4,6 +4,7 @@
  *   full <raw> <out.qcow2>
  *   incremental <new.raw> <previous.qcow2> <out.qcow2>      (backing name = previous's file name)
  *   restore <top.qcow2> <out.raw>
+ *   scan <raw>          (the floor of a pass: read and zero-check only, no image written)
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
  * --read-threads <worker threads scanning the volume (default: 2 from 1 GiB read)>,
@@ -23,6 +24,7 @@ import {
   hydrate,
   writeOverlayFromRaw,
 } from '../src';
+import { ParallelScanner, STORE } from '../src/file/ParallelScanner';
 
 async function openChain(
   image: string,
@@ -146,11 +148,52 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({ dataBytes: result.dataBytes })}\n`,
     );
+  } else if (command === 'scan') {
+    const source = await FileRangeSource.open({ path: files[0] });
+    const nonZeroClusters = await scanOnly(source, readThreads ?? 2);
+    await source.close();
+    process.stdout.write(`${JSON.stringify({ nonZeroClusters })}\n`);
   } else {
     throw new Error(
-      `unknown command "${command}": use full, incremental or restore`,
+      `unknown command "${command}": use full, incremental, restore or scan`,
     );
   }
+}
+
+/** Reads and zero-checks a whole file with the scanning threads (this one and workers). */
+async function scanOnly(
+  source: FileRangeSource,
+  threads: number,
+): Promise<number> {
+  const size = await source.size();
+  const windowBytes = 32 * 1024 * 1024;
+  const scanner = new ParallelScanner({
+    fd: source.fd,
+    layers: [],
+    clusterSize: 65536,
+    windowBytes,
+    workers: threads - 1,
+    callerScans: true,
+  });
+  const windows = Math.ceil(size / windowBytes);
+  let posted = 0;
+  let nonZero = 0;
+  try {
+    for (let taken = 0; taken < windows; taken++) {
+      while (posted < windows && scanner.inFlight < scanner.inFlightLimit) {
+        const at = posted++ * windowBytes;
+        scanner.post(at, Math.min(windowBytes, size - at));
+      }
+      const length = Math.min(windowBytes, size - taken * windowBytes);
+      const codes = await scanner.take();
+      for (const code of codes.subarray(0, Math.ceil(length / 65536)))
+        if (code === STORE) nonZero++;
+      scanner.release();
+    }
+  } finally {
+    await scanner.close();
+  }
+  return nonZero;
 }
 
 main().then(

@@ -16,6 +16,9 @@ const sizeGiB = Number(process.env.BENCH_SIZE_GIB ?? 4);
 const bigGiB = Number(process.env.BENCH_BIG_GIB ?? 64);
 const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
 
+/** Seconds of `cli.js scan` over the 4 GiB volume with zero bytes, one per round. */
+const floor: number[] = [];
+
 interface Row {
   name: string;
   ours: Measurement[];
@@ -270,6 +273,19 @@ async function standardWorkload(options: {
         theirsOutput: 'qz1.qcow2',
       });
     }
+    if (options.withZeros) {
+      // The floor of the zero-bytes rows: the same volume only read and zero-checked.
+      await run('sync', [], dir);
+      await warm(dir, 'dense1.raw');
+      const scan = await measure({
+        command: process.execPath,
+        args: [cli, 'scan', 'dense1.raw'],
+        cwd: dir,
+        scratch: dir,
+      });
+      floor.push(scan.seconds);
+      log(`  read and zero-check only: ${scan.seconds.toFixed(2)} s`);
+    }
     await compare({
       name: `${label} restore of a chain of 6`,
       dir,
@@ -382,7 +398,13 @@ async function main(): Promise<void> {
       }; incremental = seconds per overlay, qemu-img = create -b + rebase`,
       '',
     ];
-    process.stdout.write(`${header.join('\n')}${format()}\n`);
+    const footer =
+      floor.length > 0
+        ? `\nfloor: the ${sizeGiB} GiB volume with zero bytes only read and zero-checked by the scanning threads (no image): ${median(
+            floor,
+          ).toFixed(2)} s (median of ${floor.length})\n`
+        : '';
+    process.stdout.write(`${header.join('\n')}${format()}\n${footer}`);
   } finally {
     await cleanup();
   }
