@@ -43,6 +43,8 @@ describe('OperationIndex', () => {
       page: { limit: 2, offset: 0 },
     });
     expect(other).toEqual({ items: [], totalCount: 0 });
+    expect(await index.entityOfBackup('b2')).toBe('component:default/shop');
+    expect(await index.entityOfBackup('nope')).toBeUndefined();
   });
 
   it.each(databases.eachSupportedId())('upserts restores with their resource and status (%p)', async id => {

@@ -155,6 +155,12 @@ export class OperationIndex {
     };
   }
 
+  /** The entity a backup belongs to (backup ids are unique across entities). */
+  async entityOfBackup(id: string): Promise<string | undefined> {
+    const row = await this.db<BackupRow>('ferry_backups').where({ id }).first('entity_ref');
+    return row?.entity_ref || undefined;
+  }
+
   async hasBackup(id: string): Promise<boolean> {
     return Boolean(await this.db('ferry_backups').where({ id }).first('id'));
   }

@@ -356,6 +356,27 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     for (const claim of claims) {
       expect((await readClaim('demo-kubectl', claim)).equals(states[1].get(claim)!)).toBe(true);
     }
+    // No entity annotation: it is listed under the entity of the backup it restored, under the
+    // resource's uid, and its detail opens.
+    const { stdout: uid } = await kubectl('get', 'restore', '-n', 'demo-kubectl', 'by-hand', '-o', 'jsonpath={.metadata.uid}');
+    let listed: Array<{ id: string; phase: string }> = [];
+    for (let i = 0; i < 30; i++) {
+      listed = (await request(server).get(`${entityPath}/restores`)).body.items;
+      if (listed.some(r => r.id === uid && r.phase === 'Completed')) break;
+      await sleep(500);
+    }
+    expect(listed).toContainEqual(
+      expect.objectContaining({
+        id: uid,
+        namespace: 'demo-kubectl',
+        backupId: ids[1],
+        phase: 'Completed',
+        trigger: { type: 'kubernetes' },
+      }),
+    );
+    const detail = await request(server).get(`${entityPath}/restores/${uid}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ id: uid, phase: 'Completed', resourceName: 'demo-kubectl/by-hand' });
   });
 
   it('streams a restore\'s progress as server-sent events', async () => {

@@ -101,10 +101,15 @@ export class RestoreService {
     });
   }
 
+  /**
+   * Indexes a Restore under its entity: the annotation the API sets, or, for a Restore applied
+   * with kubectl or GitOps, the entity of the backup it restores (once that backup is indexed).
+   */
   private async indexRestore(cluster: string, restore: RestoreResource): Promise<void> {
     const summary = toRestoreSummary(cluster, restore);
-    if (!summary.entityRef) return;
     try {
+      summary.entityRef ||= (await this.options.index.entityOfBackup(summary.backupId)) ?? '';
+      if (!summary.entityRef) return;
       await this.options.index.upsertRestore(summary, {
         resourceName: `${restore.metadata.namespace}/${restore.metadata.name}`,
         detail: restore.status ?? {},

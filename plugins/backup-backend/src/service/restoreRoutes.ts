@@ -19,6 +19,8 @@ import { streamOperation } from './streamOperation';
 import { entityParamsSchema, parseInput } from './validation';
 
 const OPERATION_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+/** A restore id: Ferry's (time + random), or the resource's uid for a Restore applied with kubectl. */
+const RESTORE_ID = /^(\d{8}T\d{9}Z-[0-9a-f]{6}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const jsonPatchOperationSchema = z
@@ -86,7 +88,7 @@ export const restoreRequestSchema = z
   .strict();
 
 const restoreParamsSchema = entityParamsSchema.extend({
-  id: z.string().regex(OPERATION_ID, 'is not a restore id'),
+  id: z.string().regex(RESTORE_ID, 'is not a restore id'),
 });
 
 export interface RestoreRoutesOptions {
