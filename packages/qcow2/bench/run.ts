@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Measurement, measure, median, run } from './measure';
+import { formatTable, row } from './table';
 import { applyChanges, writeInitialState } from './workload';
 
 const GiB = 1024 ** 3;
@@ -18,22 +19,6 @@ const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
 
 /** Seconds of `cli.js scan` over the 4 GiB volume with zero bytes, one per round. */
 const floor: number[] = [];
-
-interface Row {
-  name: string;
-  ours: Measurement[];
-  theirs: Measurement[];
-  oursBytes?: number;
-  theirsBytes?: number;
-}
-
-const rows: Row[] = [];
-
-function row(name: string): Row {
-  let found = rows.find(r => r.name === name);
-  if (!found) rows.push((found = { name, ours: [], theirs: [] }));
-  return found;
-}
 
 async function sizeOf(file: string): Promise<number> {
   return (await fs.stat(file)).size;
@@ -334,29 +319,6 @@ async function standardWorkload(options: {
   incremental.theirsBytes = theirs / 5;
 }
 
-function format(): string {
-  const mib = (bytes?: number) =>
-    bytes === undefined ? '' : (bytes / 1024 / 1024).toFixed(1);
-  const lines = [
-    '| operation | ours s | qemu-img s | ours/qemu | ours peak RSS MiB | qemu-img peak RSS MiB | ours output MiB | qemu-img output MiB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    const ours = median(r.ours.map(m => m.seconds));
-    const theirs = median(r.theirs.map(m => m.seconds));
-    const rss = (ms: Measurement[]) =>
-      Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
-    lines.push(
-      `| ${r.name} | ${ours.toFixed(2)} | ${theirs.toFixed(2)} | **${(
-        ours / theirs
-      ).toFixed(2)}×** | ${rss(r.ours)} | ${rss(r.theirs)} | ${mib(
-        r.oursBytes,
-      )} | ${mib(r.theirsBytes)} |`,
-    );
-  }
-  return lines.join('\n');
-}
-
 async function main(): Promise<void> {
   const parent = process.env.FERRY_BENCH_DIR ?? os.tmpdir();
   const root = await fs.mkdtemp(path.join(parent, 'ferry-qcow2-bench-'));
@@ -404,7 +366,7 @@ async function main(): Promise<void> {
             floor,
           ).toFixed(2)} s (median of ${floor.length})\n`
         : '';
-    process.stdout.write(`${header.join('\n')}${format()}\n${footer}`);
+    process.stdout.write(`${header.join('\n')}${formatTable()}\n${footer}`);
   } finally {
     await cleanup();
   }
