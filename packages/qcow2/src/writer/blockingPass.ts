@@ -3,19 +3,12 @@ import type { RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
 import type { Segment } from '../plan/segments';
 import { SequentialReader } from './SequentialReader';
-import { ZeroDetector, asBuffer } from './ZeroDetector';
+import { asBuffer } from './ZeroDetector';
 
 const SMALL_CHUNK_BYTES = 256 * 1024;
 const LARGE_CHUNK_BYTES = 1024 * 1024;
 /** Reads in flight ahead of a blocking pass. */
 export const DEFAULT_READ_AHEAD = 4;
-
-/** A read segment's bytes in a blocking pass. */
-export interface BlockingChunk {
-  bytes: Buffer;
-  /** True when cluster `index` of `bytes` (the last may be partial) is all zeros. */
-  isZeroCluster(index: number): boolean;
-}
 
 /**
  * Walks the segments of a pass with blocking reads on this thread (or reads ahead through the
@@ -29,16 +22,16 @@ export async function blockingPass(options: {
   /** Bytes per read; by default 256 KiB without read-ahead, else 1 MiB. */
   chunkBytes?: number;
   clusterSize: number;
-  zeros: ZeroDetector;
   /**
    * Reads in flight through the thread pool (the source's async `readInto`) while this thread
    * checks and writes; 0 reads on this thread. By default 4 when a core is idle (the 1-minute
    * load average is at least 0.5 below the number of cores), else 0.
    */
   readAhead?: number;
-  visit: (segment: Segment, chunk?: BlockingChunk) => Promise<void>;
+  /** Called with each segment in order, and the bytes of a read segment. */
+  visit: (segment: Segment, bytes?: Buffer) => Promise<void>;
 }): Promise<void> {
-  const { source, clusterSize, zeros, visit } = options;
+  const { source, clusterSize, visit } = options;
   // The thread pool only pays when a core is idle: on a busy machine it costs more CPU (cache
   // lines moved between cores) than it saves, and one thread doing everything is fastest.
   const spare = spareCores() >= 0.5;
@@ -73,16 +66,7 @@ export async function blockingPass(options: {
         await visit(segment);
         continue;
       }
-      const bytes = asBuffer(step.bytes!.subarray(0, segment.length));
-      await visit(segment, {
-        bytes,
-        isZeroCluster: index =>
-          zeros.isZero(
-            bytes,
-            index * clusterSize,
-            Math.min(bytes.length, (index + 1) * clusterSize),
-          ),
-      });
+      await visit(segment, asBuffer(step.bytes!.subarray(0, segment.length)));
     }
     return;
   }
@@ -96,15 +80,7 @@ export async function blockingPass(options: {
     }
     const bytes = asBuffer(buffer.subarray(0, segment.length));
     source.readIntoSync(bytes, segment.offset);
-    await visit(segment, {
-      bytes,
-      isZeroCluster: index =>
-        zeros.isZero(
-          bytes,
-          index * clusterSize,
-          Math.min(bytes.length, (index + 1) * clusterSize),
-        ),
-    });
+    await visit(segment, bytes);
   }
 }
 

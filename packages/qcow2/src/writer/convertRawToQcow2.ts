@@ -125,17 +125,15 @@ export async function convertRawToQcow2(
         segments: plan,
         chunkBytes: options.chunkBytes,
         clusterSize,
-        zeros,
         readAhead: options.readAhead,
-        visit: async (segment, chunk) => {
+        visit: async (segment, bytes) => {
           // Every write is done when the promise resolves: the buffer can be reused.
-          if (chunk) {
+          if (bytes) {
             await writeNonZeroClusters({
               writer,
               zeros,
-              bytes: chunk.bytes,
+              bytes,
               offset: segment.offset,
-              isZeroCluster: chunk.isZeroCluster,
             });
           }
           progress(segment);
@@ -179,21 +177,15 @@ async function writeNonZeroClusters(options: {
   zeros: ZeroDetector;
   bytes: Uint8Array;
   offset: number;
-  /** Tells whether a cluster of `bytes` is zero when already known (parallel reads). */
-  isZeroCluster?: (index: number) => boolean;
 }): Promise<void> {
-  const { writer, zeros, isZeroCluster } = options;
+  const { writer, zeros } = options;
   const bytes = asBuffer(options.bytes);
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
   for (let at = 0; at < bytes.length; at += clusterSize) {
     const end = Math.min(at + clusterSize, bytes.length);
-    if (
-      isZeroCluster
-        ? isZeroCluster(at / clusterSize)
-        : zeros.isZero(bytes, at, end)
-    ) {
+    if (zeros.isZero(bytes, at, end)) {
       if (runStart >= 0) {
         await writer.writeClusters(
           firstCluster + runStart / clusterSize,

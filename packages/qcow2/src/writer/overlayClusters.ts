@@ -80,10 +80,8 @@ export async function writeChangedClusters(options: {
   before?: Uint8Array;
   offset: number;
   state: { unchanged: number };
-  /** Tells whether a cluster of `bytes` is zero when already known (parallel reads). */
-  isZeroCluster?: (index: number) => boolean;
 }): Promise<void> {
-  const { writer, zeros, bytes, before, isZeroCluster } = options;
+  const { writer, zeros, bytes, before } = options;
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
@@ -95,10 +93,7 @@ export async function writeChangedClusters(options: {
     );
     runStart = -1;
   };
-  const isZero = (at: number, end: number) =>
-    isZeroCluster
-      ? isZeroCluster(at / clusterSize)
-      : zeros.isZero(bytes, at, end);
+  const isZero = (at: number, end: number) => zeros.isZero(bytes, at, end);
   for (let at = 0; at < bytes.length; at += clusterSize) {
     const end = Math.min(at + clusterSize, bytes.length);
     // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.

@@ -94,17 +94,17 @@ export async function writeOverlayFromRaw(
       );
     }
     const zeros = new ZeroDetector();
+    const plan = (chunk: number) =>
+      planSegments({
+        size: virtualSize,
+        clusterSize,
+        chunkBytes: chunk,
+        allocated: options.allocated,
+      });
     const threads = scanThreads({
       source,
       previous,
-      readBytes: readBytesOf(
-        planSegments({
-          size: virtualSize,
-          clusterSize,
-          chunkBytes: WINDOW_BYTES,
-          allocated: options.allocated,
-        }),
-      ),
+      readBytes: readBytesOf(plan(WINDOW_BYTES)),
       requested: options.readThreads,
     });
     if (threads > 0) {
@@ -114,6 +114,7 @@ export async function writeOverlayFromRaw(
         zeros,
         state,
         virtualSize,
+        plan,
         threads,
         blocking,
       });
@@ -126,17 +127,13 @@ export async function writeOverlayFromRaw(
         zeros,
         state,
         virtualSize,
+        plan,
       });
       return { ...(await writer.finish()), unchangedClusters: state.unchanged };
     }
     // Each buffer holds the volume's bytes in its first half and the previous bytes in its second.
     const reader = new SequentialReader<boolean>({
-      segments: planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes,
-        allocated: options.allocated,
-      }),
+      segments: plan(chunkBytes),
       read: async (segment, buffer) => {
         const [, previousHasData] = await Promise.all([
           readSourceInto(
@@ -200,23 +197,19 @@ async function overlayParallelPass(
     zeros: ZeroDetector;
     state: { unchanged: number };
     virtualSize: number;
+    /** The pass cut into chunks of at most the given bytes. */
+    plan: (chunkBytes: number) => Iterable<Segment>;
     threads: number;
     blocking: boolean;
   },
 ): Promise<void> {
   const { writer, previous, source, virtualSize, state, blocking } = options;
-  const { clusterSize } = writer.geometry;
   await parallelPass({
     source,
     writer,
     previous,
     blocking,
-    segments: planSegments({
-      size: virtualSize,
-      clusterSize,
-      chunkBytes: WINDOW_BYTES,
-      allocated: options.allocated,
-    }),
+    segments: options.plan(WINDOW_BYTES),
     threads: options.threads,
     hole: segment =>
       zeroWherePreviousHadData({ writer, previous, segment, state }),
@@ -249,8 +242,8 @@ async function overlayParallelPass(
 
 /**
  * The pass of {@link writeOverlayFromRaw} with blocking reads: one chunk of the volume (read
- * on this thread or by worker threads) and of the previous chain at a time, then the changed
- * clusters written.
+ * on this thread, or ahead through the thread pool) and of the previous chain at a time, then
+ * the changed clusters written.
  */
 async function overlayBlockingPass(
   options: OverlayFromRawOptions & {
@@ -258,6 +251,7 @@ async function overlayBlockingPass(
     zeros: ZeroDetector;
     state: { unchanged: number };
     virtualSize: number;
+    plan: (chunkBytes: number) => Iterable<Segment>;
   },
 ): Promise<void> {
   const { writer, previous, source, virtualSize } = options;
@@ -265,19 +259,12 @@ async function overlayBlockingPass(
   let before = Buffer.alloc(0);
   await blockingPass({
     source,
-    segments: chunkBytes =>
-      planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes,
-        allocated: options.allocated,
-      }),
+    segments: options.plan,
     chunkBytes: options.chunkBytes,
     clusterSize,
-    zeros: options.zeros,
     readAhead: options.readAhead,
-    visit: async (segment, chunk) => {
-      if (!chunk) {
+    visit: async (segment, bytes) => {
+      if (!bytes) {
         await zeroWherePreviousHadData({
           writer,
           previous,
@@ -297,11 +284,10 @@ async function overlayBlockingPass(
         await writeChangedClusters({
           writer,
           zeros: options.zeros,
-          bytes: chunk.bytes,
+          bytes,
           before: previousHasData ? then : undefined,
           offset: segment.offset,
           state: options.state,
-          isZeroCluster: chunk.isZeroCluster,
         });
       }
       options.onProgress?.({
