@@ -52,41 +52,39 @@ export const TargetStep = (props: {
   const elsewhere =
     form.cluster.trim() !== props.source.cluster || form.namespace.trim() !== props.source.namespace;
   const sourceHelp = `The backup was taken from ${props.source.cluster}`;
+  // The cluster field: a select of the configured clusters, or free text when they could not be loaded.
+  const clusterField = {
+    id: 'restore-cluster',
+    label: 'Target cluster',
+    variant: 'outlined' as const,
+    fullWidth: true,
+    value: form.cluster,
+    error: Boolean(errors.cluster),
+    onChange: (e: React.ChangeEvent<HTMLInputElement>) => onChange({ ...form, cluster: e.target.value }),
+  };
   return (
     <Box>
       <Box display="flex" style={{ gap: 16 }} mb={2}>
         {props.clusters.error ? (
           // Without the list, the cluster is typed as before; the backend still checks it.
           <TextField
-            id="restore-cluster"
-            label="Target cluster"
-            variant="outlined"
-            fullWidth
-            value={form.cluster}
-            error={Boolean(errors.cluster)}
+            {...clusterField}
             helperText={
               errors.cluster ??
               `Could not load the configured clusters (${
                 backendMessage(props.clusters.error) ?? props.clusters.error.message
               }): type the name. ${sourceHelp}`
             }
-            onChange={e => onChange({ ...form, cluster: e.target.value })}
           />
         ) : (
           <TextField
-            id="restore-cluster"
+            {...clusterField}
             select
-            label="Target cluster"
-            variant="outlined"
-            fullWidth
-            value={form.cluster}
             disabled={props.clusters.loading}
-            error={Boolean(errors.cluster)}
             helperText={
               errors.cluster ??
               (props.clusters.loading ? `Loading the configured clusters… ${sourceHelp}` : sourceHelp)
             }
-            onChange={e => onChange({ ...form, cluster: e.target.value })}
           >
             {clusterOptions(props.clusters.names ?? [], props.source.cluster, form.cluster).map(
               option => (
