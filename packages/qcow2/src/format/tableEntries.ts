@@ -89,6 +89,35 @@ export class EntryDecoder {
   }
 }
 
+/**
+ * The index of the first entry in `[from, to)` of an L2 table that is not all zero bits (an
+ * all-zero entry is an unallocated cluster), or `to`. Sparse images are mostly such runs:
+ * they are skipped 32 bits at a time rather than decoded one by one.
+ */
+export function zeroEntriesEnd(
+  table: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  let i = from;
+  if (table.byteOffset % 4 === 0) {
+    const words = new Uint32Array(
+      table.buffer,
+      table.byteOffset,
+      table.length >>> 2,
+    );
+    while (i < to && (words[2 * i] | words[2 * i + 1]) === 0) i++;
+    return i;
+  }
+  while (
+    i < to &&
+    readU32(table, i * 8) === 0 &&
+    readU32(table, i * 8 + 4) === 0
+  )
+    i++;
+  return i;
+}
+
 /** Encodes an allocated cluster with refcount one (COPIED) at `index` of an L1 or L2 table. */
 export function encodeAllocatedEntry(
   table: Uint8Array,

@@ -4,7 +4,12 @@ import { ClusterGeometry } from '../format/ClusterGeometry';
 import { HeaderField, MIN_CLUSTER_BITS } from '../format/constants';
 import { corrupt } from '../format/errors';
 import { decodeHeader, headerBytesNeeded, Qcow2Header } from '../format/header';
-import { EntryDecoder, UNALLOCATED, ZERO } from '../format/tableEntries';
+import {
+  EntryDecoder,
+  UNALLOCATED,
+  ZERO,
+  zeroEntriesEnd,
+} from '../format/tableEntries';
 import { ImageLayer, LayerExtent, pushExtent } from './ImageLayer';
 import { L2Cache } from './L2Cache';
 import { readSourceInto } from './readSource';
@@ -118,8 +123,19 @@ export class Qcow2Image implements ImageLayer {
       while (position < spanEnd) {
         const cluster = Math.floor(position / clusterSize);
         const clusterStart = cluster * clusterSize;
-        const pieceEnd = Math.min(spanEnd, clusterStart + clusterSize);
-        const entry = this.decoder.l2(table, cluster % l2Entries, clusterStart);
+        const index = cluster % l2Entries;
+        let pieceEnd = Math.min(spanEnd, clusterStart + clusterSize);
+        const entry = this.decoder.l2(table, index, clusterStart);
+        if (entry === UNALLOCATED && pieceEnd < spanEnd) {
+          // The run of unallocated clusters this one starts, as one piece.
+          const limit =
+            index + Math.ceil((spanEnd - clusterStart) / clusterSize);
+          const runEnd = zeroEntriesEnd(table, index + 1, limit);
+          pieceEnd = Math.min(
+            spanEnd,
+            clusterStart + (runEnd - index) * clusterSize,
+          );
+        }
         const pieceLength = pieceEnd - position;
         const last = out[out.length - 1];
         if (entry >= 0) {
