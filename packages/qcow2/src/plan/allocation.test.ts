@@ -87,6 +87,39 @@ describe('parseFilefrag', () => {
   });
 });
 
+describe('fileAllocation', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeTempDir('alloc-map');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('maps a sparse file with filefrag and a file without holes as one range', async () => {
+    const bytes = new Uint8Array(4 * MiB);
+    fillRandom(prng(3), bytes.subarray(MiB, MiB + 64 * KiB));
+    const sparse = path.join(dir, 'sparse.raw');
+    const dense = path.join(dir, 'dense.raw');
+    await writeSparse(sparse, bytes);
+    await fs.writeFile(dense, bytes);
+    const map = await fileAllocation({ path: sparse });
+    expect(map).toBeDefined();
+    expect(map!.length).toBeGreaterThan(0);
+    expect(map!.reduce((sum, r) => sum + r.length, 0)).toBeLessThan(MiB);
+    for (const range of map!) {
+      expect(range.offset).toBeLessThanOrEqual(MiB);
+      expect(range.offset + range.length).toBeGreaterThanOrEqual(
+        MiB + 64 * KiB,
+      );
+    }
+    expect(await fileAllocation({ path: dense })).toEqual([
+      { offset: 0, length: 4 * MiB },
+    ]);
+    const empty = path.join(dir, 'empty.raw');
+    await fs.writeFile(empty, new Uint8Array(0));
+    expect(await fileAllocation({ path: empty })).toEqual([]);
+  });
+});
+
 describe('backups of sparse files with a FIEMAP allocation map', () => {
   let dir: string;
   beforeAll(async () => {
