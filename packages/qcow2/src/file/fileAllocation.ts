@@ -13,16 +13,17 @@ const run = promisify(execFile);
  * understood: a wrong answer would lose data, so any doubt means "read it all". Block devices
  * have no holes; there the allocation comes from CSI GetMetadataAllocated, when available.
  *
- * A file whose blocks cover its size (`stat`; ext4 and XFS count delayed allocations too) has
+ * A regular file whose blocks cover its size (`stat`; ext4 and XFS count delayed allocations too) has
  * no hole worth asking about: the whole file is one range, without starting `filefrag`
  * (about 8 ms). Were a hole hidden by blocks kept past the end, it would only be read as zeros.
  */
 export async function fileAllocation(options: {
   path: string;
 }): Promise<ByteRange[] | undefined> {
-  const { size, blocks } = await fs.stat(options.path);
-  if (blocks * 512 >= size)
-    return size > 0 ? [{ offset: 0, length: size }] : [];
+  // Regular files only: a device's stat says 0 bytes, which must never mean "no data".
+  const stat = await fs.stat(options.path);
+  if (stat.isFile() && stat.blocks * 512 >= stat.size)
+    return stat.size > 0 ? [{ offset: 0, length: stat.size }] : [];
   let stdout: string;
   try {
     ({ stdout } = await run('filefrag', ['-e', '-s', options.path], {

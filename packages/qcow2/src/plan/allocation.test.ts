@@ -117,6 +117,8 @@ describe('fileAllocation', () => {
     const empty = path.join(dir, 'empty.raw');
     await fs.writeFile(empty, new Uint8Array(0));
     expect(await fileAllocation({ path: empty })).toEqual([]);
+    // A device (stat size 0) is never "nothing allocated": filefrag cannot map it, read it all.
+    expect(await fileAllocation({ path: '/dev/null' })).toBeUndefined();
   });
 });
 
