@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   IO_MODES,
@@ -11,6 +12,9 @@ import { makeTempDir, removeDir } from '../testing/tempDir';
 import { testVolumes, writeVolume } from '../testing/volumes';
 import { hydrate } from '../hydrate/hydrate';
 import { FileDiskSink } from '../file/FileDiskSink';
+import { FileRangeSource } from '../file/FileRangeSource';
+import { FileSink } from '../file/FileSink';
+import { convertRawToQcow2 } from './convertRawToQcow2';
 
 const KiB = 1024;
 
@@ -90,4 +94,27 @@ describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
       }
     },
   );
+
+  it('refuses chunk bytes that are not whole clusters, and leaves no image', async () => {
+    const raw = path.join(dir, 'chunk.raw');
+    await writeVolume(raw, new Uint8Array(1024 * KiB).fill(1));
+    const source = await FileRangeSource.open({ path: raw });
+    const image = path.join(dir, 'chunk.qcow2');
+    try {
+      await expect(
+        convertRawToQcow2({
+          source,
+          sink: await FileSink.create({ path: image, sync: false }),
+          chunkBytes: 1000,
+        }),
+      ).rejects.toThrow(
+        'chunk bytes 1000 must be a positive multiple of the cluster size 65536',
+      );
+    } finally {
+      await source.close();
+    }
+    expect(
+      (await fs.readdir(dir)).filter(f => f.includes('chunk.qcow2')),
+    ).toEqual([]);
+  });
 });
