@@ -27,11 +27,7 @@ export function* planSegments(options: {
   allocated?: readonly ByteRange[];
 }): Generator<Segment> {
   const { size, clusterSize, chunkBytes } = options;
-  if (chunkBytes <= 0 || chunkBytes % clusterSize !== 0) {
-    throw invalidArgument(
-      `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
-    );
-  }
+  checkChunkBytes(chunkBytes, clusterSize);
   const reads = options.allocated
     ? alignedRanges(options.allocated, clusterSize, size)
     : [{ offset: 0, length: size }];
@@ -54,6 +50,29 @@ export function* planSegments(options: {
   }
   if (position < size)
     yield { kind: 'hole', offset: position, length: size - position };
+}
+
+/**
+ * The plans of one volume by chunk size, for a pass that plans the same volume several ways
+ * (windows for scanning threads, chunks for one thread). Checks the default `chunkBytes` at
+ * once, where `planSegments` would only throw when first iterated.
+ */
+export function segmentPlanner(options: {
+  size: number;
+  clusterSize: number;
+  chunkBytes: number;
+  allocated?: readonly ByteRange[];
+}): (chunkBytes: number) => Generator<Segment> {
+  checkChunkBytes(options.chunkBytes, options.clusterSize);
+  return chunkBytes => planSegments({ ...options, chunkBytes });
+}
+
+function checkChunkBytes(chunkBytes: number, clusterSize: number): void {
+  if (chunkBytes <= 0 || chunkBytes % clusterSize !== 0) {
+    throw invalidArgument(
+      `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
+    );
+  }
 }
 
 /** Widens ranges to whole clusters, clips them to the volume, sorts and merges them. */

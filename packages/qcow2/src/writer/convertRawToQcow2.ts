@@ -1,6 +1,5 @@
 import type { PositionalSink, RangeSource } from '../io';
-import { invalidArgument } from '../format/errors';
-import { ByteRange, planSegments, Segment } from '../plan/segments';
+import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import { readSourceInto } from '../reader/readSource';
 import {
   createQcow2Writer,
@@ -83,19 +82,13 @@ export async function convertRawToQcow2(
   const chunkBytes =
     options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   try {
-    if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-      throw invalidArgument(
-        `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
-      );
-    }
+    const plan = segmentPlanner({
+      size: virtualSize,
+      clusterSize,
+      chunkBytes,
+      allocated: options.allocated,
+    });
     const zeros = new ZeroDetector();
-    const plan = (chunk: number) =>
-      planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes: chunk,
-        allocated: options.allocated,
-      });
     const progress = (segment: Segment) =>
       options.onProgress?.({
         doneBytes: segment.offset + segment.length,

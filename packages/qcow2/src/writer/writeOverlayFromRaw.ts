@@ -1,6 +1,5 @@
 import type { PositionalSink, RangeSource } from '../io';
-import { invalidArgument } from '../format/errors';
-import { ByteRange, planSegments, Segment } from '../plan/segments';
+import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
@@ -88,47 +87,33 @@ export async function writeOverlayFromRaw(
     options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   const state = { unchanged: 0 };
   try {
-    if (chunkBytes % clusterSize !== 0 || chunkBytes <= 0) {
-      throw invalidArgument(
-        `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
-      );
-    }
+    const plan = segmentPlanner({
+      size: virtualSize,
+      clusterSize,
+      chunkBytes,
+      allocated: options.allocated,
+    });
     const zeros = new ZeroDetector();
-    const plan = (chunk: number) =>
-      planSegments({
-        size: virtualSize,
-        clusterSize,
-        chunkBytes: chunk,
-        allocated: options.allocated,
-      });
     const threads = scanThreads({
       source,
       previous,
       readBytes: readBytesOf(plan(WINDOW_BYTES)),
       requested: options.readThreads,
     });
+    const pass: OverlayPassOptions = {
+      ...options,
+      writer,
+      zeros,
+      state,
+      virtualSize,
+      plan,
+    };
     if (threads > 0) {
-      await overlayParallelPass({
-        ...options,
-        writer,
-        zeros,
-        state,
-        virtualSize,
-        plan,
-        threads,
-        blocking,
-      });
+      await overlayParallelPass({ ...pass, threads, blocking });
       return { ...(await writer.finish()), unchangedClusters: state.unchanged };
     }
     if (blocking) {
-      await overlayBlockingPass({
-        ...options,
-        writer,
-        zeros,
-        state,
-        virtualSize,
-        plan,
-      });
+      await overlayBlockingPass(pass);
       return { ...(await writer.finish()), unchangedClusters: state.unchanged };
     }
     // Each buffer holds the volume's bytes in its first half and the previous bytes in its second.
@@ -186,22 +171,23 @@ export async function writeOverlayFromRaw(
   }
 }
 
+/** What the passes of {@link writeOverlayFromRaw} share. */
+type OverlayPassOptions = OverlayFromRawOptions & {
+  writer: Qcow2Writer;
+  zeros: ZeroDetector;
+  state: { unchanged: number };
+  virtualSize: number;
+  /** The pass cut into chunks of at most the given bytes. */
+  plan: (chunkBytes: number) => Iterable<Segment>;
+};
+
 /**
  * The pass of {@link writeOverlayFromRaw} with scanning threads: they compare the volume with
  * the previous chain; this thread stores what changed and compares the rare clusters whose
  * previous bytes span several extents.
  */
 async function overlayParallelPass(
-  options: OverlayFromRawOptions & {
-    writer: Qcow2Writer;
-    zeros: ZeroDetector;
-    state: { unchanged: number };
-    virtualSize: number;
-    /** The pass cut into chunks of at most the given bytes. */
-    plan: (chunkBytes: number) => Iterable<Segment>;
-    threads: number;
-    blocking: boolean;
-  },
+  options: OverlayPassOptions & { threads: number; blocking: boolean },
 ): Promise<void> {
   const { writer, previous, source, virtualSize, state, blocking } = options;
   await parallelPass({
@@ -245,15 +231,7 @@ async function overlayParallelPass(
  * on this thread, or ahead through the thread pool) and of the previous chain at a time, then
  * the changed clusters written.
  */
-async function overlayBlockingPass(
-  options: OverlayFromRawOptions & {
-    writer: Qcow2Writer;
-    zeros: ZeroDetector;
-    state: { unchanged: number };
-    virtualSize: number;
-    plan: (chunkBytes: number) => Iterable<Segment>;
-  },
-): Promise<void> {
+async function overlayBlockingPass(options: OverlayPassOptions): Promise<void> {
   const { writer, previous, source, virtualSize } = options;
   const { clusterSize } = writer.geometry;
   let before = Buffer.alloc(0);
