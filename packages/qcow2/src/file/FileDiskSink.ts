@@ -1,5 +1,6 @@
 import { promises as fs, writeSync } from 'node:fs';
 import type { DiskSink } from '../io';
+import { FlushBehind } from './FlushBehind';
 
 /**
  * A {@link DiskSink} writing a virtual disk to a local path. A regular file is emptied and
@@ -8,11 +9,16 @@ import type { DiskSink } from '../io';
  * it reads as zeros (`zeroesUnwritten: true`, e.g. a freshly provisioned thin volume).
  */
 export class FileDiskSink implements DiskSink {
+  /** Flushes while writing, with `sync` (else nothing is flushed). */
+  private readonly flushes?: FlushBehind;
+
   private constructor(
     private readonly handle: fs.FileHandle,
     readonly zeroesUnwritten: boolean,
-    private readonly sync: boolean,
-  ) {}
+    sync: boolean,
+  ) {
+    if (sync) this.flushes = new FlushBehind(handle);
+  }
 
   static async open(options: {
     path: string;
@@ -49,6 +55,7 @@ export class FileDiskSink implements DiskSink {
       );
       done += bytesWritten;
     }
+    this.flushes?.wrote(data.length);
   }
 
   /** `write` on the calling thread (no thread-pool round trip); blocks until done. */
@@ -63,11 +70,12 @@ export class FileDiskSink implements DiskSink {
         offset + done,
       );
     }
+    this.flushes?.wrote(data.length);
   }
 
   async close(): Promise<void> {
     try {
-      if (this.sync) await this.handle.datasync();
+      await this.flushes?.finish();
     } finally {
       await this.handle.close();
     }

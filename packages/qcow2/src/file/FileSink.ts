@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { PositionalSink } from '../io';
 import { invalidArgument } from '../format/errors';
+import { FlushBehind } from './FlushBehind';
 
 /**
  * A {@link PositionalSink} writing a local file. Bytes go to a temporary file beside the target;
@@ -17,6 +18,8 @@ export class FileSink implements PositionalSink {
   private done = false;
   /** The running `fallocate`, when space was reserved up front; settles, never rejects. */
   private reserving?: Promise<boolean>;
+  /** Flushes while writing, with `sync` (else nothing is flushed). */
+  private readonly flushes?: FlushBehind;
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -25,8 +28,14 @@ export class FileSink implements PositionalSink {
       temporaryPath: string;
       sync: boolean;
       overwrite: boolean;
+      flushBehindBytes?: number;
     },
-  ) {}
+  ) {
+    if (options.sync)
+      this.flushes = new FlushBehind(handle, {
+        everyBytes: options.flushBehindBytes,
+      });
+  }
 
   static async create(options: {
     path: string;
@@ -40,6 +49,11 @@ export class FileSink implements PositionalSink {
      * commit, so a larger estimate costs nothing.
      */
     preallocate?: number;
+    /**
+     * With `sync`: bytes written between flushes started in the background while writing
+     * ({@link FlushBehind}; 16 MiB by default, 0 flushes only on commit).
+     */
+    flushBehindBytes?: number;
   }): Promise<FileSink> {
     const temporaryPath = path.join(
       path.dirname(options.path),
@@ -53,6 +67,7 @@ export class FileSink implements PositionalSink {
       temporaryPath,
       sync: options.sync ?? true,
       overwrite: options.overwrite ?? false,
+      flushBehindBytes: options.flushBehindBytes,
     });
     const reserve = Math.floor(options.preallocate ?? 0);
     if (reserve > 0) {
@@ -85,6 +100,7 @@ export class FileSink implements PositionalSink {
       );
       done += bytesWritten;
     }
+    this.flushes?.wrote(data.length);
   }
 
   /** `write` on the calling thread (no thread-pool round trip); blocks until done. */
@@ -100,6 +116,7 @@ export class FileSink implements PositionalSink {
         offset + done,
       );
     }
+    this.flushes?.wrote(data.length);
   }
 
   /** Checks that a write is an append or lies inside the head, and records appends. */
@@ -125,7 +142,7 @@ export class FileSink implements PositionalSink {
         await this.reserving;
         await this.handle.truncate(this.appended);
       }
-      if (this.options.sync) await this.handle.datasync();
+      await this.flushes?.finish();
       const { size } = await this.handle.stat();
       await this.handle.close();
       if (this.options.overwrite) {
@@ -146,6 +163,7 @@ export class FileSink implements PositionalSink {
     this.done = true;
     // fallocate(1) creates the file if it is missing: let it finish before removing it.
     await this.reserving;
+    await this.flushes?.settle();
     await this.handle.close().catch(() => undefined);
     await fs.unlink(this.options.temporaryPath).catch(() => undefined);
   }

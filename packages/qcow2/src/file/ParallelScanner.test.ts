@@ -146,6 +146,65 @@ describe('ParallelScanner', () => {
     },
   );
 
+  it.each([{ workers: 1 }, { workers: 0, callerScans: true }])(
+    'compares runs of clusters whose previous bytes follow each other, and refuses a run that crosses the end of the previous file (%o)',
+    async threads => {
+      const clusterSize = 4 * KiB;
+      const random = prng(11);
+      // Previous file: 6 clusters, the last one half there. The volume's clusters 0-5 were at
+      // hosts 5, 0, 1, 2, 3, 4 (so 1-5 are one run, 0 is not part of it).
+      const previous = new Uint8Array(5 * clusterSize + clusterSize / 2);
+      fillRandom(random, previous);
+      const volume = new Uint8Array(8 * clusterSize);
+      const at = (k: number) => previous.subarray(k * clusterSize);
+      volume.set(at(5).subarray(0, clusterSize / 2), 0); // 0 <- host 5 (half): keep
+      volume.set(at(0).subarray(0, clusterSize), clusterSize); // 1 <- host 0: keep
+      fillRandom(random, volume.subarray(2 * clusterSize, 3 * clusterSize)); // 2: store
+      // 3 <- host 2: now zero -> mark zero
+      volume.set(at(3).subarray(0, clusterSize), 4 * clusterSize); // 4 <- host 3: keep
+      volume.set(at(4).subarray(0, clusterSize), 5 * clusterSize); // 5 <- host 4: keep
+      volume[5 * clusterSize + 100] ^= 1; // ...but one byte differs: store
+      const volumeFile = await fixture(volume);
+      const previousFile = await fixture(previous);
+      const scanner = new ParallelScanner({
+        fd: volumeFile.fd,
+        layers: [{ fd: previousFile.fd, size: previous.length }],
+        clusterSize,
+        windowBytes: 6 * clusterSize,
+        readBytes: 8 * clusterSize,
+        ...threads,
+      });
+      try {
+        scanner.post(0, 6 * clusterSize, plan => {
+          plan.layers.fill(0, 0, 6);
+          plan.hosts.set([5, 0, 1, 2, 3, 4].map(h => h * clusterSize));
+        });
+        // Clusters 6 and 7 at hosts 5 and 6: one run, whose second cluster starts past the end.
+        scanner.post(6 * clusterSize, 2 * clusterSize, plan => {
+          plan.layers.fill(0, 0, 2);
+          plan.hosts.set([5 * clusterSize, 6 * clusterSize]);
+        });
+        expect(Array.from((await scanner.take()).subarray(0, 6))).toEqual([
+          KEEP,
+          KEEP,
+          STORE,
+          MARK_ZERO,
+          KEEP,
+          STORE,
+        ]);
+        scanner.release();
+        const failure = await scanner.take().catch(error => error);
+        expect(failure).toBeInstanceOf(Qcow2Error);
+        expect(failure.kind).toBe('corrupt');
+        expect(failure.message).toContain(`host offset ${6 * clusterSize}`);
+      } finally {
+        await scanner.close();
+        await volumeFile.close();
+        await previousFile.close();
+      }
+    },
+  );
+
   it('reports a read past the end of the volume, and close ends threads that wait', async () => {
     const handle = await fixture(new Uint8Array(64 * KiB));
     const scanner = new ParallelScanner({

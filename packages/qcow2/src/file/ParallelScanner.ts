@@ -41,12 +41,19 @@ const STOPPING = 2;
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled
  * with `new Function`, on the calling thread). Reads the volume 256 KiB at a time (still in
  * the CPU cache when checked), decides each cluster: all zeros, the same as the previous bytes
- * (read from the previous layer's file at the planned host offset) or changed.
+ * (read from the previous layer's file at the planned host offset) or changed. Previous bytes
+ * are read for a run of clusters at once where their host offsets follow each other in one
+ * layer (up to the same 256 KiB), and a cluster with previous bytes is only checked for zeros
+ * when it changed (the zero flag then replaces storing it).
  */
 const SCAN_FACTORY = `(function (m) {
   const bytes = Buffer.allocUnsafeSlow(m.readBytes);
-  const before = Buffer.allocUnsafeSlow(m.clusterSize);
+  const before = Buffer.allocUnsafeSlow(m.readBytes);
   const cs = m.clusterSize;
+  // What "before" holds: bytes of layer beforeLayer from host offset beforeHost on.
+  let beforeLayer = -1;
+  let beforeHost = 0;
+  let beforeLength = 0;
   const readFully = (fd, target, length, position) => {
     let done = 0;
     while (done < length) {
@@ -61,29 +68,47 @@ const SCAN_FACTORY = `(function (m) {
     for (let i = at; i < first; i++) if (bytes[i] !== 0) return false;
     return first === end || bytes.compare(bytes, at + 8, end, at, end - 8) === 0;
   };
-  const readBefore = (layer, host, length) => {
+  // Makes "before" hold cluster i's previous bytes (length bytes), reading them with those of
+  // the next clusters of the chunk (up to chunkEnd) that follow them in the same layer's file.
+  // Returns where they start in "before".
+  const previousOf = (i, chunkEnd, length) => {
+    const layer = m.layerOf[i];
+    const host = m.hostOf[i];
+    if (layer === beforeLayer && host >= beforeHost && host + length <= beforeHost + beforeLength)
+      return host - beforeHost;
+    let run = 1;
+    while (i + run < chunkEnd && m.layerOf[i + run] === layer && m.hostOf[i + run] === host + run * cs) run++;
+    const want = Math.min(run * cs, m.readBytes);
     const file = m.layers[layer];
     const available = file.size - host;
     if (available <= 0) throw new Error('corrupt: data at host offset ' + host + ' of layer ' + layer + ' is past the end of the file');
-    before.fill(0, readFully(file.fd, before, Math.min(length, available), host), length);
+    const got = readFully(file.fd, before, Math.min(want, available), host);
+    // Bytes past the end of the file read as zeros for this cluster; a later cluster of the
+    // run lying there misses the cache, and is refused if it starts past the end.
+    before.fill(0, got, length);
+    beforeLayer = layer;
+    beforeHost = host;
+    beforeLength = got;
+    return 0;
   };
   return slot => {
     const offset = m.heads[2 * slot];
     const length = m.heads[2 * slot + 1];
     const base = slot * m.perWindow;
+    beforeLayer = -1;
     for (let at = 0; at < length; at += m.readBytes) {
       const take = Math.min(m.readBytes, length - at);
       if (readFully(m.fd, bytes, take, offset + at) !== take) throw new Error('the volume ended at ' + (offset + at) + ' while reading ' + take + ' bytes');
+      const chunkEnd = base + Math.ceil((at + take) / cs);
       for (let c = 0; c < take; c += cs) {
         const end = Math.min(c + cs, take);
         const i = base + (at + c) / cs;
         const layer = m.layerOf[i];
-        const zero = isZero(c, end);
-        if (layer === -1) m.codes[i] = zero ? 0 : 1;
+        if (layer === -1) m.codes[i] = isZero(c, end) ? 0 : 1;
         else if (layer === -2) m.codes[i] = 3;
         else {
-          readBefore(layer, m.hostOf[i], end - c);
-          m.codes[i] = bytes.compare(before, 0, end - c, c, end) === 0 ? 0 : zero ? 2 : 1;
+          const from = previousOf(i, chunkEnd, end - c);
+          m.codes[i] = bytes.compare(before, from, from + end - c, c, end) === 0 ? 0 : isZero(c, end) ? 2 : 1;
         }
       }
     }
@@ -156,25 +181,23 @@ export class ParallelScanner {
   private taken = 0;
   private released = 0;
 
-  constructor(
-    options: {
-      /** The volume (byte 0 of the file is byte 0 of the volume). */
-      fd: number;
-      /** Files of the previous chain's layers, by layer index. */
-      layers: ReadonlyArray<{ fd: number; size: number }>;
-      clusterSize: number;
-      /** Bytes per window, a multiple of the cluster size. */
-      windowBytes: number;
-      /** Worker threads (0 is allowed with `callerScans`). */
-      workers: number;
-      /** The calling thread scans too, synchronously, inside `take`. */
-      callerScans?: boolean;
-      /** Windows in flight; 2 per scanning thread by default. */
-      slots?: number;
-      /** Bytes per read inside a window; 256 KiB by default. */
-      readBytes?: number;
-    },
-  ) {
+  constructor(options: {
+    /** The volume (byte 0 of the file is byte 0 of the volume). */
+    fd: number;
+    /** Files of the previous chain's layers, by layer index. */
+    layers: ReadonlyArray<{ fd: number; size: number }>;
+    clusterSize: number;
+    /** Bytes per window, a multiple of the cluster size. */
+    windowBytes: number;
+    /** Worker threads (0 is allowed with `callerScans`). */
+    workers: number;
+    /** The calling thread scans too, synchronously, inside `take`. */
+    callerScans?: boolean;
+    /** Windows in flight; 2 per scanning thread by default. */
+    slots?: number;
+    /** Bytes per read inside a window; 256 KiB by default. */
+    readBytes?: number;
+  }) {
     const { clusterSize, windowBytes, workers } = options;
     const scanners = workers + (options.callerScans ? 1 : 0);
     const slots = options.slots ?? 2 * scanners;
