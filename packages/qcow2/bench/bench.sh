@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # npm run bench:qcow2 — bundles the benchmark with esbuild into a temporary directory and runs it.
+# npm run bench:qcow2 -- flush — the flush-behind benchmark (bench/flushBehind.ts) instead.
 # Needs qemu-img (Debian qemu-utils) and /usr/bin/time. See packages/qcow2/README.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$(mktemp -d "${TMPDIR:-/tmp}/ferry-qcow2-bench-build-XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 esbuild --bundle --platform=node --target=node22 --log-level=warning \
-  --outdir="$out" "$here/run.ts" "$here/cli.ts"
-BENCH_CLI="$out/cli.js" node "$out/run.js"
+  --outdir="$out" "$here/run.ts" "$here/cli.ts" "$here/flushBehind.ts"
+if [ "${1:-}" = flush ]; then
+  node "$out/flushBehind.js"
+else
+  BENCH_CLI="$out/cli.js" node "$out/run.js"
+fi

@@ -45,6 +45,7 @@ export {
 export { FileSink } from './file/FileSink';
 export { FileRangeSource } from './file/FileRangeSource';
 export { FileDiskSink } from './file/FileDiskSink';
+export { FlushBehind, DEFAULT_FLUSH_BEHIND_BYTES } from './file/FlushBehind';
 export { fileBackingResolver } from './file/fileBackingResolver';
 export { fileAllocation, parseFilefrag } from './file/fileAllocation';
 export { planSegments, type ByteRange, type Segment } from './plan/segments';

@@ -8,11 +8,20 @@ import { FlushBehind } from './FlushBehind';
 /** A file handle whose datasync calls are recorded and settled by the test. */
 function fakeHandle() {
   const calls: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  const syncs: string[] = [];
   const handle = {
     datasync: () =>
-      new Promise<void>((resolve, reject) => calls.push({ resolve, reject })),
+      new Promise<void>((resolve, reject) => {
+        syncs.push('datasync');
+        calls.push({ resolve, reject });
+      }),
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        syncs.push('sync');
+        calls.push({ resolve, reject });
+      }),
   } as unknown as fs.FileHandle;
-  return { handle, calls };
+  return { handle, calls, syncs };
 }
 
 /** Lets settled promises run their callbacks. */
@@ -52,6 +61,18 @@ describe('FlushBehind', () => {
     calls[1].resolve();
     await expect(flushes.finish()).rejects.toThrow('EIO');
     expect(calls).toHaveLength(2);
+  });
+
+  it('finishes with fsync instead of fdatasync when metadata is asked for', async () => {
+    const { handle, calls, syncs } = fakeHandle();
+    const flushes = new FlushBehind(handle, { everyBytes: 10 });
+    flushes.wrote(10);
+    calls[0].resolve();
+    const finished = flushes.finish({ metadata: true });
+    await tick();
+    calls[1].resolve();
+    await finished;
+    expect(syncs).toEqual(['datasync', 'sync']);
   });
 
   it('with everyBytes 0 only flushes on finish; settle does not flush', async () => {

@@ -51,10 +51,14 @@ export class FlushBehind {
     await this.running;
   }
 
-  /** Waits for the background flush, then flushes everything; rejects if any flush failed. */
-  async finish(): Promise<void> {
+  /**
+   * Waits for the background flush, then flushes everything (`fdatasync`, or `fsync` with
+   * `metadata`); rejects if any flush failed.
+   */
+  async finish(options: { metadata?: boolean } = {}): Promise<void> {
     await this.settle();
     if (this.failure !== undefined) throw this.failure;
-    await this.handle.datasync();
+    if (options.metadata) await this.handle.sync();
+    else await this.handle.datasync();
   }
 }

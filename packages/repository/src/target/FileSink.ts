@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PositionalSink } from '@ferry/qcow2';
+import { FlushBehind, type PositionalSink } from '@ferry/qcow2';
 import { InvalidInputError } from '../errors';
 import { mapFsError } from './fsErrors';
 
@@ -8,10 +8,13 @@ import { mapFsError } from './fsErrors';
  * PositionalSink on a local or NFS filesystem: bytes go to a hidden temp file in the final
  * folder, which is fsynced and renamed onto the final name on commit (then the folder is
  * fsynced), so the final name only ever shows a complete image. A crash leaves only a temp
- * file, which garbage collection removes.
+ * file, which garbage collection removes. While the image is written, what is written so far is
+ * flushed in the background every 16 MiB (`FlushBehind`), so the commit's fsync has little left
+ * to write (on NFS: the COMMITs overlap the writes).
  */
 export class FileSink implements PositionalSink {
   private handle?: fs.FileHandle;
+  private flushes?: FlushBehind;
   private headBytes = -1;
   private appended = 0;
   private done = false;
@@ -32,6 +35,7 @@ export class FileSink implements PositionalSink {
     try {
       await fs.mkdir(path.dirname(this.options.tempPath), { recursive: true });
       this.handle = await fs.open(this.options.tempPath, 'wx');
+      this.flushes = new FlushBehind(this.handle);
     } catch (e) {
       throw mapFsError(e, this.options.key, this.options.root);
     }
@@ -59,6 +63,7 @@ export class FileSink implements PositionalSink {
     } catch (e) {
       throw mapFsError(e, this.options.key, this.options.root);
     }
+    this.flushes?.wrote(data.length);
   }
 
   async commit(): Promise<{ size: number }> {
@@ -66,7 +71,7 @@ export class FileSink implements PositionalSink {
     try {
       // The head region may never have been written in full: make the size explicit.
       await handle.truncate(this.appended);
-      await handle.sync();
+      await this.flushes!.finish({ metadata: true });
       await handle.close();
       this.handle = undefined;
       await fs.rename(this.options.tempPath, this.options.finalPath);
@@ -82,6 +87,7 @@ export class FileSink implements PositionalSink {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    await this.flushes?.settle();
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     await fs.rm(this.options.tempPath, { force: true });
