@@ -155,6 +155,8 @@ export class FileSink implements PositionalSink {
       }
       return { size };
     } catch (error) {
+      await this.flushes?.settle();
+      await this.handle.close().catch(() => undefined);
       await fs.unlink(this.options.temporaryPath).catch(() => undefined);
       throw error;
     }
