@@ -17,24 +17,17 @@ export class FileSink implements PositionalSink {
   private done = false;
   /** The running `fallocate`, when space was reserved up front; settles, never rejects. */
   private reserving?: Promise<boolean>;
-  /** Flushes while writing, with `sync` (else nothing is flushed). */
-  private readonly flushes?: FlushBehind;
 
   private constructor(
     private readonly handle: fs.FileHandle,
     private readonly options: {
       path: string;
       temporaryPath: string;
-      sync: boolean;
       overwrite: boolean;
-      flushBehindBytes?: number;
     },
-  ) {
-    if (options.sync)
-      this.flushes = new FlushBehind(handle, {
-        everyBytes: options.flushBehindBytes,
-      });
-  }
+    /** Flushes while writing, with `sync` (else nothing is flushed). */
+    private readonly flushes?: FlushBehind,
+  ) {}
 
   static async create(options: {
     path: string;
@@ -64,13 +57,17 @@ export class FileSink implements PositionalSink {
       `.${path.basename(options.path)}.partial-${unique}`,
     );
     const handle = await fs.open(temporaryPath, 'wx');
-    const sink = new FileSink(handle, {
-      path: options.path,
-      temporaryPath,
-      sync: options.sync ?? true,
-      overwrite: options.overwrite ?? false,
-      flushBehindBytes: options.flushBehindBytes,
-    });
+    const sink = new FileSink(
+      handle,
+      {
+        path: options.path,
+        temporaryPath,
+        overwrite: options.overwrite ?? false,
+      },
+      options.sync ?? true
+        ? new FlushBehind(handle, { everyBytes: options.flushBehindBytes })
+        : undefined,
+    );
     const reserve = Math.floor(options.preallocate ?? 0);
     if (reserve > 0) {
       // Mode 0 fallocate only adds blocks where there are none: bytes written meanwhile stay.

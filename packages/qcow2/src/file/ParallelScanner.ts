@@ -78,7 +78,7 @@ const SCAN_FACTORY = `(function (m) {
       return host - beforeHost;
     let run = 1;
     while (i + run < chunkEnd && m.layerOf[i + run] === layer && m.hostOf[i + run] === host + run * cs) run++;
-    const want = Math.min(run * cs, m.readBytes);
+    const want = run * cs; // at most readBytes: the run stays inside the chunk
     const file = m.layers[layer];
     const available = file.size - host;
     if (available <= 0) throw new Error('corrupt: data at host offset ' + host + ' of layer ' + layer + ' is past the end of the file');
