@@ -86,7 +86,6 @@ export async function writeChangedClusters(options: {
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
   const flushRun = async (at: number) => {
-    if (runStart < 0) return;
     await writer.writeClusters(
       firstCluster + runStart / clusterSize,
       bytes.subarray(runStart, at),
@@ -98,15 +97,16 @@ export async function writeChangedClusters(options: {
     const end = Math.min(at + clusterSize, bytes.length);
     // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.
     const same = before ? rangesEqual(bytes, before, at, end) : isZero(at, end);
+    // flushRun is awaited only with a run to store: an await per cluster costs more.
     if (same) {
-      await flushRun(at);
+      if (runStart >= 0) await flushRun(at);
       options.state.unchanged++;
     } else if (before && isZero(at, end)) {
-      await flushRun(at);
+      if (runStart >= 0) await flushRun(at);
       await writer.markZero(firstCluster + at / clusterSize);
     } else if (runStart < 0) {
       runStart = at;
     }
   }
-  await flushRun(bytes.length);
+  if (runStart >= 0) await flushRun(bytes.length);
 }

@@ -216,7 +216,8 @@ async function applyCodes(options: {
       }
       continue;
     }
-    await flush(i);
+    // Awaited only with a run to store: an await per cluster costs more than the loop.
+    if (runStart >= 0) await flush(i);
     if (code === KEEP) kept++;
     else if (code === MARK_ZERO) await writer.markZero(firstCluster + i);
     else if (code === CHECK) {
