@@ -6,10 +6,12 @@ export interface Measurement {
   seconds: number;
   /** Peak resident set size of the process, from /usr/bin/time (%M). */
   maxRssMiB: number;
+  /** CPU seconds of the process and its threads, user + system (%U + %S). */
+  cpuSeconds: number;
   stdout: string;
 }
 
-/** Runs one command as its own process under /usr/bin/time; wall time and peak RSS. */
+/** Runs one command as its own process under /usr/bin/time; wall time, CPU time, peak RSS. */
 export async function measure(options: {
   command: string;
   args: string[];
@@ -24,7 +26,7 @@ export async function measure(options: {
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       '/usr/bin/time',
-      ['-f', '%M', '-o', timeFile, options.command, ...options.args],
+      ['-f', '%M %U %S', '-o', timeFile, options.command, ...options.args],
       {
         cwd: options.cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,11 +50,19 @@ export async function measure(options: {
     );
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const maxRssKiB = Number(
-    (await fs.readFile(timeFile, 'utf8')).trim().split('\n').pop(),
-  );
+  const [maxRssKiB, user, system] = (await fs.readFile(timeFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .pop()!
+    .split(' ')
+    .map(Number);
   await fs.unlink(timeFile);
-  return { seconds, maxRssMiB: maxRssKiB / 1024, stdout };
+  return {
+    seconds,
+    maxRssMiB: maxRssKiB / 1024,
+    cpuSeconds: user + system,
+    stdout,
+  };
 }
 
 /** Runs a command to completion (untimed helper steps). */

@@ -65,6 +65,7 @@ async function compare(options: {
     await prepare();
     let seconds = 0;
     let maxRssMiB = 0;
+    let cpuSeconds = 0;
     for (const step of options.theirs) {
       const m = await measure({
         command: 'qemu-img',
@@ -74,8 +75,9 @@ async function compare(options: {
       });
       seconds += m.seconds;
       maxRssMiB = Math.max(maxRssMiB, m.maxRssMiB);
+      cpuSeconds += m.cpuSeconds;
     }
-    target.theirs.push({ seconds, maxRssMiB, stdout: '' });
+    target.theirs.push({ seconds, maxRssMiB, cpuSeconds, stdout: '' });
     target.theirsBytes = await sizeOf(
       path.join(options.dir, options.theirsOutput),
     );

@@ -18,25 +18,30 @@ export function row(name: string): Row {
   return found;
 }
 
-/** The rows as a markdown table: medians, ratio, peak RSS and output sizes. */
+/**
+ * The rows as a markdown table: medians of wall and CPU seconds (user + system, all threads),
+ * the wall-time ratio, peak RSS and output sizes.
+ */
 export function formatTable(): string {
   const mib = (bytes?: number) =>
     bytes === undefined ? '' : (bytes / 1024 / 1024).toFixed(1);
   const lines = [
-    '| operation | ours s | qemu-img s | ours/qemu | ours peak RSS MiB | qemu-img peak RSS MiB | ours output MiB | qemu-img output MiB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| operation | ours s | qemu-img s | ours/qemu | ours CPU s | qemu-img CPU s | ours peak RSS MiB | qemu-img peak RSS MiB | ours output MiB | qemu-img output MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const ours = median(r.ours.map(m => m.seconds));
     const theirs = median(r.theirs.map(m => m.seconds));
+    const cpu = (ms: Measurement[]) =>
+      median(ms.map(m => m.cpuSeconds)).toFixed(2);
     const rss = (ms: Measurement[]) =>
       Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
     lines.push(
       `| ${r.name} | ${ours.toFixed(2)} | ${theirs.toFixed(2)} | **${(
         ours / theirs
-      ).toFixed(2)}×** | ${rss(r.ours)} | ${rss(r.theirs)} | ${mib(
-        r.oursBytes,
-      )} | ${mib(r.theirsBytes)} |`,
+      ).toFixed(2)}×** | ${cpu(r.ours)} | ${cpu(r.theirs)} | ${rss(
+        r.ours,
+      )} | ${rss(r.theirs)} | ${mib(r.oursBytes)} | ${mib(r.theirsBytes)} |`,
     );
   }
   return lines.join('\n');
