@@ -6,7 +6,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { PositionalSink } from '@ferry/qcow2';
-import { InvalidInputError } from '../errors';
+import { InvalidInputError, ObjectNotFoundError } from '../errors';
 import { mapS3Error } from './s3Errors';
 
 /** S3's smallest part size for every part but the last. */
@@ -168,7 +168,10 @@ export class S3PositionalSink implements PositionalSink {
         }),
       );
     } catch (e) {
-      throw mapS3Error(e, this.o.key, this.o.where);
+      const error = mapS3Error(e, this.o.key, this.o.where);
+      // The upload is gone already (removed as incomplete meanwhile): nothing is left, as asked.
+      if (error instanceof ObjectNotFoundError) return;
+      throw error;
     }
   }
 
