@@ -13,9 +13,9 @@ const run = promisify(execFile);
  * understood: a wrong answer would lose data, so any doubt means "read it all". Block devices
  * have no holes; there the allocation comes from CSI GetMetadataAllocated, when available.
  *
- * A regular file whose blocks cover its size (`stat`; ext4 and XFS count delayed allocations too) has
- * no hole worth asking about: the whole file is one range, without starting `filefrag`
- * (about 8 ms). Were a hole hidden by blocks kept past the end, it would only be read as zeros.
+ * A regular file whose blocks cover its size (`stat`; ext4 and XFS count delayed allocations
+ * too) has no hole worth asking about: the whole file is one range, without starting
+ * `filefrag` (about 8 ms). Were a hole hidden by blocks kept past the end, it would only be read as zeros.
  */
 export async function fileAllocation(options: {
   path: string;

@@ -85,6 +85,7 @@ export async function writeChangedClusters(options: {
   const { clusterSize } = writer.geometry;
   const firstCluster = options.offset / clusterSize;
   let runStart = -1;
+  // Called only with a run pending (an await per cluster costs more than the loop).
   const flushRun = async (at: number) => {
     await writer.writeClusters(
       firstCluster + runStart / clusterSize,
@@ -97,7 +98,6 @@ export async function writeChangedClusters(options: {
     const end = Math.min(at + clusterSize, bytes.length);
     // Without previous bytes the previous cluster is zero: "same" and "zero" are one test.
     const same = before ? rangesEqual(bytes, before, at, end) : isZero(at, end);
-    // flushRun is awaited only with a run to store: an await per cluster costs more.
     if (same) {
       if (runStart >= 0) await flushRun(at);
       options.state.unchanged++;

@@ -193,8 +193,8 @@ async function applyCodes(options: {
   const perRun = run.length / clusterSize;
   let runStart = -1;
   let kept = 0;
+  // Called only with a run pending (an await per cluster costs more than the loop).
   const flush = async (end: number) => {
-    if (runStart < 0) return;
     const from = runStart * clusterSize;
     const bytes = run.subarray(
       0,
@@ -216,7 +216,6 @@ async function applyCodes(options: {
       }
       continue;
     }
-    // Awaited only with a run to store: an await per cluster costs more than the loop.
     if (runStart >= 0) await flush(i);
     if (code === KEEP) kept++;
     else if (code === MARK_ZERO) await writer.markZero(firstCluster + i);
@@ -232,6 +231,6 @@ async function applyCodes(options: {
       );
     }
   }
-  await flush(count);
+  if (runStart >= 0) await flush(count);
   options.kept(kept);
 }
