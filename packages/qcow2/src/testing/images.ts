@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { FileRangeSource } from '../file/FileRangeSource';
 import { FileSink } from '../file/FileSink';
 import { fileBackingResolver } from '../file/fileBackingResolver';
+import type { ByteRange } from '../plan/segments';
 import { Qcow2Chain } from '../reader/Qcow2Chain';
 import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
@@ -14,6 +15,8 @@ export async function writeBase(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
+  /** Ranges of the raw file that may hold data (the rest is not read). */
+  allocated?: readonly ByteRange[];
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
@@ -21,6 +24,7 @@ export async function writeBase(options: {
     return await convertRawToQcow2({
       source,
       sink,
+      allocated: options.allocated,
       clusterSize: options.clusterSize,
       blocking: options.blocking,
       readThreads: options.readThreads,
@@ -65,6 +69,8 @@ export async function writeOverlay(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
+  /** Ranges of the raw file that may hold data (the rest is not read). */
+  allocated?: readonly ByteRange[];
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   const { chain, close } = await openFileChain(options.previous);
@@ -72,6 +78,7 @@ export async function writeOverlay(options: {
     const sink = await FileSink.create({ path: options.image, sync: false });
     return await writeOverlayFromRaw({
       source,
+      allocated: options.allocated,
       previous: chain,
       sink,
       backing: { name: options.backingName, format: 'qcow2' },

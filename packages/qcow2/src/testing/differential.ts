@@ -1,0 +1,326 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { FileDiskSink } from '../file/FileDiskSink';
+import { fileAllocation } from '../file/fileAllocation';
+import { hydrate } from '../hydrate/hydrate';
+import type { ImageLayer } from '../reader/ImageLayer';
+import { layerExtents } from '../reader/layerExtents';
+import {
+  IO_MODES,
+  IoMode,
+  ioOptions,
+  openFileChain,
+  writeBase,
+  writeOverlay,
+} from './images';
+import { qemuCheck, qemuIdentical } from './qemu';
+import {
+  firstVolume,
+  nextVolume,
+  SparseVolume,
+  writeSparseVolume,
+} from './sparseVolume';
+import { prng, randomInt } from './volumes';
+
+const run = promisify(execFile);
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** What one round did (its seed reproduces it). */
+export interface RoundReport {
+  seed: number;
+  mode: IoMode;
+  /** Whether the writers were given the raw files' allocation (filefrag) or read everything. */
+  allocation: 'filefrag' | 'read all';
+  /** Per state: volume bytes, our cluster size, clusters our image stores. */
+  states: Array<{ size: number; clusterSize: number; dataClusters: number }>;
+  /** Comparisons made, all equal. */
+  checks: number;
+}
+
+/**
+ * One seeded round of differential testing against qemu-img: a random sparse volume (holes,
+ * explicit zero bytes, data; odd sizes; grown and shrunk between states) is backed up by our
+ * writer as a base image and overlays (random cluster sizes, 4 KiB to 2 MiB, changing between
+ * backups; a random I/O mode; with or without the file's allocation), and qemu-img makes its own
+ * chain of the same states. Each state: `qemu-img check` finds our image clean, `qemu-img
+ * compare` finds it equal to the volume, our reader reads the volume back from both chains, and
+ * each overlay holds only what changed (unchanged clusters unallocated, clusters that became zero
+ * zero-flagged, no stored cluster equal to its previous bytes or all zeros). At the end both
+ * chains are hydrated and compared with the last state.
+ *
+ * Throws an error naming the seed and the state on the first difference.
+ */
+export async function differentialRound(options: {
+  seed: number;
+  /** An empty directory for this round's files. */
+  dir: string;
+  /** Largest volume; 80 MiB by default (more than two 32 MiB scanning windows). */
+  maxBytes?: number;
+  /** Overlays after the base; 1 to 5 at random by default. */
+  overlays?: number;
+}): Promise<RoundReport> {
+  const { seed, dir } = options;
+  const random = prng(seed);
+  const maxSectors = Math.floor((options.maxBytes ?? 80 * MiB) / 512);
+  const pick = <T>(items: readonly T[]): T =>
+    items[randomInt(random, 0, items.length - 1)];
+  const randomClusterSize = () => 2 ** randomInt(random, 12, 21);
+  const mode = pick(IO_MODES);
+  const io = ioOptions(mode);
+  const report: RoundReport = {
+    seed,
+    mode,
+    allocation: random() < 0.5 ? 'filefrag' : 'read all',
+    states: [],
+    checks: 0,
+  };
+  const fail = (state: number, what: string): never => {
+    throw new Error(
+      `seed ${seed}, state ${state} (${JSON.stringify(report)}): ${what}`,
+    );
+  };
+  const expectEqual = (state: number, what: string, equal: boolean) => {
+    if (!equal) fail(state, what);
+    report.checks++;
+  };
+
+  const sectors =
+    random() < 0.7
+      ? randomInt(random, 1, Math.min(maxSectors, (8 * MiB) / 512))
+      : randomInt(random, 1, maxSectors);
+  let volume = firstVolume({
+    random,
+    size: sectors * 512,
+    extents: randomInt(random, 0, 40),
+    maxExtent: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
+    dense: random() < 0.25,
+  });
+  const overlays = options.overlays ?? randomInt(random, 1, 5);
+  let clusterSize = randomClusterSize();
+  let previous: SparseVolume | undefined;
+  for (let s = 0; s <= overlays; s++) {
+    if (s > 0) {
+      previous = volume;
+      const size = previous.bytes.length;
+      volume = nextVolume({
+        random,
+        previous,
+        writes: randomInt(random, 0, 25),
+        maxWrite: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
+        resize: Math.min(
+          resizeOf(random, size),
+          (maxSectors - size / 512) * 512,
+        ),
+      });
+      if (random() < 0.2) clusterSize = randomClusterSize();
+    }
+    const raw = path.join(dir, `state${s}.raw`);
+    await writeSparseVolume(raw, volume);
+    const allocated =
+      report.allocation === 'filefrag'
+        ? await fileAllocation({ path: raw })
+        : undefined;
+    const ours = path.join(dir, `o${s}.qcow2`);
+    const result =
+      s === 0
+        ? await writeBase({ raw, image: ours, clusterSize, allocated, ...io })
+        : await writeOverlay({
+            raw,
+            previous: path.join(dir, `o${s - 1}.qcow2`),
+            backingName: `o${s - 1}.qcow2`,
+            image: ours,
+            clusterSize,
+            allocated,
+            ...io,
+          });
+    report.states.push({
+      size: volume.bytes.length,
+      clusterSize,
+      dataClusters: result.dataClusters,
+    });
+
+    const check = await qemuCheck(ours);
+    expectEqual(
+      s,
+      `qemu-img check: ${JSON.stringify(check)}`,
+      check.exitCode === 0 &&
+        check.report['check-errors'] === 0 &&
+        (check.report.corruptions ?? 0) === 0 &&
+        (check.report.leaks ?? 0) === 0,
+    );
+    expectEqual(
+      s,
+      'qemu-img compare of our chain with the volume',
+      await qemuIdentical({
+        a: raw,
+        aFormat: 'raw',
+        b: ours,
+        bFormat: 'qcow2',
+      }),
+    );
+    const wrong = await (previous
+      ? overlayDifferences(ours, volume.bytes, previous.bytes)
+      : baseDifferences(ours, volume.bytes));
+    expectEqual(s, `our image's clusters: ${wrong.join('; ')}`, !wrong.length);
+
+    const theirs = path.join(dir, `q${s}.qcow2`);
+    // Backing names both relative (resolved from the overlay's folder) and absolute.
+    const backing =
+      random() < 0.5 ? `q${s - 1}.qcow2` : path.join(dir, `q${s - 1}.qcow2`);
+    await run(
+      'qemu-img',
+      [
+        'convert',
+        '-O',
+        'qcow2',
+        '-o',
+        `cluster_size=${randomClusterSize()}`,
+        ...(s > 0 ? ['-B', backing, '-F', 'qcow2'] : []),
+        raw,
+        theirs,
+      ],
+      { cwd: dir },
+    );
+    for (const image of [ours, theirs]) {
+      expectEqual(
+        s,
+        `our reader over ${path.basename(image)}`,
+        await readsBack(image, volume.bytes),
+      );
+    }
+  }
+  const hydrated = path.join(dir, 'hydrated.raw');
+  for (const image of [`o${overlays}.qcow2`, `q${overlays}.qcow2`]) {
+    const { chain, close } = await openFileChain(path.join(dir, image));
+    try {
+      const sink = await FileDiskSink.open({
+        path: hydrated,
+        size: chain.virtualSize,
+        sync: false,
+      });
+      await hydrate({
+        chain,
+        sink,
+        ioBytes: pick([64 * KiB, 256 * KiB, MiB]),
+        concurrency: randomInt(random, 1, 8),
+        blocking: io.blocking,
+      });
+      await sink.close();
+    } finally {
+      await close();
+    }
+    expectEqual(
+      overlays,
+      `hydrate of ${image}`,
+      Buffer.from(await fs.readFile(hydrated)).equals(
+        Buffer.from(volume.bytes),
+      ),
+    );
+  }
+  return report;
+}
+
+/** Bytes a volume of `size` bytes grows (1 in 10) or shrinks by (1 in 20), in whole sectors. */
+function resizeOf(random: () => number, size: number): number {
+  if (random() < 0.1) return randomInt(random, 1, (8 * MiB) / 512) * 512;
+  if (random() < 0.05 && size > 512)
+    return -randomInt(random, 1, Math.max(1, Math.floor(size / 2048))) * 512;
+  return 0;
+}
+
+/** True when our reader reads `bytes` from the chain whose top is `image`. */
+async function readsBack(image: string, bytes: Uint8Array): Promise<boolean> {
+  const { chain, close } = await openFileChain(image);
+  try {
+    return (
+      chain.virtualSize === bytes.length &&
+      Buffer.from(await chain.read(0, bytes.length)).equals(Buffer.from(bytes))
+    );
+  } finally {
+    await close();
+  }
+}
+
+/** Zeros to compare clusters with (the largest cluster is 2 MiB). */
+const ZEROS = Buffer.alloc(2 * MiB);
+const allZero = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).equals(
+    ZEROS.subarray(0, bytes.length),
+  );
+
+/** A base image stores exactly the clusters that are not all zeros. */
+async function baseDifferences(
+  image: string,
+  now: Uint8Array,
+): Promise<string[]> {
+  return clusterDifferences(
+    image,
+    (kind, cluster) => {
+      if (kind === 'data') return !allZero(cluster.now);
+      return allZero(cluster.now);
+    },
+    now,
+  );
+}
+
+/**
+ * An overlay stores only what changed: data clusters differ from their previous bytes and are
+ * not all zeros, zero-flagged clusters are all zeros, unallocated clusters are unchanged (bytes
+ * past the previous volume's end were zeros). A zero flag may also cover previous zeros: a hole
+ * of the volume where the previous chain has data is flagged without reading the previous bytes.
+ */
+async function overlayDifferences(
+  image: string,
+  now: Uint8Array,
+  before: Uint8Array,
+): Promise<string[]> {
+  const previous = new Uint8Array(now.length);
+  previous.set(before.subarray(0, now.length));
+  return clusterDifferences(
+    image,
+    (kind, cluster) => {
+      const then = previous.subarray(cluster.offset, cluster.end);
+      const same = Buffer.from(cluster.now).equals(Buffer.from(then));
+      if (kind === 'unallocated') return same;
+      if (kind === 'zero') return allZero(cluster.now);
+      return !same && !allZero(cluster.now);
+    },
+    now,
+  );
+}
+
+/** Checks every cluster of the image's top layer; returns the first few that are wrong. */
+async function clusterDifferences(
+  image: string,
+  right: (
+    kind: 'data' | 'zero' | 'unallocated',
+    cluster: { offset: number; end: number; now: Uint8Array },
+  ) => boolean,
+  now: Uint8Array,
+): Promise<string[]> {
+  const { chain, close } = await openFileChain(image);
+  const wrong: string[] = [];
+  try {
+    const top: ImageLayer = chain.top;
+    const clusterSize = top.granularity;
+    for await (const extent of layerExtents(top)) {
+      for (
+        let offset = extent.offset;
+        offset < extent.offset + extent.length && wrong.length < 5;
+        offset += clusterSize
+      ) {
+        const end = Math.min(offset + clusterSize, now.length);
+        if (
+          !right(extent.kind, { offset, end, now: now.subarray(offset, end) })
+        )
+          wrong.push(`${extent.kind} cluster at ${offset}`);
+      }
+    }
+  } finally {
+    await close();
+  }
+  return wrong;
+}

@@ -1,0 +1,136 @@
+import { promises as fs } from 'node:fs';
+import { fillRandom, randomInt } from './volumes';
+
+/** File system block: the unit in which a file's holes exist. */
+export const FS_BLOCK = 4096;
+
+/**
+ * A volume's bytes and which of its file system blocks are written (allocated) in the file
+ * that holds it: unwritten blocks are holes (they read as zeros and are not stored), written
+ * blocks may still hold zeros (zero bytes on disk, which only reading tells apart).
+ */
+export interface SparseVolume {
+  bytes: Uint8Array;
+  /** One entry per file system block: 1 when written. */
+  written: Uint8Array;
+}
+
+function blocksOf(size: number): number {
+  return Math.ceil(size / FS_BLOCK);
+}
+
+/** Marks the blocks touched by `[offset, offset + length)` as written. */
+function markWritten(volume: SparseVolume, offset: number, length: number) {
+  volume.written.fill(
+    1,
+    Math.floor(offset / FS_BLOCK),
+    Math.ceil((offset + length) / FS_BLOCK),
+  );
+}
+
+/**
+ * A first state: `extents` random ranges of data or of explicit zero bytes in a volume of
+ * holes, or (`dense`) the same with every block written, like a volume copied with
+ * `cp --sparse=never`.
+ */
+export function firstVolume(options: {
+  random: () => number;
+  size: number;
+  extents: number;
+  maxExtent: number;
+  dense: boolean;
+}): SparseVolume {
+  const { random, size } = options;
+  const volume: SparseVolume = {
+    bytes: new Uint8Array(size),
+    written: new Uint8Array(blocksOf(size)),
+  };
+  for (let i = 0; i < options.extents; i++) {
+    const length = Math.min(size, randomInt(random, 1, options.maxExtent));
+    const offset = randomInt(random, 0, size - length);
+    if (random() < 0.75)
+      fillRandom(random, volume.bytes.subarray(offset, offset + length));
+    markWritten(volume, offset, length);
+  }
+  if (options.dense) volume.written.fill(1);
+  return volume;
+}
+
+/**
+ * The next state of a volume: its size may change (grown or shrunk by whole 512-byte sectors),
+ * then `writes` ranges get random data, explicit zeros, or are punched (their whole blocks
+ * become holes again; the bytes around them in partial blocks are zeroed and stay written).
+ */
+export function nextVolume(options: {
+  random: () => number;
+  previous: SparseVolume;
+  writes: number;
+  maxWrite: number;
+  resize: number;
+}): SparseVolume {
+  const { random, previous } = options;
+  const size = previous.bytes.length + options.resize;
+  if (size <= 0 || size % 512 !== 0)
+    throw new Error(`volume size ${size} is not a positive number of sectors`);
+  const volume: SparseVolume = {
+    bytes: new Uint8Array(size),
+    written: new Uint8Array(blocksOf(size)),
+  };
+  volume.bytes.set(previous.bytes.subarray(0, size));
+  volume.written.set(previous.written.subarray(0, volume.written.length));
+  for (let i = 0; i < options.writes; i++) {
+    const length = Math.min(size, randomInt(random, 1, options.maxWrite));
+    const offset = randomInt(random, 0, size - length);
+    const range = volume.bytes.subarray(offset, offset + length);
+    const kind = random();
+    if (kind < 0.6) {
+      fillRandom(random, range);
+      markWritten(volume, offset, length);
+    } else if (kind < 0.85) {
+      range.fill(0);
+      markWritten(volume, offset, length);
+    } else {
+      range.fill(0);
+      volume.written.fill(
+        0,
+        Math.ceil(offset / FS_BLOCK),
+        Math.floor((offset + length) / FS_BLOCK),
+      );
+    }
+  }
+  return volume;
+}
+
+/** Writes a volume to a new sparse file: only its written blocks are written. */
+export async function writeSparseVolume(
+  path: string,
+  volume: SparseVolume,
+): Promise<void> {
+  const handle = await fs.open(path, 'w');
+  try {
+    const size = volume.bytes.length;
+    await handle.truncate(size);
+    for (let block = 0; block < volume.written.length; ) {
+      if (!volume.written[block]) {
+        block++;
+        continue;
+      }
+      let end = block;
+      while (end < volume.written.length && volume.written[end]) end++;
+      const from = block * FS_BLOCK;
+      const to = Math.min(size, end * FS_BLOCK);
+      for (let at = from; at < to; ) {
+        const { bytesWritten } = await handle.write(
+          volume.bytes,
+          at,
+          to - at,
+          at,
+        );
+        at += bytesWritten;
+      }
+      block = end;
+    }
+  } finally {
+    await handle.close();
+  }
+}
