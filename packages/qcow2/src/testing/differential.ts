@@ -5,8 +5,6 @@ import { promisify } from 'node:util';
 import { FileDiskSink } from '../file/FileDiskSink';
 import { fileAllocation } from '../file/fileAllocation';
 import { hydrate } from '../hydrate/hydrate';
-import type { ImageLayer } from '../reader/ImageLayer';
-import { layerExtents } from '../reader/layerExtents';
 import {
   IO_MODES,
   IoMode,
@@ -15,6 +13,7 @@ import {
   writeBase,
   writeOverlay,
 } from './images';
+import { imageDifferences } from './imageDifferences';
 import { qemuCheck, qemuIdentical } from './qemu';
 import {
   firstVolume,
@@ -161,9 +160,11 @@ export async function differentialRound(options: {
         bFormat: 'qcow2',
       }),
     );
-    const wrong = await (previous
-      ? overlayDifferences(ours, volume.bytes, previous.bytes)
-      : baseDifferences(ours, volume.bytes));
+    const wrong = await imageDifferences({
+      image: ours,
+      now: volume.bytes,
+      before: previous?.bytes,
+    });
     expectEqual(s, `our image's clusters: ${wrong.join('; ')}`, !wrong.length);
 
     const theirs = path.join(dir, `q${s}.qcow2`);
@@ -242,85 +243,4 @@ async function readsBack(image: string, bytes: Uint8Array): Promise<boolean> {
   } finally {
     await close();
   }
-}
-
-/** Zeros to compare clusters with (the largest cluster is 2 MiB). */
-const ZEROS = Buffer.alloc(2 * MiB);
-const allZero = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).equals(
-    ZEROS.subarray(0, bytes.length),
-  );
-
-/** A base image stores exactly the clusters that are not all zeros. */
-async function baseDifferences(
-  image: string,
-  now: Uint8Array,
-): Promise<string[]> {
-  return clusterDifferences(
-    image,
-    (kind, cluster) => {
-      if (kind === 'data') return !allZero(cluster.now);
-      return allZero(cluster.now);
-    },
-    now,
-  );
-}
-
-/**
- * An overlay stores only what changed: data clusters differ from their previous bytes and are
- * not all zeros, zero-flagged clusters are all zeros, unallocated clusters are unchanged (bytes
- * past the previous volume's end were zeros). A zero flag may also cover previous zeros: a hole
- * of the volume where the previous chain has data is flagged without reading the previous bytes.
- */
-async function overlayDifferences(
-  image: string,
-  now: Uint8Array,
-  before: Uint8Array,
-): Promise<string[]> {
-  const previous = new Uint8Array(now.length);
-  previous.set(before.subarray(0, now.length));
-  return clusterDifferences(
-    image,
-    (kind, cluster) => {
-      const then = previous.subarray(cluster.offset, cluster.end);
-      const same = Buffer.from(cluster.now).equals(Buffer.from(then));
-      if (kind === 'unallocated') return same;
-      if (kind === 'zero') return allZero(cluster.now);
-      return !same && !allZero(cluster.now);
-    },
-    now,
-  );
-}
-
-/** Checks every cluster of the image's top layer; returns the first few that are wrong. */
-async function clusterDifferences(
-  image: string,
-  right: (
-    kind: 'data' | 'zero' | 'unallocated',
-    cluster: { offset: number; end: number; now: Uint8Array },
-  ) => boolean,
-  now: Uint8Array,
-): Promise<string[]> {
-  const { chain, close } = await openFileChain(image);
-  const wrong: string[] = [];
-  try {
-    const top: ImageLayer = chain.top;
-    const clusterSize = top.granularity;
-    for await (const extent of layerExtents(top)) {
-      for (
-        let offset = extent.offset;
-        offset < extent.offset + extent.length && wrong.length < 5;
-        offset += clusterSize
-      ) {
-        const end = Math.min(offset + clusterSize, now.length);
-        if (
-          !right(extent.kind, { offset, end, now: now.subarray(offset, end) })
-        )
-          wrong.push(`${extent.kind} cluster at ${offset}`);
-      }
-    }
-  } finally {
-    await close();
-  }
-  return wrong;
 }
