@@ -26,8 +26,8 @@ describe('differential rounds against qemu-img', () => {
         });
         reports.push(report);
         expect(report.states.length).toBeGreaterThanOrEqual(2);
-        // Per state: check, compare, clusters, two chains read back; then two hydrates.
-        expect(report.checks).toBe(5 * report.states.length + 2);
+        // Per state: check, compare, clusters, two chains read back; then 2 chains × 2 hydrates.
+        expect(report.checks).toBe(5 * report.states.length + 4);
       } finally {
         await removeDir(dir);
       }

@@ -14,6 +14,7 @@ import {
   writeOverlay,
 } from './images';
 import { imageDifferences } from './imageDifferences';
+import { MemoryDiskSink } from './memory';
 import { qemuCheck, qemuIdentical } from './qemu';
 import {
   firstVolume,
@@ -48,7 +49,8 @@ export interface RoundReport {
  * compare` finds it equal to the volume, our reader reads the volume back from both chains, and
  * each overlay holds only what changed (unchanged clusters unallocated, clusters that became zero
  * zero-flagged, no stored cluster equal to its previous bytes or all zeros). At the end both
- * chains are hydrated and compared with the last state.
+ * chains are hydrated, into a sparse file and into a device holding other bytes, and compared
+ * with the last state.
  *
  * Throws an error naming the seed and the state on the first difference.
  */
@@ -193,9 +195,16 @@ export async function differentialRound(options: {
       );
     }
   }
+  // Hydrate both chains into a sparse file, and into a device that holds other bytes (zeros
+  // must be written there).
   const hydrated = path.join(dir, 'hydrated.raw');
   for (const image of [`o${overlays}.qcow2`, `q${overlays}.qcow2`]) {
     const { chain, close } = await openFileChain(path.join(dir, image));
+    const device = new MemoryDiskSink(
+      chain.virtualSize,
+      false,
+      randomInt(random, 1, 255),
+    );
     try {
       const sink = await FileDiskSink.open({
         path: hydrated,
@@ -210,15 +219,27 @@ export async function differentialRound(options: {
         blocking: io.blocking,
       });
       await sink.close();
+      await hydrate({
+        chain,
+        sink: device,
+        ioBytes: pick([64 * KiB, 256 * KiB, MiB]),
+        concurrency: randomInt(random, 1, 8),
+        skipZeroBlocks: random() < 0.5,
+      });
     } finally {
       await close();
     }
     expectEqual(
       overlays,
-      `hydrate of ${image}`,
+      `hydrate of ${image} into a sparse file`,
       Buffer.from(await fs.readFile(hydrated)).equals(
         Buffer.from(volume.bytes),
       ),
+    );
+    expectEqual(
+      overlays,
+      `hydrate of ${image} into a device holding other bytes`,
+      Buffer.from(device.bytes).equals(Buffer.from(volume.bytes)),
     );
   }
   return report;
