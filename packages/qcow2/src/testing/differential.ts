@@ -60,8 +60,6 @@ export async function differentialRound(options: {
   dir: string;
   /** Largest volume; 80 MiB by default (more than two 32 MiB scanning windows). */
   maxBytes?: number;
-  /** Overlays after the base; 1 to 5 at random by default. */
-  overlays?: number;
 }): Promise<RoundReport> {
   const { seed, dir } = options;
   const random = prng(seed);
@@ -99,7 +97,7 @@ export async function differentialRound(options: {
     maxExtent: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
     dense: random() < 0.25,
   });
-  const overlays = options.overlays ?? randomInt(random, 1, 5);
+  const overlays = randomInt(random, 1, 5);
   let clusterSize = randomClusterSize();
   let previous: SparseVolume | undefined;
   for (let s = 0; s <= overlays; s++) {
