@@ -1,10 +1,6 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { Repository } from '@ferry/repository';
 import { testTargetKinds } from '@ferry/repository/src/testing/testTargets';
 import { requireQemu } from '@ferry/qcow2/src/testing/qemu';
-import { datamoverRound, type DatamoverRoundReport } from './differential';
-import { objectFile } from './objectFile';
+import { datamoverRoundOn, type DatamoverRoundReport } from './differential';
 
 const MiB = 1024 * 1024;
 jest.setTimeout(180_000);
@@ -23,22 +19,9 @@ describe.each(testTargetKinds())('datamover differential rounds on a $name targe
   afterAll(() => kind.teardown());
 
   it.each([8, 15])('seed %i: every backup checked by qemu-img and restored byte-exact, also after a delete', async seed => {
-    const repo = await Repository.open(await kind.make(), { create: true });
-    const dir = await fs.mkdtemp(path.join(kind.scratch, `round-${seed}-`));
-    try {
-      const report = await datamoverRound({
-        seed,
-        repo,
-        dir,
-        storedFile: key => objectFile(repo.target, key, kind.server?.dataDir),
-        maxBytes: 16 * MiB,
-      });
-      reports.push(report);
-      expect(report.backups.length).toBeGreaterThanOrEqual(2);
-    } finally {
-      await repo.target.close();
-      await fs.rm(dir, { recursive: true, force: true });
-    }
+    const report = await datamoverRoundOn(kind, { seed, maxBytes: 16 * MiB });
+    reports.push(report);
+    expect(report.backups.length).toBeGreaterThanOrEqual(2);
   });
 
   it('the seeds cover incrementals with and without changed ranges and a refused resize', () => {

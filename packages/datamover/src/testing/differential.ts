@@ -1,14 +1,16 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AppLock, Repository, collectGarbage, deleteBackup, newBackupId, verifyRepository } from '@ferry/repository';
+import type { TestTargetKind } from '@ferry/repository/src/testing/testTargets';
 import { imageDifferences } from '@ferry/qcow2/src/testing/imageDifferences';
 import { qemuCheck, qemuIdentical } from '@ferry/qcow2/src/testing/qemu';
-import { FS_BLOCK, firstVolume, nextVolume, writeSparseVolume } from '@ferry/qcow2/src/testing/sparseVolume';
+import { FS_BLOCK, changedVolume, randomVolume, writeSparseVolume } from '@ferry/qcow2/src/testing/sparseVolume';
 import { prng, randomInt } from '@ferry/qcow2/src/testing/volumes';
 import { backupVolume } from '../volume/backupVolume';
 import type { ByteRange } from '../volume/changedRanges';
 import { restoreVolume } from '../volume/restoreVolume';
 import { DatamoverError } from '../errors';
+import { objectFile } from './objectFile';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -64,14 +66,7 @@ export async function datamoverRound(o: {
     report.checks++;
   };
   const maxSectors = Math.floor((o.maxBytes ?? 48 * MiB) / 512);
-  const sectors = random() < 0.7 ? randomInt(random, 1, Math.min(maxSectors, (8 * MiB) / 512)) : randomInt(random, 1, maxSectors);
-  let volume = firstVolume({
-    random,
-    size: sectors * 512,
-    extents: randomInt(random, 0, 40),
-    maxExtent: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
-    dense: random() < 0.25,
-  });
+  let volume = randomVolume({ random, maxBytes: maxSectors * 512 });
   const taken: Array<{ id: string; bytes: Uint8Array }> = [];
   const count = randomInt(random, 2, 6);
   let parent: { id: string; bytes: Uint8Array } | undefined;
@@ -79,11 +74,9 @@ export async function datamoverRound(o: {
     if (i > 0) {
       const size = volume.bytes.length;
       const resize = random() < 0.1 ? (random() < 0.5 || size <= 512 ? 1 : -1) * 512 * randomInt(random, 1, 64) : 0;
-      volume = nextVolume({
+      volume = changedVolume({
         random,
         previous: volume,
-        writes: randomInt(random, 0, 25),
-        maxWrite: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
         resize: Math.max(512 - size, Math.min(resize, (maxSectors - size / 512) * 512)),
       });
     }
@@ -165,6 +158,27 @@ export async function datamoverRound(o: {
   const garbage = await collectGarbage(repo, { app: APP, graceMs: 0 });
   expectTrue(`gc removes nothing a backup needs: ${garbage.deletedKeys.join(', ')}`, garbage.deletedKeys.length === 0);
   return report;
+}
+
+/**
+ * {@link datamoverRound} on a fresh repository of a test target (set up by the caller), in a
+ * fresh folder of its scratch space, removed when the round passes (kept when it fails).
+ */
+export async function datamoverRoundOn(kind: TestTargetKind, o: { seed: number; maxBytes: number }): Promise<DatamoverRoundReport> {
+  const repo = await Repository.open(await kind.make(), { create: true });
+  const dir = await fs.mkdtemp(path.join(kind.scratch, `round-${o.seed}-`));
+  try {
+    const report = await datamoverRound({
+      ...o,
+      repo,
+      dir,
+      storedFile: key => objectFile(repo.target, key, kind.server?.dataDir),
+    });
+    await fs.rm(dir, { recursive: true, force: true });
+    return report;
+  } finally {
+    await repo.target.close();
+  }
 }
 
 /** Clusters whose bytes differ between two volumes of the same size. */

@@ -17,8 +17,8 @@ import { imageDifferences } from './imageDifferences';
 import { MemoryDiskSink } from './memory';
 import { qemuCheck, qemuIdentical } from './qemu';
 import {
-  firstVolume,
-  nextVolume,
+  changedVolume,
+  randomVolume,
   SparseVolume,
   writeSparseVolume,
 } from './sparseVolume';
@@ -86,17 +86,7 @@ export async function differentialRound(options: {
     report.checks++;
   };
 
-  const sectors =
-    random() < 0.7
-      ? randomInt(random, 1, Math.min(maxSectors, (8 * MiB) / 512))
-      : randomInt(random, 1, maxSectors);
-  let volume = firstVolume({
-    random,
-    size: sectors * 512,
-    extents: randomInt(random, 0, 40),
-    maxExtent: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
-    dense: random() < 0.25,
-  });
+  let volume = randomVolume({ random, maxBytes: maxSectors * 512 });
   const overlays = randomInt(random, 1, 5);
   let clusterSize = randomClusterSize();
   let previous: SparseVolume | undefined;
@@ -104,11 +94,9 @@ export async function differentialRound(options: {
     if (s > 0) {
       previous = volume;
       const size = previous.bytes.length;
-      volume = nextVolume({
+      volume = changedVolume({
         random,
         previous,
-        writes: randomInt(random, 0, 25),
-        maxWrite: pick([4 * KiB, 64 * KiB, MiB, 4 * MiB]),
         resize: Math.min(
           resizeOf(random, size),
           (maxSectors - size / 512) * 512,

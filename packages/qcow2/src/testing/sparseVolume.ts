@@ -28,58 +28,68 @@ function markWritten(volume: SparseVolume, offset: number, length: number) {
   );
 }
 
+/** The largest writes of a state, one of which a round picks. */
+const WRITE_SIZES = [4096, 65536, 1024 * 1024, 4 * 1024 * 1024];
+
 /**
- * A first state: `extents` random ranges of data or of explicit zero bytes in a volume of
- * holes, or (`dense`) the same with every block written, like a volume copied with
+ * A random first state of at most `maxBytes` (7 times in 10 at most 8 MiB), any number of
+ * 512-byte sectors: up to 40 random ranges of data or of explicit zero bytes in a volume of
+ * holes, or (1 time in 4) the same with every block written, like a volume copied with
  * `cp --sparse=never`.
  */
-export function firstVolume(options: {
+export function randomVolume(options: {
   random: () => number;
-  size: number;
-  extents: number;
-  maxExtent: number;
-  dense: boolean;
+  maxBytes: number;
 }): SparseVolume {
-  const { random, size } = options;
+  const { random } = options;
+  const maxSectors = Math.floor(options.maxBytes / 512);
+  const sectors =
+    random() < 0.7
+      ? randomInt(random, 1, Math.min(maxSectors, (8 * 1024 * 1024) / 512))
+      : randomInt(random, 1, maxSectors);
+  const size = sectors * 512;
+  const extents = randomInt(random, 0, 40);
+  const maxExtent = WRITE_SIZES[randomInt(random, 0, WRITE_SIZES.length - 1)];
+  const dense = random() < 0.25;
   const volume: SparseVolume = {
     bytes: new Uint8Array(size),
     written: new Uint8Array(blocksOf(size)),
   };
-  for (let i = 0; i < options.extents; i++) {
-    const length = Math.min(size, randomInt(random, 1, options.maxExtent));
+  for (let i = 0; i < extents; i++) {
+    const length = Math.min(size, randomInt(random, 1, maxExtent));
     const offset = randomInt(random, 0, size - length);
     if (random() < 0.75)
       fillRandom(random, volume.bytes.subarray(offset, offset + length));
     markWritten(volume, offset, length);
   }
-  if (options.dense) volume.written.fill(1);
+  if (dense) volume.written.fill(1);
   return volume;
 }
 
 /**
- * The next state of a volume: its size may change (grown or shrunk by whole 512-byte sectors),
- * then `writes` ranges get random data, explicit zeros, or are punched (their whole blocks
+ * The next state of a volume: its size changes by `resize` bytes (whole 512-byte sectors), then
+ * up to 25 random ranges get random data, explicit zeros, or are punched (their whole blocks
  * become holes again; the bytes around them in partial blocks are zeroed and stay written).
  */
-export function nextVolume(options: {
+export function changedVolume(options: {
   random: () => number;
   previous: SparseVolume;
-  writes: number;
-  maxWrite: number;
   resize: number;
 }): SparseVolume {
   const { random, previous } = options;
   const size = previous.bytes.length + options.resize;
   if (size <= 0 || size % 512 !== 0)
     throw new Error(`volume size ${size} is not a positive number of sectors`);
+  const writes = randomInt(random, 0, 25);
+  const maxWrite = WRITE_SIZES[randomInt(random, 0, WRITE_SIZES.length - 1)];
   const volume: SparseVolume = {
     bytes: new Uint8Array(size),
     written: new Uint8Array(blocksOf(size)),
   };
   volume.bytes.set(previous.bytes.subarray(0, size));
   volume.written.set(previous.written.subarray(0, volume.written.length));
-  for (let i = 0; i < options.writes; i++) {
-    const length = Math.min(size, randomInt(random, 1, options.maxWrite));
+  for (let i = 0; i < writes; i++) {
+    const length = Math.min(size, randomInt(random, 1, maxWrite));
     const offset = randomInt(random, 0, size - length);
     const range = volume.bytes.subarray(offset, offset + length);
     const kind = random();
