@@ -63,6 +63,27 @@ async function ourImage(options: {
   return sink.committed!;
 }
 
+/** An image made by `qemu-img create -o <options>` and written with `qemu-io`. */
+async function qemuImage(options: {
+  path: string;
+  options: string;
+  size: string;
+  writes: string[];
+}): Promise<Uint8Array> {
+  await qemuImg([
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-o',
+    options.options,
+    options.path,
+    options.size,
+  ]);
+  await qemuIo(options.path, options.writes);
+  return new Uint8Array(await fs.readFile(options.path));
+}
+
 /**
  * The corpus: our base (4 KiB clusters) and overlay (64 KiB), a qemu-img image (4 KiB clusters,
  * data, a zero cluster, data at the end) and a qemu-img version 2 image. `dir` holds qemu-img's
@@ -86,42 +107,28 @@ export async function fuzzCorpus(dir: string): Promise<FuzzSeed[]> {
     }),
     backing: new Map([['base', base]]),
   });
-  const qemu = path.join(dir, 'qemu.qcow2');
-  await qemuImg([
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-o',
-    'cluster_size=4096',
-    qemu,
-    '3M',
-  ]);
-  await qemuIo(qemu, [
-    'write -P 0x61 0 8k',
-    'write -P 0x62 1M 100k',
-    'write -z 8k 4k',
-    'write -P 0x63 3068k 4k',
-  ]);
   seeds.push({
     name: 'qemu image, 4K clusters',
-    bytes: new Uint8Array(await fs.readFile(qemu)),
+    bytes: await qemuImage({
+      path: path.join(dir, 'qemu.qcow2'),
+      options: 'cluster_size=4096',
+      size: '3M',
+      writes: [
+        'write -P 0x61 0 8k',
+        'write -P 0x62 1M 100k',
+        'write -z 8k 4k',
+        'write -P 0x63 3068k 4k',
+      ],
+    }),
   });
-  const v2 = path.join(dir, 'v2.qcow2');
-  await qemuImg([
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-o',
-    'compat=0.10,cluster_size=8192',
-    v2,
-    '1M',
-  ]);
-  await qemuIo(v2, ['write -P 0x71 0 24k', 'write -P 0x72 600k 8k']);
   seeds.push({
     name: 'qemu version 2 image',
-    bytes: new Uint8Array(await fs.readFile(v2)),
+    bytes: await qemuImage({
+      path: path.join(dir, 'v2.qcow2'),
+      options: 'compat=0.10,cluster_size=8192',
+      size: '1M',
+      writes: ['write -P 0x71 0 24k', 'write -P 0x72 600k 8k'],
+    }),
   });
   return seeds;
 }
