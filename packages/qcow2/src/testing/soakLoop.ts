@@ -26,6 +26,7 @@ export function parseSoakArgs(
   for (let i = 0; i < args.length; i += 2) {
     if (!known.includes(args[i]))
       throw new Error(`unknown option "${args[i]}": use ${known.join(', ')}`);
+    if (i + 1 >= args.length) throw new Error(`${args[i]} needs a value`);
     values[args[i]] = args[i + 1];
   }
   const count = (name: string): number | undefined => {
@@ -89,7 +90,10 @@ export async function soakLoop(options: {
     }
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  const seeds = `seeds ${soak.firstSeed}–${soak.firstSeed + done - 1}`;
+  const seeds =
+    done > 0
+      ? `seeds ${soak.firstSeed}–${soak.firstSeed + done - 1}`
+      : 'no seed';
   process.stdout.write(
     `${done} rounds on ${options.on} (${seeds}), ${checks} checks, 0 differences, ${seconds} s\n`,
   );
