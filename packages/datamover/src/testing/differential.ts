@@ -4,7 +4,7 @@ import { AppLock, Repository, collectGarbage, deleteBackup, newBackupId, verifyR
 import type { TestTargetKind } from '@ferry/repository/src/testing/testTargets';
 import { imageDifferences } from '@ferry/qcow2/src/testing/imageDifferences';
 import { qemuCheck, qemuIdentical } from '@ferry/qcow2/src/testing/qemu';
-import { FS_BLOCK, changedVolume, randomVolume, writeSparseVolume } from '@ferry/qcow2/src/testing/sparseVolume';
+import { FS_BLOCK, changedVolume, randomResize, randomVolume, writeSparseVolume } from '@ferry/qcow2/src/testing/sparseVolume';
 import { prng, randomInt } from '@ferry/qcow2/src/testing/volumes';
 import { backupVolume } from '../volume/backupVolume';
 import type { ByteRange } from '../volume/changedRanges';
@@ -65,20 +65,15 @@ export async function datamoverRound(o: {
     if (!ok) throw new Error(`seed ${seed}, ${step} (${JSON.stringify(report)})`);
     report.checks++;
   };
-  const maxSectors = Math.floor((o.maxBytes ?? 48 * MiB) / 512);
-  let volume = randomVolume({ random, maxBytes: maxSectors * 512 });
+  const maxBytes = o.maxBytes ?? 48 * MiB;
+  let volume = randomVolume({ random, maxBytes });
   const taken: Array<{ id: string; bytes: Uint8Array }> = [];
   const count = randomInt(random, 2, 6);
   let parent: { id: string; bytes: Uint8Array } | undefined;
   for (let i = 0; i < count; i++) {
     if (i > 0) {
-      const size = volume.bytes.length;
-      const resize = random() < 0.1 ? (random() < 0.5 || size <= 512 ? 1 : -1) * 512 * randomInt(random, 1, 64) : 0;
-      volume = changedVolume({
-        random,
-        previous: volume,
-        resize: Math.max(512 - size, Math.min(resize, (maxSectors - size / 512) * 512)),
-      });
+      const resize = randomResize({ random, size: volume.bytes.length, maxBytes });
+      volume = changedVolume({ random, previous: volume, resize });
     }
     const step = `backup ${i}`;
     const device = path.join(dir, `state${i}.raw`);
@@ -211,5 +206,10 @@ function changedRangesOf(before: Uint8Array, now: Uint8Array, random: () => numb
       ranges.push({ offset: randomInt(random, 0, now.length - length), length });
     }
   }
-  return ranges.sort(() => random() - 0.5);
+  // In random order (Fisher–Yates): CBT output may come in any order.
+  for (let i = ranges.length - 1; i > 0; i--) {
+    const j = randomInt(random, 0, i);
+    [ranges[i], ranges[j]] = [ranges[j], ranges[i]];
+  }
+  return ranges;
 }

@@ -18,6 +18,7 @@ import { MemoryDiskSink } from './memory';
 import { qemuCheck, qemuIdentical } from './qemu';
 import {
   changedVolume,
+  randomResize,
   randomVolume,
   SparseVolume,
   writeSparseVolume,
@@ -63,7 +64,7 @@ export async function differentialRound(options: {
 }): Promise<RoundReport> {
   const { seed, dir } = options;
   const random = prng(seed);
-  const maxSectors = Math.floor((options.maxBytes ?? 80 * MiB) / 512);
+  const maxBytes = options.maxBytes ?? 80 * MiB;
   const pick = <T>(items: readonly T[]): T =>
     items[randomInt(random, 0, items.length - 1)];
   const randomClusterSize = () => 2 ** randomInt(random, 12, 21);
@@ -86,21 +87,21 @@ export async function differentialRound(options: {
     report.checks++;
   };
 
-  let volume = randomVolume({ random, maxBytes: maxSectors * 512 });
+  let volume = randomVolume({ random, maxBytes });
   const overlays = randomInt(random, 1, 5);
   let clusterSize = randomClusterSize();
   let previous: SparseVolume | undefined;
   for (let s = 0; s <= overlays; s++) {
     if (s > 0) {
       previous = volume;
-      const size = previous.bytes.length;
       volume = changedVolume({
         random,
         previous,
-        resize: Math.min(
-          resizeOf(random, size),
-          (maxSectors - size / 512) * 512,
-        ),
+        resize: randomResize({
+          random,
+          size: previous.bytes.length,
+          maxBytes,
+        }),
       });
       if (random() < 0.2) clusterSize = randomClusterSize();
     }
@@ -229,14 +230,6 @@ export async function differentialRound(options: {
     );
   }
   return report;
-}
-
-/** Bytes a volume of `size` bytes grows (1 in 10) or shrinks by (1 in 20), in whole sectors. */
-function resizeOf(random: () => number, size: number): number {
-  if (random() < 0.1) return randomInt(random, 1, (8 * MiB) / 512) * 512;
-  if (random() < 0.05 && size > 512)
-    return -randomInt(random, 1, Math.max(1, Math.floor(size / 2048))) * 512;
-  return 0;
 }
 
 /** True when our reader reads `bytes` from the chain whose top is `image`. */

@@ -1,4 +1,3 @@
-import type { ImageLayer } from '../reader/ImageLayer';
 import { layerExtents } from '../reader/layerExtents';
 import { openFileChain } from './images';
 
@@ -54,9 +53,8 @@ async function clusterDifferences(
   const { chain, close } = await openFileChain(image);
   const wrong: string[] = [];
   try {
-    const top: ImageLayer = chain.top;
-    const clusterSize = top.granularity;
-    for await (const extent of layerExtents(top)) {
+    const clusterSize = chain.top.granularity;
+    for await (const extent of layerExtents(chain.top)) {
       for (
         let offset = extent.offset;
         offset < extent.offset + extent.length && wrong.length < 5;

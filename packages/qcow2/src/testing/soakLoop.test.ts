@@ -48,16 +48,23 @@ describe('soakLoop', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  it('runs the rounds with consecutive seeds and sums their checks', async () => {
+  /** Runs the loop with rounds of `checks` checks each, the one of seed `failAt` failing. */
+  const loop = async (o: { checks: number; failAt?: number }) => {
     const seeds: number[] = [];
     const passed = await soakLoop({
       soak,
       on: 'a test',
       round: async seed => {
         seeds.push(seed);
-        return { checks: 2, line: `seed ${seed}` };
+        if (seed === o.failAt) throw new Error('bytes differ');
+        return { checks: o.checks, line: `seed ${seed}` };
       },
     });
+    return { passed, seeds };
+  };
+
+  it('runs the rounds with consecutive seeds and sums their checks', async () => {
+    const { passed, seeds } = await loop({ checks: 2 });
     expect(passed).toBe(true);
     expect(seeds).toEqual([10, 11, 12, 13, 14]);
     expect(output).toContain(
@@ -66,16 +73,7 @@ describe('soakLoop', () => {
   });
 
   it('stops at the first failing round and names its seed', async () => {
-    const seeds: number[] = [];
-    const passed = await soakLoop({
-      soak,
-      on: 'a test',
-      round: async seed => {
-        seeds.push(seed);
-        if (seed === 12) throw new Error('bytes differ');
-        return { checks: 1, line: `seed ${seed}` };
-      },
-    });
+    const { passed, seeds } = await loop({ checks: 1, failAt: 12 });
     expect(passed).toBe(false);
     expect(seeds).toEqual([10, 11, 12]);
     expect(output).toContain('DIFFERENCE at seed 12');

@@ -67,6 +67,26 @@ export function randomVolume(options: {
 }
 
 /**
+ * A random size change for a volume of `size` bytes, in whole 512-byte sectors: 1 time in 10 it
+ * grows by up to 8 MiB, 1 time in 20 it shrinks by up to a quarter; never past `maxBytes`,
+ * never below one sector.
+ */
+export function randomResize(options: {
+  random: () => number;
+  size: number;
+  maxBytes: number;
+}): number {
+  const { random, size } = options;
+  let resize = 0;
+  if (random() < 0.1)
+    resize = randomInt(random, 1, (8 * 1024 * 1024) / 512) * 512;
+  else if (random() < 0.05 && size > 512)
+    resize = -randomInt(random, 1, Math.max(1, Math.floor(size / 2048))) * 512;
+  const maxSectors = Math.floor(options.maxBytes / 512);
+  return Math.max(512 - size, Math.min(resize, maxSectors * 512 - size));
+}
+
+/**
  * The next state of a volume: its size changes by `resize` bytes (whole 512-byte sectors), then
  * up to 25 random ranges get random data, explicit zeros, or are punched (their whole blocks
  * become holes again; the bytes around them in partial blocks are zeroed and stay written).
