@@ -8,7 +8,8 @@
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
  * --read-threads <worker threads scanning the volume (default: 2 from 1 GiB read)>,
- * --read-ahead <thread-pool reads in flight in blocking mode without read threads>.
+ * --read-ahead <thread-pool reads in flight in blocking mode without read threads>,
+ * --no-map (read the volume rather than map it; see the README, "Mapped reads").
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import { promises as fs } from 'node:fs';
@@ -21,6 +22,8 @@ import {
   fileAllocation,
   convertRawToQcow2,
   fileBackingResolver,
+  fileMapping,
+  FileMapping,
   hydrate,
   writeOverlayFromRaw,
 } from '../src';
@@ -55,7 +58,13 @@ async function main(): Promise<void> {
     '--async',
     '--no-allocation',
     '--no-preallocate',
+    '--no-map',
   ]);
+  const map = !args.includes('--no-map');
+  if (map && !fileMapping())
+    throw new Error(
+      'the file mapping addon is not built (packages/qcow2/native/build.sh) or FERRY_FILE_MAPPING is off: build it or pass --no-map',
+    );
   const positional = args.filter(
     (a, i) =>
       !a.startsWith('--') &&
@@ -92,6 +101,7 @@ async function main(): Promise<void> {
       blocking,
       readThreads,
       readAhead,
+      map,
     });
     await source.close();
     process.stdout.write(
@@ -116,6 +126,7 @@ async function main(): Promise<void> {
       blocking,
       readThreads,
       readAhead,
+      map,
     });
     await prev.chain.close();
     await prev.source.close();
@@ -150,7 +161,11 @@ async function main(): Promise<void> {
     );
   } else if (command === 'scan') {
     const source = await FileRangeSource.open({ path: files[0] });
-    const nonZeroClusters = await scanOnly(source, readThreads ?? 2);
+    const nonZeroClusters = await scanOnly(
+      source,
+      readThreads ?? 2,
+      map ? fileMapping() : undefined,
+    );
     await source.close();
     process.stdout.write(`${JSON.stringify({ nonZeroClusters })}\n`);
   } else {
@@ -164,6 +179,7 @@ async function main(): Promise<void> {
 async function scanOnly(
   source: FileRangeSource,
   threads: number,
+  mapping?: FileMapping,
 ): Promise<number> {
   const size = await source.size();
   const windowBytes = 32 * 1024 * 1024;
@@ -174,6 +190,7 @@ async function scanOnly(
     windowBytes,
     workers: threads - 1,
     callerScans: true,
+    mapping,
   });
   const windows = Math.ceil(size / windowBytes);
   let posted = 0;

@@ -6,6 +6,7 @@ import type { ByteRange } from '../plan/segments';
 import { Qcow2Chain } from '../reader/Qcow2Chain';
 import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
+import { builtMapping } from './mapping';
 
 /** Writes `raw` as a base image at `image` with our writer. */
 export async function writeBase(options: {
@@ -15,6 +16,7 @@ export async function writeBase(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
+  map?: boolean;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
 }) {
@@ -29,6 +31,7 @@ export async function writeBase(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
+      map: options.map,
     });
   } finally {
     await source.close();
@@ -69,6 +72,7 @@ export async function writeOverlay(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
+  map?: boolean;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
 }) {
@@ -86,6 +90,7 @@ export async function writeOverlay(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
+      map: options.map,
     });
   } finally {
     await close();
@@ -93,39 +98,48 @@ export async function writeOverlay(options: {
   }
 }
 
-/** The I/O modes the converters are tested in. */
+/**
+ * The I/O modes the converters are tested in. "mapped" and "read": the volume mapped with the
+ * file mapping addon (the default where a thread reads the volume itself) or read.
+ */
 export type IoMode =
   | 'thread-pool'
-  | 'blocking'
+  | 'blocking, mapped'
+  | 'blocking, read'
   | 'blocking, read-ahead'
-  | 'blocking, 2 scanning threads'
-  | 'thread-pool, 2 scanning threads';
+  | 'blocking, 2 scanning threads, mapped'
+  | 'blocking, 2 scanning threads, read'
+  | 'thread-pool, 2 scanning threads, mapped';
 export const IO_MODES: IoMode[] = [
   'thread-pool',
-  'blocking',
+  'blocking, mapped',
+  'blocking, read',
   'blocking, read-ahead',
-  'blocking, 2 scanning threads',
-  'thread-pool, 2 scanning threads',
+  'blocking, 2 scanning threads, mapped',
+  'blocking, 2 scanning threads, read',
+  'thread-pool, 2 scanning threads, mapped',
 ];
 
 /**
  * The converter options of an I/O mode (0 threads: one thread even for large passes;
  * scanning threads are forced on, test volumes being small). Blocking with 2 scanning threads
- * is the calling thread and one worker; the thread pool with 2 is two workers.
+ * is the calling thread and one worker; the thread pool with 2 is two workers. A mapped mode
+ * fails when the addon is not built, rather than read without saying so.
  */
 export function ioOptions(mode: IoMode): {
   blocking: boolean;
   readThreads?: number;
   readAhead?: number;
+  map: boolean;
 } {
-  if (mode === 'thread-pool') return { blocking: false };
-  if (mode === 'blocking')
-    return { blocking: true, readThreads: 0, readAhead: 0 };
-  if (mode === 'blocking, read-ahead')
-    return { blocking: true, readThreads: 0 };
-  if (mode === 'thread-pool, 2 scanning threads')
-    return { blocking: false, readThreads: 2 };
-  return { blocking: true, readThreads: 2 };
+  const map = mode.endsWith(', mapped');
+  if (map) builtMapping();
+  const blocking = mode.startsWith('blocking');
+  if (mode.includes('2 scanning threads'))
+    return { blocking, readThreads: 2, map };
+  if (mode === 'thread-pool') return { blocking, map };
+  if (mode === 'blocking, read-ahead') return { blocking, readThreads: 0, map };
+  return { blocking, readThreads: 0, readAhead: 0, map };
 }
 
 export async function readAll(path: string): Promise<Uint8Array> {

@@ -1,0 +1,156 @@
+/*
+ * file_mapping: read-only memory mappings of a local file or block device, for @ferry/qcow2.
+ *
+ * Node has no mmap. Reading a volume with read() copies every byte out of the page cache
+ * (the kernel's _copy_to_iter was half of a 4 GiB scan's CPU time); a mapping lets the zero
+ * check and the comparisons read the page cache where it is. Two functions, nothing else:
+ *
+ *   map(fd, offset, length) -> ArrayBuffer
+ *     Maps `length` bytes of `fd` from `offset` (any offset: the mapping starts at the page
+ *     below it), read-only, shared, populated at once (MAP_POPULATE). The range must lie
+ *     inside the file or device (checked here: a byte past the end would raise SIGBUS).
+ *   unmap(buffer)
+ *     Detaches the ArrayBuffer (every view of it becomes empty, so no JavaScript can read the
+ *     memory afterwards) and unmaps it. A buffer that is never unmapped stays mapped until
+ *     the process exits.
+ *
+ * Errors are thrown as JavaScript errors whose code is the errno name (EBADF, ENODEV...) or
+ * ERR_INVALID_ARG_VALUE for a bad argument, with a message naming the argument.
+ *
+ * What a mapping cannot do that read() does: report an I/O error. A page that cannot be read
+ * while populating makes mmap fail (thrown here), but one evicted and failing to read back
+ * later, or a file truncated by someone else while mapped, raises SIGBUS and ends the
+ * process. Callers map short ranges, use them at once and unmap them.
+ */
+#define NAPI_VERSION 8
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/fs.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHECK(env, call)                                                       \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      napi_throw_error((env), NULL, "file_mapping: N-API call failed: " #call); \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+/* Marks the ArrayBuffers made by map, so that unmap refuses any other. */
+static const napi_type_tag MAPPING_TAG = {0x6665727279716377ULL, 0x32666d6170706e67ULL};
+
+static napi_value invalid(napi_env env, const char *message) {
+  napi_throw_range_error(env, "ERR_INVALID_ARG_VALUE", message);
+  return NULL;
+}
+
+static napi_value system_error(napi_env env, const char *call, int error) {
+  char message[160];
+  snprintf(message, sizeof message, "%s failed: %s", call, strerror(error));
+  napi_throw_error(env, strerrorname_np(error), message);
+  return NULL;
+}
+
+/* A non-negative integer below 2^53, or -1. */
+static int64_t whole_number(napi_env env, napi_value value) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return -1;
+  if (!(number >= 0 && number <= 9007199254740991.0) || number != (double)(int64_t)number)
+    return -1;
+  return (int64_t)number;
+}
+
+/* Size of a regular file or block device, or -1 with errno set. */
+static int64_t size_of(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -1;
+  if (S_ISREG(st.st_mode)) return st.st_size;
+  if (S_ISBLK(st.st_mode)) {
+    uint64_t bytes;
+    if (ioctl(fd, BLKGETSIZE64, &bytes) != 0) return -1;
+    return (int64_t)bytes;
+  }
+  errno = ENODEV;
+  return -1;
+}
+
+static napi_value map(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) return invalid(env, "map(fd, offset, length) takes 3 arguments");
+  int64_t fd = whole_number(env, argv[0]);
+  int64_t offset = whole_number(env, argv[1]);
+  int64_t length = whole_number(env, argv[2]);
+  if (fd < 0 || fd > INT32_MAX) return invalid(env, "fd must be an open file descriptor");
+  if (offset < 0) return invalid(env, "offset must be a non-negative integer");
+  if (length <= 0 || length > (int64_t)1 << 40)
+    return invalid(env, "length must be a positive integer of at most 1 TiB");
+  int64_t size = size_of((int)fd);
+  if (size < 0) return system_error(env, "fstat", errno);
+  if (offset + length > size) {
+    char message[160];
+    snprintf(message, sizeof message,
+             "offset %lld + length %lld is past the end of the file (%lld bytes)",
+             (long long)offset, (long long)length, (long long)size);
+    return invalid(env, message);
+  }
+  int64_t page = sysconf(_SC_PAGESIZE);
+  int64_t skip = offset % page;
+  void *base = mmap(NULL, (size_t)(length + skip), PROT_READ, MAP_SHARED | MAP_POPULATE,
+                    (int)fd, (off_t)(offset - skip));
+  if (base == MAP_FAILED) return system_error(env, "mmap", errno);
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, (char *)base + skip, (size_t)length, NULL, NULL,
+                                       &buffer) != napi_ok) {
+    munmap(base, (size_t)(length + skip));
+    napi_throw_error(env, NULL, "file_mapping: napi_create_external_arraybuffer failed");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, buffer, &MAPPING_TAG) != napi_ok) {
+    munmap(base, (size_t)(length + skip));
+    napi_throw_error(env, NULL, "file_mapping: napi_type_tag_object failed");
+    return NULL;
+  }
+  return buffer;
+}
+
+static napi_value unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_buffer = false;
+  if (argc != 1 || napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer)
+    return invalid(env, "unmap(buffer) takes the ArrayBuffer map returned");
+  bool ours = false;
+  CHECK(env, napi_check_object_type_tag(env, argv[0], &MAPPING_TAG, &ours));
+  if (!ours) return invalid(env, "buffer is not a mapping made by map");
+  bool detached = false;
+  CHECK(env, napi_is_detached_arraybuffer(env, argv[0], &detached));
+  if (detached) return invalid(env, "buffer was already unmapped");
+  void *data;
+  size_t length;
+  CHECK(env, napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  CHECK(env, napi_detach_arraybuffer(env, argv[0]));
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t)data & ~(page - 1);
+  if (munmap((void *)start, length + ((uintptr_t)data - start)) != 0)
+    return system_error(env, "munmap", errno);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value function;
+  CHECK(env, napi_create_function(env, "map", NAPI_AUTO_LENGTH, map, NULL, &function));
+  CHECK(env, napi_set_named_property(env, exports, "map", function));
+  CHECK(env, napi_create_function(env, "unmap", NAPI_AUTO_LENGTH, unmap, NULL, &function));
+  CHECK(env, napi_set_named_property(env, exports, "unmap", function));
+  return exports;
+}
