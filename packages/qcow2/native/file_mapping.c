@@ -7,8 +7,9 @@
  *
  *   map(fd, offset, length) -> ArrayBuffer
  *     Maps `length` bytes of `fd` from `offset` (any offset: the mapping starts at the page
- *     below it), read-only, shared, populated at once (MAP_POPULATE). The range must lie
- *     inside the file or device (checked here: a byte past the end would raise SIGBUS).
+ *     below it), read-only and shared, and faults every page in at once without read-around
+ *     (MADV_RANDOM, then MADV_POPULATE_READ: Linux 5.14 or later). The range must lie inside
+ *     the file or device (checked here: a byte past the end would raise SIGBUS).
  *   unmap(buffer)
  *     Detaches the ArrayBuffer (every view of it becomes empty, so no JavaScript can read the
  *     memory afterwards) and unmaps it. A buffer that is never unmapped stays mapped until
@@ -17,14 +18,15 @@
  * Errors are thrown as JavaScript errors whose code is the errno name (EBADF, ENODEV...) or
  * ERR_INVALID_ARG_VALUE for a bad argument, with a message naming the argument.
  *
- * What a mapping cannot do that read() does: report an I/O error. A page that cannot be read
- * while populating makes mmap fail (thrown here), but one evicted and failing to read back
+ * What a mapping cannot do that read() does: report every I/O error. A page that cannot be
+ * read while populating fails map (thrown here), but one evicted and failing to read back
  * later, or a file truncated by someone else while mapped, raises SIGBUS and ends the
  * process. Callers map short ranges, use them at once and unmap them.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -104,18 +106,34 @@ static napi_value map(napi_env env, napi_callback_info info) {
   }
   int64_t page = sysconf(_SC_PAGESIZE);
   int64_t skip = offset % page;
-  void *base = mmap(NULL, (size_t)(length + skip), PROT_READ, MAP_SHARED | MAP_POPULATE,
-                    (int)fd, (off_t)(offset - skip));
+  size_t mapped = (size_t)(length + skip);
+  void *base = mmap(NULL, mapped, PROT_READ, MAP_SHARED, (int)fd, (off_t)(offset - skip));
   if (base == MAP_FAILED) return system_error(env, "mmap", errno);
+  /* Read-ahead of exactly this range (pages already in the page cache are skipped), and no
+   * read-around on faults: a fault on a page not in the page cache would otherwise read the
+   * device's whole read-ahead window around it (8 MiB here), holes of a sparse file included.
+   * Then every page is faulted in now, and one that cannot be read is an error here rather
+   * than SIGBUS later (MAP_POPULATE would ignore it). */
+  int advice = posix_fadvise((int)fd, (off_t)(offset - skip), (off_t)mapped, POSIX_FADV_WILLNEED);
+  if (advice != 0) {
+    munmap(base, mapped);
+    return system_error(env, "posix_fadvise", advice);
+  }
+  if (madvise(base, mapped, MADV_RANDOM) != 0 ||
+      madvise(base, mapped, MADV_POPULATE_READ) != 0) {
+    int error = errno;
+    munmap(base, mapped);
+    return system_error(env, "madvise", error);
+  }
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, (char *)base + skip, (size_t)length, NULL, NULL,
                                        &buffer) != napi_ok) {
-    munmap(base, (size_t)(length + skip));
+    munmap(base, mapped);
     napi_throw_error(env, NULL, "file_mapping: napi_create_external_arraybuffer failed");
     return NULL;
   }
   if (napi_type_tag_object(env, buffer, &MAPPING_TAG) != napi_ok) {
-    munmap(base, (size_t)(length + skip));
+    munmap(base, mapped);
     napi_throw_error(env, NULL, "file_mapping: napi_type_tag_object failed");
     return NULL;
   }

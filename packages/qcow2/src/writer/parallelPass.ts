@@ -76,7 +76,10 @@ export async function parallelPass(options: {
   /** The pass: read segments at most {@link WINDOW_BYTES} long, and holes. */
   segments: Iterable<Segment>;
   threads: number;
-  /** Map the volume's windows and stored runs rather than read them. */
+  /**
+   * Map the volume's windows (scanning threads) and, in blocking mode, the stored runs rather
+   * than read them.
+   */
   mapping?: FileMapping;
   /** A hole of the volume (not read). */
   hole: (segment: Segment) => Promise<void>;
@@ -204,7 +207,8 @@ async function applyCodes(options: {
     const from = runStart * clusterSize;
     const length = Math.min(end * clusterSize, segment.length) - from;
     runStart = -1;
-    if (mapping) {
+    // Only a blocking pass maps here: populating a mapping blocks this thread.
+    if (mapping && options.blocking) {
       await withMappedBytes(
         mapping,
         { fd: source.fd!, offset: segment.offset + from, length },

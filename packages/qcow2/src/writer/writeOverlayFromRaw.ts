@@ -57,9 +57,9 @@ export interface OverlayFromRawOptions {
   readAhead?: number;
   /**
    * Map the volume's bytes (the file mapping addon, see `fileMapping`) rather than read them,
-   * where a thread reads the volume itself: the scanning threads, and the calling thread in
-   * blocking mode (the previous chain is still read). Needs a source with `fd` and the addon built; true by default (ignored
-   * when either is missing).
+   * where a thread reads the volume itself: the scanning threads (which also map the runs of
+   * the previous image they compare with), and the calling thread in blocking mode. Needs a
+   * source with `fd` and the addon built; true by default (ignored when either is missing).
    */
   map?: boolean;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
