@@ -5,15 +5,25 @@
  * (the kernel's _copy_to_iter was half of a 4 GiB scan's CPU time); a mapping lets the zero
  * check and the comparisons read the page cache where it is. Two functions, nothing else:
  *
- *   map(fd, offset, length) -> ArrayBuffer
+ *   map(fd, offset, length, populate = true) -> ArrayBuffer
  *     Maps `length` bytes of `fd` from `offset` (any offset: the mapping starts at the page
- *     below it), read-only and shared, and faults every page in at once without read-around
- *     (MADV_RANDOM, then MADV_POPULATE_READ: Linux 5.14 or later). The range must lie inside
- *     the file or device (checked here: a byte past the end would raise SIGBUS).
+ *     below it), read-only and shared, and with `populate` faults every page in at once. The
+ *     range must lie inside the file or device (checked here: a byte past the end would raise
+ *     SIGBUS).
+ *   populate(buffer, start, length)
+ *     Faults in the pages of bytes [start, start + length) of a mapping (MADV_POPULATE_READ:
+ *     Linux 5.14 or later), reporting a page that cannot be read as an error.
+ *   release(buffer, start, length)
+ *     Drops those pages from the process (MADV_DONTNEED: they no longer count in its RSS);
+ *     reading them again faults them back in from the page cache.
  *   unmap(buffer)
  *     Detaches the ArrayBuffer (every view of it becomes empty, so no JavaScript can read the
  *     memory afterwards) and unmaps it. A buffer that is never unmapped stays mapped until
  *     the process exits.
+ *
+ * A large mapping populated and released piece by piece costs one mmap and one munmap, which
+ * take the process's mmap lock for writing and so stall every other thread's faults; a
+ * mapping per piece made two scanning threads slower than one (see the package README).
  *
  * Errors are thrown as JavaScript errors whose code is the errno name (EBADF, ENODEV...) or
  * ERR_INVALID_ARG_VALUE for a bad argument, with a message naming the argument.
@@ -84,10 +94,13 @@ static int64_t size_of(int fd) {
 }
 
 static napi_value map(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return invalid(env, "map(fd, offset, length) takes 3 arguments");
+  if (argc < 3) return invalid(env, "map(fd, offset, length, populate) takes 3 or 4 arguments");
+  bool populate = true;
+  if (argc == 4 && napi_get_value_bool(env, argv[3], &populate) != napi_ok)
+    return invalid(env, "populate must be a boolean");
   int64_t fd = whole_number(env, argv[0]);
   int64_t offset = whole_number(env, argv[1]);
   int64_t length = whole_number(env, argv[2]);
@@ -112,15 +125,15 @@ static napi_value map(napi_env env, napi_callback_info info) {
   /* Read-ahead of exactly this range (pages already in the page cache are skipped), and no
    * read-around on faults: a fault on a page not in the page cache would otherwise read the
    * device's whole read-ahead window around it (8 MiB here), holes of a sparse file included.
-   * Then every page is faulted in now, and one that cannot be read is an error here rather
-   * than SIGBUS later (MAP_POPULATE would ignore it). */
+   * Then, with populate, every page is faulted in now, and one that cannot be read is an
+   * error here rather than SIGBUS later (MAP_POPULATE would ignore it). */
   int advice = posix_fadvise((int)fd, (off_t)(offset - skip), (off_t)mapped, POSIX_FADV_WILLNEED);
   if (advice != 0) {
     munmap(base, mapped);
     return system_error(env, "posix_fadvise", advice);
   }
   if (madvise(base, mapped, MADV_RANDOM) != 0 ||
-      madvise(base, mapped, MADV_POPULATE_READ) != 0) {
+      (populate && madvise(base, mapped, MADV_POPULATE_READ) != 0)) {
     int error = errno;
     munmap(base, mapped);
     return system_error(env, "madvise", error);
@@ -140,22 +153,77 @@ static napi_value map(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+/* The mapping in argv[0] (made by map, not unmapped): its bytes, or false with an exception. */
+static bool mapping_of(napi_env env, napi_value value, const char *call, void **data,
+                       size_t *length) {
+  char message[120];
+  bool is_buffer = false, ours = false, detached = false;
+  if (napi_is_arraybuffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
+    snprintf(message, sizeof message, "%s: buffer must be the ArrayBuffer map returned", call);
+    invalid(env, message);
+    return false;
+  }
+  if (napi_check_object_type_tag(env, value, &MAPPING_TAG, &ours) != napi_ok || !ours) {
+    snprintf(message, sizeof message, "%s: buffer is not a mapping made by map", call);
+    invalid(env, message);
+    return false;
+  }
+  if (napi_is_detached_arraybuffer(env, value, &detached) != napi_ok || detached) {
+    snprintf(message, sizeof message, "%s: buffer was already unmapped", call);
+    invalid(env, message);
+    return false;
+  }
+  if (napi_get_arraybuffer_info(env, value, data, length) != napi_ok) {
+    napi_throw_error(env, NULL, "file_mapping: napi_get_arraybuffer_info failed");
+    return false;
+  }
+  return true;
+}
+
+/* madvise(advice) on the pages holding bytes [start, start + length) of a mapping. */
+static napi_value advise_range(napi_env env, napi_callback_info info, const char *call,
+                               int advice) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char message[120];
+  if (argc != 3) {
+    snprintf(message, sizeof message, "%s(buffer, start, length) takes 3 arguments", call);
+    return invalid(env, message);
+  }
+  void *data;
+  size_t size;
+  if (!mapping_of(env, argv[0], call, &data, &size)) return NULL;
+  int64_t start = whole_number(env, argv[1]);
+  int64_t length = whole_number(env, argv[2]);
+  if (start < 0 || length <= 0 || (uint64_t)(start + length) > size) {
+    snprintf(message, sizeof message,
+             "%s: start and length must be integers inside the %zu-byte mapping", call, size);
+    return invalid(env, message);
+  }
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t first = ((uintptr_t)data + (uintptr_t)start) & ~(page - 1);
+  uintptr_t end = (uintptr_t)data + (uintptr_t)(start + length);
+  if (madvise((void *)first, end - first, advice) != 0) return system_error(env, "madvise", errno);
+  return NULL;
+}
+
+static napi_value populate(napi_env env, napi_callback_info info) {
+  return advise_range(env, info, "populate", MADV_POPULATE_READ);
+}
+
+static napi_value release(napi_env env, napi_callback_info info) {
+  return advise_range(env, info, "release", MADV_DONTNEED);
+}
+
 static napi_value unmap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool is_buffer = false;
-  if (argc != 1 || napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer)
-    return invalid(env, "unmap(buffer) takes the ArrayBuffer map returned");
-  bool ours = false;
-  CHECK(env, napi_check_object_type_tag(env, argv[0], &MAPPING_TAG, &ours));
-  if (!ours) return invalid(env, "buffer is not a mapping made by map");
-  bool detached = false;
-  CHECK(env, napi_is_detached_arraybuffer(env, argv[0], &detached));
-  if (detached) return invalid(env, "buffer was already unmapped");
+  if (argc != 1) return invalid(env, "unmap(buffer) takes 1 argument");
   void *data;
   size_t length;
-  CHECK(env, napi_get_arraybuffer_info(env, argv[0], &data, &length));
+  if (!mapping_of(env, argv[0], "unmap", &data, &length)) return NULL;
   CHECK(env, napi_detach_arraybuffer(env, argv[0]));
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t start = (uintptr_t)data & ~(page - 1);
@@ -164,11 +232,17 @@ static napi_value unmap(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-NAPI_MODULE_INIT() {
+static napi_status export_function(napi_env env, napi_value exports, const char *name,
+                                   napi_callback callback) {
   napi_value function;
-  CHECK(env, napi_create_function(env, "map", NAPI_AUTO_LENGTH, map, NULL, &function));
-  CHECK(env, napi_set_named_property(env, exports, "map", function));
-  CHECK(env, napi_create_function(env, "unmap", NAPI_AUTO_LENGTH, unmap, NULL, &function));
-  CHECK(env, napi_set_named_property(env, exports, "unmap", function));
+  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, NULL, &function);
+  return status == napi_ok ? napi_set_named_property(env, exports, name, function) : status;
+}
+
+NAPI_MODULE_INIT() {
+  CHECK(env, export_function(env, exports, "map", map));
+  CHECK(env, export_function(env, exports, "populate", populate));
+  CHECK(env, export_function(env, exports, "release", release));
+  CHECK(env, export_function(env, exports, "unmap", unmap));
   return exports;
 }

@@ -40,8 +40,8 @@ const STOPPING = 2;
 
 /**
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled
- * with `new Function`, on the calling thread). Maps the volume 4 MiB at a time when
- * `m.mapping` is there (the file mapping addon: no copy), else reads it 256 KiB at a time
+ * with `new Function`, on the calling thread). Maps the window when `m.mapping` is there (the
+ * file mapping addon: no copy) and faults it in 4 MiB at a time, else reads it 256 KiB at a time
  * (still in the CPU cache when checked), and decides each cluster: all zeros, the same as the
  * previous bytes (read from the previous layer's file at the planned host offset) or changed.
  * Previous bytes are read for a run of clusters at once where their host offsets follow each
@@ -76,6 +76,7 @@ const SCAN_FACTORY = `(function (m) {
     }
     return done;
   };
+  // Whether bytes[at, end) are all zeros.
   const isZero = (at, end) => {
     const first = Math.min(end, at + 8);
     for (let i = at; i < first; i++) if (bytes[i] !== 0) return false;
@@ -113,18 +114,20 @@ const SCAN_FACTORY = `(function (m) {
     beforeLength = got;
     return 0;
   };
-  // Codes the clusters of the chunk of the window at base (in clusters) that starts at byte at.
-  const checkChunk = (base, at, take) => {
+  // Codes the clusters of the chunk of the window at base (in clusters) that starts at byte
+  // at; the chunk's bytes are in "bytes" from "origin" on.
+  const checkChunk = (base, at, take, origin) => {
     const chunkEnd = base + Math.ceil((at + take) / cs);
     for (let c = 0; c < take; c += cs) {
-      const end = Math.min(c + cs, take);
+      const start = origin + c;
+      const end = origin + Math.min(c + cs, take);
       const i = base + (at + c) / cs;
       const layer = m.layerOf[i];
-      if (layer === -1) m.codes[i] = isZero(c, end) ? 0 : 1;
+      if (layer === -1) m.codes[i] = isZero(start, end) ? 0 : 1;
       else if (layer === -2) m.codes[i] = 3;
       else {
-        const from = previousOf(i, chunkEnd, end - c);
-        m.codes[i] = bytes.compare(beforeBytes, from, from + end - c, c, end) === 0 ? 0 : isZero(c, end) ? 2 : 1;
+        const from = previousOf(i, chunkEnd, end - start);
+        m.codes[i] = bytes.compare(beforeBytes, from, from + end - start, start, end) === 0 ? 0 : isZero(start, end) ? 2 : 1;
       }
     }
   };
@@ -132,17 +135,23 @@ const SCAN_FACTORY = `(function (m) {
     const offset = m.heads[2 * slot];
     const length = m.heads[2 * slot + 1];
     const base = slot * m.perWindow;
-    for (let at = 0; at < length; at += chunkBytes) {
-      const take = Math.min(chunkBytes, length - at);
-      const mapped = m.mapping ? m.mapping.map(m.fd, offset + at, take) : undefined;
-      if (mapped) bytes = Buffer.from(mapped);
-      else if (readFully(m.fd, bytes, take, offset + at) !== take) throw new Error('the volume ended at ' + (offset + at) + ' while reading ' + take + ' bytes');
-      try {
-        checkChunk(base, at, take);
-      } finally {
-        forgetBefore();
-        if (mapped) m.mapping.unmap(mapped);
+    // Mapped: the whole window at once, its chunks faulted in and dropped one by one.
+    const mapped = m.mapping ? m.mapping.map(m.fd, offset, length, false) : undefined;
+    if (mapped) bytes = Buffer.from(mapped);
+    try {
+      for (let at = 0; at < length; at += chunkBytes) {
+        const take = Math.min(chunkBytes, length - at);
+        if (mapped) m.mapping.populate(mapped, at, take);
+        else if (readFully(m.fd, bytes, take, offset + at) !== take) throw new Error('the volume ended at ' + (offset + at) + ' while reading ' + take + ' bytes');
+        try {
+          checkChunk(base, at, take, mapped ? at : 0);
+        } finally {
+          forgetBefore();
+          if (mapped) m.mapping.release(mapped, at, take);
+        }
       }
+    } finally {
+      if (mapped) m.mapping.unmap(mapped);
     }
   };
 })`;

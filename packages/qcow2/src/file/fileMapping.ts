@@ -11,10 +11,20 @@ export interface FileMapping {
   /** The addon's path (worker threads load it again from there). */
   readonly path: string;
   /**
-   * Maps `length` bytes of `fd` from `offset` (inside the file or device), populated at once.
-   * Use the bytes at once and {@link unmap} them: a file truncated meanwhile raises SIGBUS.
+   * Maps `length` bytes of `fd` from `offset` (inside the file or device), with every page
+   * faulted in unless `populate` is false. Use the bytes at once and {@link unmap} them: a
+   * file truncated meanwhile raises SIGBUS.
    */
-  map(fd: number, offset: number, length: number): ArrayBuffer;
+  map(
+    fd: number,
+    offset: number,
+    length: number,
+    populate?: boolean,
+  ): ArrayBuffer;
+  /** Faults in the pages of bytes [start, start + length) of a mapping. */
+  populate(buffer: ArrayBuffer, start: number, length: number): void;
+  /** Drops those pages from the process's memory (RSS); reading them faults them back in. */
+  release(buffer: ArrayBuffer, start: number, length: number): void;
   /** Detaches the buffer (its views become empty) and unmaps it. */
   unmap(buffer: ArrayBuffer): void;
 }
@@ -55,8 +65,8 @@ export function loadFileMapping(setting?: string): FileMapping | undefined {
       `FERRY_FILE_MAPPING: cannot load ${file}: ${(error as Error).message}`,
     );
   }
-  const { map, unmap } = module.exports;
-  return { path: file, map, unmap };
+  const { map, populate, release, unmap } = module.exports;
+  return { path: file, map, populate, release, unmap };
 }
 
 /**
