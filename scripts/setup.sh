@@ -2,7 +2,7 @@
 # Installs everything Ferry needs on a fresh machine; each step is skipped when already done.
 #   Node 22 (scripts/node-env.sh), Debian packages (scripts/apt-packages.txt), npm packages,
 #   the sandbox's binaries (built from Go modules, cached by version outside the repository),
-#   the datamover bundle, @ferry/qcow2's file mapping addon (C, rebuilt when its source changes).
+#   the datamover bundle.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -36,9 +36,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 else
   echo "up to date"
 fi
-
-step "qcow2 file mapping addon"
-bash packages/qcow2/native/build.sh
 
 if [ -x packages/sandbox/scripts/build-binaries.sh ]; then
   step "sandbox binaries (cached in ${FERRY_CACHE:-$HOME/.cache/ferry})"

@@ -8,8 +8,7 @@
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
  * --read-threads <worker threads scanning the volume (default: 2 from 1 GiB read)>,
- * --read-ahead <thread-pool reads in flight in blocking mode without read threads>,
- * --no-map (read the volume rather than map it; see the README, "Mapped reads").
+ * --read-ahead <thread-pool reads in flight in blocking mode without read threads>.
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import { promises as fs } from 'node:fs';
@@ -22,8 +21,6 @@ import {
   fileAllocation,
   convertRawToQcow2,
   fileBackingResolver,
-  fileMapping,
-  FileMapping,
   hydrate,
   writeOverlayFromRaw,
 } from '../src';
@@ -58,13 +55,7 @@ async function main(): Promise<void> {
     '--async',
     '--no-allocation',
     '--no-preallocate',
-    '--no-map',
   ]);
-  const map = !args.includes('--no-map');
-  if (map && !fileMapping())
-    throw new Error(
-      'the file mapping addon is not built (packages/qcow2/native/build.sh) or FERRY_FILE_MAPPING is off: build it or pass --no-map',
-    );
   const positional = args.filter(
     (a, i) =>
       !a.startsWith('--') &&
@@ -101,7 +92,6 @@ async function main(): Promise<void> {
       blocking,
       readThreads,
       readAhead,
-      map,
     });
     await source.close();
     process.stdout.write(
@@ -126,7 +116,6 @@ async function main(): Promise<void> {
       blocking,
       readThreads,
       readAhead,
-      map,
     });
     await prev.chain.close();
     await prev.source.close();
@@ -161,11 +150,7 @@ async function main(): Promise<void> {
     );
   } else if (command === 'scan') {
     const source = await FileRangeSource.open({ path: files[0] });
-    const nonZeroClusters = await scanOnly(
-      source,
-      readThreads ?? 2,
-      map ? fileMapping() : undefined,
-    );
+    const nonZeroClusters = await scanOnly(source, readThreads ?? 2);
     await source.close();
     process.stdout.write(`${JSON.stringify({ nonZeroClusters })}\n`);
   } else {
@@ -179,7 +164,6 @@ async function main(): Promise<void> {
 async function scanOnly(
   source: FileRangeSource,
   threads: number,
-  mapping?: FileMapping,
 ): Promise<number> {
   const size = await source.size();
   const windowBytes = 32 * 1024 * 1024;
@@ -190,7 +174,6 @@ async function scanOnly(
     windowBytes,
     workers: threads - 1,
     callerScans: true,
-    mapping,
   });
   const windows = Math.ceil(size / windowBytes);
   let posted = 0;

@@ -1,8 +1,7 @@
 /**
  * npm run bench:qcow2 — the standard QCOW2 workload, ours against qemu-img, side by side.
  * Environment: FERRY_BENCH_DIR (scratch parent, default the OS temp dir), BENCH_RUNS (3),
- * BENCH_SIZE_GIB (4), BENCH_BIG_GIB (64; 0 skips the large sparse volume), BENCH_BIG_RUNS (1),
- * BENCH_MAP (1: ours maps the volumes with the file mapping addon; 0: ours reads them).
+ * BENCH_SIZE_GIB (4), BENCH_BIG_GIB (64; 0 skips the large sparse volume), BENCH_BIG_RUNS (1).
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -17,9 +16,6 @@ const runs = Number(process.env.BENCH_RUNS ?? 3);
 const sizeGiB = Number(process.env.BENCH_SIZE_GIB ?? 4);
 const bigGiB = Number(process.env.BENCH_BIG_GIB ?? 64);
 const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
-const mapped = process.env.BENCH_MAP !== '0';
-/** Ours maps the volumes unless BENCH_MAP=0 (the CLI refuses to map without the addon). */
-const mapArgs = mapped ? [] : ['--no-map'];
 
 /** Seconds of `cli.js scan` over the 4 GiB volume with zero bytes, one per round. */
 const floor: number[] = [];
@@ -55,7 +51,7 @@ async function compare(options: {
     target.ours.push(
       await measure({
         command: process.execPath,
-        args: [cli, ...options.ours.args, ...mapArgs],
+        args: [cli, ...options.ours.args],
         cwd: options.dir,
         scratch: options.dir,
       }),
@@ -270,7 +266,7 @@ async function standardWorkload(options: {
       await warm(dir, 'dense1.raw');
       const scan = await measure({
         command: process.execPath,
-        args: [cli, 'scan', 'dense1.raw', ...mapArgs],
+        args: [cli, 'scan', 'dense1.raw'],
         cwd: dir,
         scratch: dir,
       });
@@ -363,11 +359,7 @@ async function main(): Promise<void> {
       } CPUs, load ${os.loadavg()[0].toFixed(1)}`,
       `median of ${runs} runs${
         bigGiB > 0 ? ` (${bigRuns} for the ${bigGiB} GiB sparse volume)` : ''
-      }; incremental = seconds per overlay, qemu-img = create -b + rebase; ours ${
-        mapped
-          ? 'maps the volumes (file mapping addon)'
-          : 'reads the volumes (BENCH_MAP=0)'
-      }`,
+      }; incremental = seconds per overlay, qemu-img = create -b + rebase`,
       '',
     ];
     const footer =

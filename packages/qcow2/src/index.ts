@@ -48,11 +48,4 @@ export { FileDiskSink } from './file/FileDiskSink';
 export { FlushBehind, DEFAULT_FLUSH_BEHIND_BYTES } from './file/FlushBehind';
 export { fileBackingResolver } from './file/fileBackingResolver';
 export { fileAllocation, parseFilefrag } from './file/fileAllocation';
-export {
-  fileMapping,
-  loadFileMapping,
-  mappingFor,
-  withMappedBytes,
-  type FileMapping,
-} from './file/fileMapping';
 export { planSegments, type ByteRange, type Segment } from './plan/segments';

@@ -1,10 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, removeDir } from '../testing/tempDir';
-import { builtMapping } from '../testing/mapping';
 import { fillRandom, prng } from '../testing/volumes';
 import { Qcow2Error } from '../format/errors';
-import type { FileMapping } from './fileMapping';
 import {
   CHECK,
   KEEP,
@@ -15,14 +13,6 @@ import {
 } from './ParallelScanner';
 
 const KiB = 1024;
-
-/** Scanner options of a test case: `map` maps the volume (and previous runs) with the addon. */
-function threadOptions<T extends { map?: boolean }>({
-  map,
-  ...threads
-}: T): Omit<T, 'map'> & { mapping?: FileMapping } {
-  return map ? { ...threads, mapping: builtMapping() } : threads;
-}
 
 /** The next window fails: a previous cluster at `host` lies past the end of its file. */
 async function expectCorruptAt(scanner: ParallelScanner, host: number) {
@@ -50,8 +40,6 @@ describe('ParallelScanner', () => {
     { workers: 3, slots: 6 },
     { workers: 1, callerScans: true, slots: 6 },
     { workers: 0, callerScans: true, slots: 6 },
-    { workers: 2, slots: 6, map: true },
-    { workers: 0, callerScans: true, slots: 6, map: true },
   ])('codes every cluster of every window, in order (%o)', async threads => {
     // 1 MiB + 3 KiB: zero and data clusters, and a partial last cluster holding data.
     const bytes = new Uint8Array(1024 * KiB + 3 * KiB);
@@ -59,8 +47,6 @@ describe('ParallelScanner', () => {
     fillRandom(random, bytes.subarray(64 * KiB, 64 * KiB + 10));
     fillRandom(random, bytes.subarray(300 * KiB, 420 * KiB));
     bytes[bytes.length - 1] = 1;
-    // Just before the end of the first mapping: a mapping that started early would see it again.
-    bytes[47 * KiB] = 1;
     const handle = await fixture(bytes);
     const windowBytes = 128 * KiB;
     const clusterSize = 16 * KiB;
@@ -69,9 +55,8 @@ describe('ParallelScanner', () => {
       layers: [],
       clusterSize,
       windowBytes,
-      ...threadOptions(threads),
+      ...threads,
       readBytes: 32 * KiB,
-      mapBytes: 48 * KiB, // windows of 128 KiB: mappings of 48, 48 and 32 KiB
     });
     expect(scanner.inFlightLimit).toBe(6);
     const windows: number[] = [];
@@ -101,12 +86,7 @@ describe('ParallelScanner', () => {
     }
   });
 
-  it.each([
-    { workers: 1 },
-    { workers: 0, callerScans: true },
-    { workers: 1, map: true },
-    { workers: 0, callerScans: true, map: true },
-  ])(
+  it.each([{ workers: 1 }, { workers: 0, callerScans: true }])(
     'compares each cluster with the previous bytes the plan points to (%o)',
     async threads => {
       const clusterSize = 4 * KiB;
@@ -138,7 +118,7 @@ describe('ParallelScanner', () => {
         ],
         clusterSize,
         windowBytes: 7 * clusterSize,
-        ...threadOptions(threads),
+        ...threads,
       });
       try {
         scanner.post(0, 7 * clusterSize, plan => {
@@ -171,28 +151,23 @@ describe('ParallelScanner', () => {
     },
   );
 
-  it.each([
-    { workers: 1 },
-    { workers: 0, callerScans: true },
-    { workers: 1, map: true },
-    { workers: 0, callerScans: true, map: true },
-  ])(
+  it.each([{ workers: 1 }, { workers: 0, callerScans: true }])(
     'compares runs of clusters whose previous bytes follow each other, and refuses a run that crosses the end of the previous file (%o)',
     async threads => {
       const clusterSize = 4 * KiB;
       const random = prng(11);
-      // Previous file: 7 clusters, the last one half there. The volume's clusters 0-5 were at
-      // hosts 6, 1, 2, 3, 4, 5 (so 1-5 are one run, 0 is not part of it).
-      const previous = new Uint8Array(6 * clusterSize + clusterSize / 2);
+      // Previous file: 6 clusters, the last one half there. The volume's clusters 0-5 were at
+      // hosts 5, 0, 1, 2, 3, 4 (so 1-5 are one run, 0 is not part of it).
+      const previous = new Uint8Array(5 * clusterSize + clusterSize / 2);
       fillRandom(random, previous);
       const volume = new Uint8Array(8 * clusterSize);
       const at = (k: number) => previous.subarray(k * clusterSize);
-      volume.set(at(6).subarray(0, clusterSize / 2), 0); // 0 <- host 6 (half): keep
-      volume.set(at(1).subarray(0, clusterSize), clusterSize); // 1 <- host 1: keep
+      volume.set(at(5).subarray(0, clusterSize / 2), 0); // 0 <- host 5 (half): keep
+      volume.set(at(0).subarray(0, clusterSize), clusterSize); // 1 <- host 0: keep
       fillRandom(random, volume.subarray(2 * clusterSize, 3 * clusterSize)); // 2: store
-      // 3 <- host 3: now zero -> mark zero
-      volume.set(at(4).subarray(0, clusterSize), 4 * clusterSize); // 4 <- host 4: keep
-      volume.set(at(5).subarray(0, clusterSize), 5 * clusterSize); // 5 <- host 5: keep
+      // 3 <- host 2: now zero -> mark zero
+      volume.set(at(3).subarray(0, clusterSize), 4 * clusterSize); // 4 <- host 3: keep
+      volume.set(at(4).subarray(0, clusterSize), 5 * clusterSize); // 5 <- host 4: keep
       volume[5 * clusterSize + 100] ^= 1; // ...but one byte differs: store
       const volumeFile = await fixture(volume);
       const previousFile = await fixture(previous);
@@ -202,17 +177,17 @@ describe('ParallelScanner', () => {
         clusterSize,
         windowBytes: 6 * clusterSize,
         readBytes: 8 * clusterSize,
-        ...threadOptions(threads),
+        ...threads,
       });
       try {
         scanner.post(0, 6 * clusterSize, plan => {
           plan.layers.fill(0, 0, 6);
-          plan.hosts.set([6, 1, 2, 3, 4, 5].map(h => h * clusterSize));
+          plan.hosts.set([5, 0, 1, 2, 3, 4].map(h => h * clusterSize));
         });
-        // Clusters 6 and 7 at hosts 6 and 7: one run, whose second cluster starts past the end.
+        // Clusters 6 and 7 at hosts 5 and 6: one run, whose second cluster starts past the end.
         scanner.post(6 * clusterSize, 2 * clusterSize, plan => {
           plan.layers.fill(0, 0, 2);
-          plan.hosts.set([6 * clusterSize, 7 * clusterSize]);
+          plan.hosts.set([5 * clusterSize, 6 * clusterSize]);
         });
         expect(Array.from((await scanner.take()).subarray(0, 6))).toEqual([
           KEEP,
@@ -223,7 +198,7 @@ describe('ParallelScanner', () => {
           STORE,
         ]);
         scanner.release();
-        await expectCorruptAt(scanner, 7 * clusterSize);
+        await expectCorruptAt(scanner, 6 * clusterSize);
       } finally {
         await scanner.close();
         await volumeFile.close();
@@ -232,45 +207,35 @@ describe('ParallelScanner', () => {
     },
   );
 
-  it.each([
-    { map: false, failure: 'the volume ended at 65536' },
-    {
-      map: true,
-      failure:
-        'offset 65536 + length 65536 is past the end of the file (65536 bytes)',
-    },
-  ])(
-    'reports a read past the end of the volume, and close ends threads that wait (map: $map)',
-    async ({ map, failure }) => {
-      const handle = await fixture(new Uint8Array(64 * KiB));
-      const scanner = new ParallelScanner({
-        fd: handle.fd,
-        layers: [],
-        clusterSize: 64 * KiB,
-        windowBytes: 64 * KiB,
-        ...threadOptions({ workers: 2, map }),
-      });
-      try {
-        scanner.post(0, 64 * KiB);
-        scanner.post(64 * KiB, 64 * KiB);
-        expect((await scanner.take())[0]).toBe(KEEP);
-        await expect(scanner.take()).rejects.toThrow(
-          `parallel scan failed: ${failure}`,
-        );
-        expect(() => scanner.post(0, 128 * KiB)).toThrow('too long');
-      } finally {
-        await scanner.close();
-      }
-      const idle = new ParallelScanner({
-        fd: handle.fd,
-        layers: [],
-        clusterSize: 4 * KiB,
-        windowBytes: 4 * KiB,
-        workers: 1,
-        slots: 1,
-      });
-      await idle.close(); // the thread waits for a window: close must still end it
-      await handle.close();
-    },
-  );
+  it('reports a read past the end of the volume, and close ends threads that wait', async () => {
+    const handle = await fixture(new Uint8Array(64 * KiB));
+    const scanner = new ParallelScanner({
+      fd: handle.fd,
+      layers: [],
+      clusterSize: 64 * KiB,
+      windowBytes: 64 * KiB,
+      workers: 2,
+    });
+    try {
+      scanner.post(0, 64 * KiB);
+      scanner.post(64 * KiB, 64 * KiB);
+      expect((await scanner.take())[0]).toBe(KEEP);
+      await expect(scanner.take()).rejects.toThrow(
+        'parallel scan failed: the volume ended at 65536',
+      );
+      expect(() => scanner.post(0, 128 * KiB)).toThrow('too long');
+    } finally {
+      await scanner.close();
+    }
+    const idle = new ParallelScanner({
+      fd: handle.fd,
+      layers: [],
+      clusterSize: 4 * KiB,
+      windowBytes: 4 * KiB,
+      workers: 1,
+      slots: 1,
+    });
+    await idle.close(); // the thread waits for a window: close must still end it
+    await handle.close();
+  });
 });

@@ -1,7 +1,6 @@
 import { readSync } from 'node:fs';
 import type { Worker as WorkerType } from 'node:worker_threads';
 import { corrupt, invalidArgument } from '../format/errors';
-import type { FileMapping } from './fileMapping';
 
 /** What a scanned cluster needs in the image being written: nothing (unchanged). */
 export const KEEP = 0;
@@ -40,33 +39,21 @@ const STOPPING = 2;
 
 /**
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled
- * with `new Function`, on the calling thread). Maps the window when `m.mapping` is there (the
- * file mapping addon: no copy) and faults it in 4 MiB at a time, else reads it 256 KiB at a time
- * (still in the CPU cache when checked), and decides each cluster: all zeros, the same as the
- * previous bytes (read from the previous layer's file at the planned host offset) or changed.
- * Previous bytes are read for a run of clusters at once where their host offsets follow each
- * other in one layer (up to 256 KiB), and a cluster with previous bytes is only checked for
- * zeros when it changed (the zero flag then replaces storing it).
+ * with `new Function`, on the calling thread). Reads the volume 256 KiB at a time (still in
+ * the CPU cache when checked), decides each cluster: all zeros, the same as the previous bytes
+ * (read from the previous layer's file at the planned host offset) or changed. Previous bytes
+ * are read for a run of clusters at once where their host offsets follow each other in one
+ * layer (up to the same 256 KiB), and a cluster with previous bytes is only checked for zeros
+ * when it changed (the zero flag then replaces storing it).
  */
 const SCAN_FACTORY = `(function (m) {
-  const buffer = m.mapping ? undefined : Buffer.allocUnsafeSlow(m.readBytes);
-  const chunkBytes = m.mapping ? m.mapBytes : m.readBytes;
+  const bytes = Buffer.allocUnsafeSlow(m.readBytes);
   const before = Buffer.allocUnsafeSlow(m.readBytes);
   const cs = m.clusterSize;
-  // The chunk being checked: the read buffer, or a view of the mapped bytes.
-  let bytes = buffer;
-  // The previous bytes at hand: beforeLength bytes of layer beforeLayer from host offset
-  // beforeHost on, in beforeBytes ("before", or a view of beforeMapped).
+  // What "before" holds: bytes of layer beforeLayer from host offset beforeHost on.
   let beforeLayer = -1;
   let beforeHost = 0;
   let beforeLength = 0;
-  let beforeBytes = before;
-  let beforeMapped;
-  const forgetBefore = () => {
-    beforeLayer = -1;
-    if (beforeMapped) m.mapping.unmap(beforeMapped);
-    beforeMapped = undefined;
-  };
   const readFully = (fd, target, length, position) => {
     let done = 0;
     while (done < length) {
@@ -76,82 +63,54 @@ const SCAN_FACTORY = `(function (m) {
     }
     return done;
   };
-  // Whether bytes[at, end) are all zeros.
   const isZero = (at, end) => {
     const first = Math.min(end, at + 8);
     for (let i = at; i < first; i++) if (bytes[i] !== 0) return false;
     return first === end || bytes.compare(bytes, at + 8, end, at, end - 8) === 0;
   };
-  // Makes beforeBytes hold cluster i's previous bytes (length bytes), with those of the next
-  // clusters of the chunk (up to chunkEnd) that follow them in the same layer's file: mapped
-  // (the whole run) or read (up to the size of "before"). Returns where they start.
+  // Makes "before" hold cluster i's previous bytes (length bytes), reading them with those of
+  // the next clusters of the chunk (up to chunkEnd) that follow them in the same layer's file.
+  // Returns where they start in "before".
   const previousOf = (i, chunkEnd, length) => {
     const layer = m.layerOf[i];
     const host = m.hostOf[i];
     if (layer === beforeLayer && host >= beforeHost && host + length <= beforeHost + beforeLength)
       return host - beforeHost;
-    forgetBefore();
-    const limit = m.mapping ? chunkEnd - i : Math.min(chunkEnd - i, before.length / cs);
     let run = 1;
-    while (run < limit && m.layerOf[i + run] === layer && m.hostOf[i + run] === host + run * cs) run++;
-    const want = run * cs;
+    while (i + run < chunkEnd && m.layerOf[i + run] === layer && m.hostOf[i + run] === host + run * cs) run++;
+    const want = run * cs; // at most readBytes: the run stays inside the chunk
     const file = m.layers[layer];
     const available = file.size - host;
     if (available <= 0) throw new Error('corrupt: data at host offset ' + host + ' of layer ' + layer + ' is past the end of the file');
-    beforeLayer = layer;
-    beforeHost = host;
-    if (m.mapping && want <= available) {
-      beforeMapped = m.mapping.map(file.fd, host, want);
-      beforeBytes = Buffer.from(beforeMapped);
-      beforeLength = want;
-      return 0;
-    }
-    beforeBytes = before;
-    const got = readFully(file.fd, before, Math.min(want, available, before.length), host);
+    const got = readFully(file.fd, before, Math.min(want, available), host);
     // Bytes past the end of the file read as zeros for this cluster; a later cluster of the
     // run lying there misses the cache, and is refused if it starts past the end.
     before.fill(0, got, length);
+    beforeLayer = layer;
+    beforeHost = host;
     beforeLength = got;
     return 0;
-  };
-  // Codes the clusters of the chunk of the window at base (in clusters) that starts at byte
-  // at; the chunk's bytes are in "bytes" from "origin" on.
-  const checkChunk = (base, at, take, origin) => {
-    const chunkEnd = base + Math.ceil((at + take) / cs);
-    for (let c = 0; c < take; c += cs) {
-      const start = origin + c;
-      const end = origin + Math.min(c + cs, take);
-      const i = base + (at + c) / cs;
-      const layer = m.layerOf[i];
-      if (layer === -1) m.codes[i] = isZero(start, end) ? 0 : 1;
-      else if (layer === -2) m.codes[i] = 3;
-      else {
-        const from = previousOf(i, chunkEnd, end - start);
-        m.codes[i] = bytes.compare(beforeBytes, from, from + end - start, start, end) === 0 ? 0 : isZero(start, end) ? 2 : 1;
-      }
-    }
   };
   return slot => {
     const offset = m.heads[2 * slot];
     const length = m.heads[2 * slot + 1];
     const base = slot * m.perWindow;
-    // Mapped: the whole window at once, its chunks faulted in and dropped one by one.
-    const mapped = m.mapping ? m.mapping.map(m.fd, offset, length, false) : undefined;
-    if (mapped) bytes = Buffer.from(mapped);
-    try {
-      for (let at = 0; at < length; at += chunkBytes) {
-        const take = Math.min(chunkBytes, length - at);
-        if (mapped) m.mapping.populate(mapped, at, take);
-        else if (readFully(m.fd, bytes, take, offset + at) !== take) throw new Error('the volume ended at ' + (offset + at) + ' while reading ' + take + ' bytes');
-        try {
-          checkChunk(base, at, take, mapped ? at : 0);
-        } finally {
-          forgetBefore();
-          if (mapped) m.mapping.release(mapped, at, take);
+    beforeLayer = -1;
+    for (let at = 0; at < length; at += m.readBytes) {
+      const take = Math.min(m.readBytes, length - at);
+      if (readFully(m.fd, bytes, take, offset + at) !== take) throw new Error('the volume ended at ' + (offset + at) + ' while reading ' + take + ' bytes');
+      const chunkEnd = base + Math.ceil((at + take) / cs);
+      for (let c = 0; c < take; c += cs) {
+        const end = Math.min(c + cs, take);
+        const i = base + (at + c) / cs;
+        const layer = m.layerOf[i];
+        if (layer === -1) m.codes[i] = isZero(c, end) ? 0 : 1;
+        else if (layer === -2) m.codes[i] = 3;
+        else {
+          const from = previousOf(i, chunkEnd, end - c);
+          m.codes[i] = bytes.compare(before, from, from + end - c, c, end) === 0 ? 0 : isZero(c, end) ? 2 : 1;
         }
       }
-    } finally {
-      if (mapped) m.mapping.unmap(mapped);
     }
   };
 })`;
@@ -163,11 +122,6 @@ const SCAN_FACTORY = `(function (m) {
 const WORKER_SOURCE = `
 const { workerData: d } = require('node:worker_threads');
 const m = { ...d, readSync: require('node:fs').readSync };
-if (d.mappingPath) {
-  const addon = { exports: {} };
-  process.dlopen(addon, d.mappingPath);
-  m.mapping = addon.exports;
-}
 const scan = ${SCAN_FACTORY}(m);
 const control = m.control;
 for (;;) {
@@ -202,9 +156,6 @@ interface Shared {
   hostOf: Float64Array;
   codes: Uint8Array;
   errors: Uint8Array;
-  /** The file mapping addon's path, when windows are mapped rather than read. */
-  mappingPath?: string;
-  mapBytes: number;
 }
 
 /**
@@ -246,13 +197,6 @@ export class ParallelScanner {
     slots?: number;
     /** Bytes per read inside a window; 256 KiB by default. */
     readBytes?: number;
-    /**
-     * Map the volume (see {@link FileMapping}) rather than read it; the previous layers are
-     * still read.
-     */
-    mapping?: FileMapping;
-    /** Bytes per mapping inside a window; 4 MiB by default. */
-    mapBytes?: number;
   }) {
     const { clusterSize, windowBytes, workers } = options;
     const scanners = workers + (options.callerScans ? 1 : 0);
@@ -289,8 +233,6 @@ export class ParallelScanner {
       hostOf: new Float64Array(shared(slots * perWindow * 8)),
       codes: new Uint8Array(shared(slots * perWindow)),
       errors: new Uint8Array(shared(slots * 1024)),
-      mappingPath: options.mapping?.path,
-      mapBytes: Math.min(windowBytes, options.mapBytes ?? 4 * 1024 * 1024),
     };
     if (workers > 0) {
       // Loaded on first use: node:worker_threads takes about 13 ms to load, which every run
@@ -315,13 +257,9 @@ export class ParallelScanner {
       // The same text as the workers run (see SCAN_FACTORY), compiled once here.
       // eslint-disable-next-line no-new-func
       const factory = new Function(`return ${SCAN_FACTORY}`)() as (
-        m: Shared & { readSync: typeof readSync; mapping?: FileMapping },
+        m: Shared & { readSync: typeof readSync },
       ) => (slot: number) => void;
-      this.scan = factory({
-        ...this.shared,
-        readSync,
-        mapping: options.mapping,
-      });
+      this.scan = factory({ ...this.shared, readSync });
     }
   }
 

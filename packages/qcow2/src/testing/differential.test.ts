@@ -14,7 +14,7 @@ describe('differential rounds against qemu-img', () => {
   const reports: RoundReport[] = [];
   beforeAll(() => requireQemu());
 
-  it.each([2, 4, 19, 22, 26, 27, 29])(
+  it.each([4, 19, 22, 26, 29])(
     'seed %i: images clean and equal to the volume, overlays minimal, both chains read back and hydrate',
     async seed => {
       const dir = await makeTempDir(`differential-${seed}`);

@@ -6,7 +6,6 @@ import type { ByteRange } from '../plan/segments';
 import { Qcow2Chain } from '../reader/Qcow2Chain';
 import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
-import { builtMapping } from './mapping';
 
 /** Writes `raw` as a base image at `image` with our writer. */
 export async function writeBase(options: {
@@ -16,7 +15,6 @@ export async function writeBase(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
-  map?: boolean;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
 }) {
@@ -31,7 +29,6 @@ export async function writeBase(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
-      map: options.map,
     });
   } finally {
     await source.close();
@@ -72,7 +69,6 @@ export async function writeOverlay(options: {
   blocking?: boolean;
   readThreads?: number;
   readAhead?: number;
-  map?: boolean;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
 }) {
@@ -90,7 +86,6 @@ export async function writeOverlay(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
-      map: options.map,
     });
   } finally {
     await close();
@@ -98,48 +93,39 @@ export async function writeOverlay(options: {
   }
 }
 
-/**
- * The I/O modes the converters are tested in. "mapped" and "read": the volume mapped with the
- * file mapping addon (the default where a thread reads the volume itself) or read.
- */
+/** The I/O modes the converters are tested in. */
 export type IoMode =
   | 'thread-pool'
-  | 'blocking, mapped'
-  | 'blocking, read'
+  | 'blocking'
   | 'blocking, read-ahead'
-  | 'blocking, 2 scanning threads, mapped'
-  | 'blocking, 2 scanning threads, read'
-  | 'thread-pool, 2 scanning threads, mapped';
+  | 'blocking, 2 scanning threads'
+  | 'thread-pool, 2 scanning threads';
 export const IO_MODES: IoMode[] = [
   'thread-pool',
-  'blocking, mapped',
-  'blocking, read',
+  'blocking',
   'blocking, read-ahead',
-  'blocking, 2 scanning threads, mapped',
-  'blocking, 2 scanning threads, read',
-  'thread-pool, 2 scanning threads, mapped',
+  'blocking, 2 scanning threads',
+  'thread-pool, 2 scanning threads',
 ];
 
 /**
  * The converter options of an I/O mode (0 threads: one thread even for large passes;
  * scanning threads are forced on, test volumes being small). Blocking with 2 scanning threads
- * is the calling thread and one worker; the thread pool with 2 is two workers. A mapped mode
- * fails when the addon is not built, rather than read without saying so.
+ * is the calling thread and one worker; the thread pool with 2 is two workers.
  */
 export function ioOptions(mode: IoMode): {
   blocking: boolean;
   readThreads?: number;
   readAhead?: number;
-  map: boolean;
 } {
-  const map = mode.endsWith(', mapped');
-  if (map) builtMapping();
-  const blocking = mode.startsWith('blocking');
-  if (mode.includes('2 scanning threads'))
-    return { blocking, readThreads: 2, map };
-  if (mode === 'thread-pool') return { blocking, map };
-  if (mode === 'blocking, read-ahead') return { blocking, readThreads: 0, map };
-  return { blocking, readThreads: 0, readAhead: 0, map };
+  if (mode === 'thread-pool') return { blocking: false };
+  if (mode === 'blocking')
+    return { blocking: true, readThreads: 0, readAhead: 0 };
+  if (mode === 'blocking, read-ahead')
+    return { blocking: true, readThreads: 0 };
+  if (mode === 'thread-pool, 2 scanning threads')
+    return { blocking: false, readThreads: 2 };
+  return { blocking: true, readThreads: 2 };
 }
 
 export async function readAll(path: string): Promise<Uint8Array> {

@@ -1,6 +1,5 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { RangeSource } from '../io';
-import { FileMapping, withMappedBytes } from '../file/fileMapping';
 import { invalidArgument } from '../format/errors';
 import type { Segment } from '../plan/segments';
 import { SequentialReader } from './SequentialReader';
@@ -8,21 +7,19 @@ import { asBuffer } from './ZeroDetector';
 
 const SMALL_CHUNK_BYTES = 256 * 1024;
 const LARGE_CHUNK_BYTES = 1024 * 1024;
-/** Bytes per mapping: smaller ones cost more in mmap calls, larger ones in resident memory. */
-export const MAP_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Reads in flight ahead of a blocking pass. */
 export const DEFAULT_READ_AHEAD = 4;
 
 /**
- * Walks the segments of a pass with blocking reads on this thread (or maps them, or reads ahead
- * through the thread pool): each read segment is handed to `visit` with its bytes, which are valid until
+ * Walks the segments of a pass with blocking reads on this thread (or reads ahead through the
+ * thread pool): each read segment is handed to `visit` with its bytes, which are valid until
  * `visit` resolves. Large passes over local files use `parallelPass` instead.
  */
 export async function blockingPass(options: {
   source: RangeSource;
   /** The pass cut into chunks of at most `chunkBytes` (a multiple of the cluster size). */
   segments: (chunkBytes: number) => Iterable<Segment>;
-  /** Bytes per read; by default 256 KiB without read-ahead, 1 MiB with, 4 MiB mapped. */
+  /** Bytes per read; by default 256 KiB without read-ahead, else 1 MiB. */
   chunkBytes?: number;
   clusterSize: number;
   /**
@@ -31,49 +28,27 @@ export async function blockingPass(options: {
    * load average is at least 0.5 below the number of cores), else 0.
    */
   readAhead?: number;
-  /**
-   * Map each read segment (4 MiB by default) rather than read it: no copy, and no read-ahead
-   * needed. The source must have a descriptor.
-   */
-  mapping?: FileMapping;
   /** Called with each segment in order, and the bytes of a read segment. */
   visit: (segment: Segment, bytes?: Buffer) => Promise<void>;
 }): Promise<void> {
   const { source, clusterSize, visit } = options;
-  const fd = options.mapping ? source.fd : undefined;
-  const mapping = fd === undefined ? undefined : options.mapping;
   // The thread pool only pays when a core is idle: on a busy machine it costs more CPU (cache
   // lines moved between cores) than it saves, and one thread doing everything is fastest.
   const spare = spareCores() >= 0.5;
-  const readAhead =
-    source.readInto && !mapping
-      ? options.readAhead ?? (spare ? DEFAULT_READ_AHEAD : 0)
-      : 0;
+  const readAhead = source.readInto
+    ? options.readAhead ?? (spare ? DEFAULT_READ_AHEAD : 0)
+    : 0;
   // Small chunks stay in the CPU cache between the read and the check on the same thread;
   // chunks handed from the thread pool to this thread do better larger (fewer hand-offs).
-  let defaultChunkBytes =
-    readAhead === 0 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES;
-  if (mapping) defaultChunkBytes = MAP_CHUNK_BYTES;
   const chunkBytes = Math.max(
     clusterSize,
-    options.chunkBytes ?? defaultChunkBytes,
+    options.chunkBytes ??
+      (readAhead === 0 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES),
   );
   if (chunkBytes % clusterSize !== 0) {
     throw invalidArgument(
       `chunk bytes ${chunkBytes} must be a positive multiple of the cluster size ${clusterSize}`,
     );
-  }
-  if (mapping) {
-    for (const segment of options.segments(chunkBytes)) {
-      if (segment.kind !== 'read') await visit(segment);
-      else
-        await withMappedBytes(
-          mapping,
-          { fd: fd!, offset: segment.offset, length: segment.length },
-          bytes => visit(segment, bytes),
-        );
-    }
-    return;
   }
   if (readAhead > 0) {
     // The thread pool reads ahead (its copy runs on another core) while this thread checks

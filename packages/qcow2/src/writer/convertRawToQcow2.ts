@@ -1,7 +1,6 @@
 import type { PositionalSink, RangeSource } from '../io';
 import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import { readSourceInto } from '../reader/readSource';
-import { mappingFor } from '../file/fileMapping';
 import {
   createQcow2Writer,
   Qcow2WriteResult,
@@ -61,13 +60,6 @@ export interface ConvertRawOptions {
    * core is idle (1-minute load average), else 0.
    */
   readAhead?: number;
-  /**
-   * Map the volume's bytes (the file mapping addon, see `fileMapping`) rather than read them,
-   * where a thread reads the volume itself: the scanning threads, and the calling thread in
-   * blocking mode. Needs a source with `fd` and the addon built; true by default (ignored
-   * when either is missing).
-   */
-  map?: boolean;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -87,7 +79,6 @@ export async function convertRawToQcow2(
     blocking,
   });
   const { clusterSize } = writer.geometry;
-  const mapping = mappingFor(options.source, options.map);
   const chunkBytes =
     options.chunkBytes ?? Math.max(DEFAULT_CHUNK_BYTES, clusterSize);
   try {
@@ -115,7 +106,6 @@ export async function convertRawToQcow2(
         blocking,
         segments: plan(WINDOW_BYTES),
         threads,
-        mapping,
         hole: async () => undefined,
         kept: () => undefined,
         progress,
@@ -129,7 +119,6 @@ export async function convertRawToQcow2(
         chunkBytes: options.chunkBytes,
         clusterSize,
         readAhead: options.readAhead,
-        mapping,
         visit: async (segment, bytes) => {
           // Every write is done when the promise resolves: the buffer can be reused.
           if (bytes) {

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import type { RangeSource } from '../io';
-import { FileMapping, withMappedBytes } from '../file/fileMapping';
 import { invalidArgument } from '../format/errors';
 import {
   CHECK,
@@ -76,11 +75,6 @@ export async function parallelPass(options: {
   /** The pass: read segments at most {@link WINDOW_BYTES} long, and holes. */
   segments: Iterable<Segment>;
   threads: number;
-  /**
-   * Map the volume's windows (scanning threads) and, in blocking mode, the stored runs rather
-   * than read them.
-   */
-  mapping?: FileMapping;
   /** A hole of the volume (not read). */
   hole: (segment: Segment) => Promise<void>;
   /** A cluster whose previous bytes span several extents: the caller compares it. */
@@ -102,7 +96,6 @@ export async function parallelPass(options: {
     // Blocking mode: this thread scans too (one worker fewer to start, none idle meanwhile).
     workers: options.blocking ? options.threads - 1 : options.threads,
     callerScans: options.blocking,
-    mapping: options.mapping,
   });
   const segments = options.segments[Symbol.iterator]();
   const queue: Segment[] = [];
@@ -191,11 +184,10 @@ async function applyCodes(options: {
   run: Buffer;
   clusterSize: number;
   blocking: boolean;
-  mapping?: FileMapping;
   check?: (offset: number, length: number) => Promise<void>;
   kept: (clusters: number) => void;
 }): Promise<void> {
-  const { source, writer, segment, codes, run, clusterSize, mapping } = options;
+  const { source, writer, segment, codes, run, clusterSize } = options;
   const firstCluster = segment.offset / clusterSize;
   const count = Math.ceil(segment.length / clusterSize);
   const perRun = run.length / clusterSize;
@@ -203,24 +195,16 @@ async function applyCodes(options: {
   let kept = 0;
   // Called only with a run pending (an await per cluster costs more than the loop).
   const flush = async (end: number) => {
-    const first = firstCluster + runStart;
     const from = runStart * clusterSize;
-    const length = Math.min(end * clusterSize, segment.length) - from;
-    runStart = -1;
-    // Only a blocking pass maps here: populating a mapping blocks this thread.
-    if (mapping && options.blocking) {
-      await withMappedBytes(
-        mapping,
-        { fd: source.fd!, offset: segment.offset + from, length },
-        bytes => writer.writeClusters(first, bytes),
-      );
-      return;
-    }
-    const bytes = run.subarray(0, length);
+    const bytes = run.subarray(
+      0,
+      Math.min(end * clusterSize, segment.length) - from,
+    );
     if (options.blocking && source.readIntoSync)
       source.readIntoSync(bytes, segment.offset + from);
     else await readSourceInto(source, bytes, segment.offset + from);
-    await writer.writeClusters(first, bytes);
+    await writer.writeClusters(firstCluster + runStart, bytes);
+    runStart = -1;
   };
   for (let i = 0; i < count; i++) {
     const code = codes[i];

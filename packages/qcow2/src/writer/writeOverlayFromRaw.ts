@@ -2,7 +2,6 @@ import type { PositionalSink, RangeSource } from '../io';
 import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
-import { FileMapping, mappingFor } from '../file/fileMapping';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
 import {
   createQcow2Writer,
@@ -55,13 +54,6 @@ export interface OverlayFromRawOptions {
    * core is idle (1-minute load average), else 0.
    */
   readAhead?: number;
-  /**
-   * Map the volume's bytes (the file mapping addon, see `fileMapping`) rather than read them,
-   * where a thread reads the volume itself: the scanning threads (which also map the runs of
-   * the previous image they compare with), and the calling thread in blocking mode. Needs a
-   * source with `fd` and the addon built; true by default (ignored when either is missing).
-   */
-  map?: boolean;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -110,7 +102,6 @@ export async function writeOverlayFromRaw(
     });
     const pass: OverlayPassOptions = {
       ...options,
-      mapping: mappingFor(source, options.map),
       writer,
       zeros,
       state,
@@ -186,7 +177,6 @@ type OverlayPassOptions = OverlayFromRawOptions & {
   zeros: ZeroDetector;
   state: { unchanged: number };
   virtualSize: number;
-  mapping?: FileMapping;
   /** The pass cut into chunks of at most the given bytes. */
   plan: (chunkBytes: number) => Iterable<Segment>;
 };
@@ -207,7 +197,6 @@ async function overlayParallelPass(
     blocking,
     segments: options.plan(WINDOW_BYTES),
     threads: options.threads,
-    mapping: options.mapping,
     hole: segment =>
       zeroWherePreviousHadData({ writer, previous, segment, state }),
     check: async (offset, length) => {
@@ -252,7 +241,6 @@ async function overlayBlockingPass(options: OverlayPassOptions): Promise<void> {
     chunkBytes: options.chunkBytes,
     clusterSize,
     readAhead: options.readAhead,
-    mapping: options.mapping,
     visit: async (segment, bytes) => {
       if (!bytes) {
         await zeroWherePreviousHadData({
