@@ -15,7 +15,8 @@ const run = promisify(execFile);
  *
  * A regular file whose blocks cover its size (`stat`; ext4 and XFS count delayed allocations
  * too) has no hole worth asking about: the whole file is one range, without starting
- * `filefrag` (about 8 ms). Were a hole hidden by blocks kept past the end, it would only be read as zeros.
+ * `filefrag` (about 8 ms). Were a hole hidden by blocks kept past the end, it would only be
+ * read as zeros.
  */
 export async function fileAllocation(options: {
   path: string;
