@@ -4,7 +4,8 @@
 # Idempotent: a component whose binaries are already there is skipped.
 # Binaries found in $KUBEBUILDER_ASSETS (envtest's convention) are not built.
 #
-# Usage: build-binaries.sh [component ...]   components: s3 etcd kubernetes kubectl helm (default: all)
+# Usage: build-binaries.sh [component ...]   components: s3 etcd kubernetes kubectl helm csi (default: all)
+#   csi = csi-protos external-provisioner external-snapshotter csi-sanity
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -133,6 +134,101 @@ build_helm() {
   record "$dir" "$start" helm
 }
 
+# --- CSI: the upstream sidecars, csi-sanity, the snapshot CRDs and the protos the driver loads ---
+
+# A wrapper module for <module>@<version> whose go.mod has `replace` lines (`go install` refuses
+# those): its replace lines are copied; a relative one (`X => ./client`, a nested module of the same
+# repository) points at X published at the same version. Args: workdir module version
+csi_wrapper() {
+  local work="$1" module="$2" version="$3"
+  [ -f "$work/go.sum" ] && [ -f "$work/.ready" ] && return
+  local gomod; gomod="$(go mod download -json "$module@$version" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  local replaces
+  replaces="$(awk -v v="$version" '
+    /^replace \($/ { block = 1; next }
+    block && /^\)/ { block = 0; next }
+    /^replace / { sub(/^replace /, ""); line = $0 }
+    block { line = $0 }
+    line != "" {
+      split(line, f, /[[:space:]]*=>[[:space:]]*/); gsub(/^[[:space:]]+/, "", f[1])
+      split(f[1], left, /[[:space:]]+/)
+      if (f[2] ~ /^\.\.?\//) print "\t" left[1] " => " left[1] " " v; else print "\t" f[1] " => " f[2]
+      line = ""
+    }' "$gomod")
+"
+  make_wrapper "$work" "$module" "$version" "$replaces"
+  grep -E '^godebug ' "$gomod" >> "$work/go.mod" || true
+}
+
+csi_build() { # dir module version package...: builds each package's main into dir/bin
+  local dir="$1" module="$2" version="$3"; shift 3
+  local work="$dir/wrapper"
+  csi_wrapper "$work" "$module" "$version"
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'; for p in "$@"; do printf '\t_ "%s/%s"\n' "$module" "$p"; done; printf ')\n'; } > "$work/tools.go"
+  (cd "$work" && go mod tidy >&2 && touch .ready)
+  local start p name
+  for p in "$@"; do
+    name="${p##*/}"
+    [ -x "$dir/bin/$name" ] && continue
+    log "Building $name $version ($module)..."
+    start=$(date +%s)
+    (cd "$work" && nice go build -ldflags "-s -w -X main.version=$version" -o "$dir/bin/$name.tmp" "$module/$p")
+    mv "$dir/bin/$name.tmp" "$dir/bin/$name"
+    record "$dir" "$start" "$name"
+  done
+}
+
+build_external_provisioner() {
+  local dir="$cache/external-provisioner-$EXTERNAL_PROVISIONER_VERSION"
+  all_present "$dir" csi-provisioner && { log "csi-provisioner $EXTERNAL_PROVISIONER_VERSION is cached in $dir"; return; }
+  mkdir -p "$dir/bin"
+  csi_build "$dir" github.com/kubernetes-csi/external-provisioner/v6 "$EXTERNAL_PROVISIONER_VERSION" cmd/csi-provisioner
+}
+
+# csi-snapshotter, snapshot-controller and the snapshot CRDs (config/crd of the module's nested
+# client module github.com/kubernetes-csi/external-snapshotter/client/v8, same version).
+build_external_snapshotter() {
+  local dir="$cache/external-snapshotter-$EXTERNAL_SNAPSHOTTER_VERSION"
+  if ! all_present "$dir" csi-snapshotter snapshot-controller; then
+    mkdir -p "$dir/bin"
+    csi_build "$dir" github.com/kubernetes-csi/external-snapshotter/v8 "$EXTERNAL_SNAPSHOTTER_VERSION" cmd/csi-snapshotter cmd/snapshot-controller
+  else
+    log "csi-snapshotter and snapshot-controller $EXTERNAL_SNAPSHOTTER_VERSION are cached in $dir"
+  fi
+  if [ ! -f "$dir/crd/.ready" ]; then
+    local client; client="$(go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$EXTERNAL_SNAPSHOTTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+    mkdir -p "$dir/crd"
+    cp "$client"/config/crd/snapshot.storage.k8s.io_*.yaml "$client"/config/crd/groupsnapshot.storage.k8s.io_*.yaml "$dir/crd/"
+    chmod 644 "$dir"/crd/*.yaml
+    touch "$dir/crd/.ready"
+    log "Snapshot CRDs $EXTERNAL_SNAPSHOTTER_VERSION copied to $dir/crd"
+  fi
+}
+
+build_csi_sanity() {
+  local dir="$cache/csi-test-$CSI_TEST_VERSION"
+  all_present "$dir" csi-sanity && { log "csi-sanity $CSI_TEST_VERSION is cached in $dir"; return; }
+  log "Building csi-sanity $CSI_TEST_VERSION..."
+  local start; start=$(date +%s); mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" nice go install -ldflags "-s -w -X main.VERSION=$CSI_TEST_VERSION" "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_TEST_VERSION"
+  record "$dir" "$start" csi-sanity
+}
+
+# csi.proto of the CSI spec and the kubelet's plugin-registration API (both loaded by the driver).
+fetch_csi_protos() {
+  local dir="$cache/csi-protos-$CSI_SPEC_VERSION-$KUBERNETES_VERSION"
+  [ -f "$dir/.ready" ] && { log "CSI protos are cached in $dir"; return; }
+  mkdir -p "$dir/pluginregistration"
+  local spec kubelet
+  spec="$(go mod download -json "github.com/container-storage-interface/spec@$CSI_SPEC_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  kubelet="$(go mod download -json "k8s.io/kubelet@v0.${KUBERNETES_VERSION#v1.}" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  cp "$spec/csi.proto" "$dir/csi.proto"
+  cp "$kubelet/pkg/apis/pluginregistration/v1/api.proto" "$dir/pluginregistration/api.proto"
+  chmod 644 "$dir/csi.proto" "$dir/pluginregistration/api.proto"
+  touch "$dir/.ready"
+  log "CSI protos copied to $dir"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(s3 etcd kubernetes helm kubectl)
 for c in "${components[@]}"; do
@@ -142,7 +238,12 @@ for c in "${components[@]}"; do
     kubernetes) for b in kube-apiserver kube-controller-manager kube-scheduler; do build_k8s_binary "$b"; done ;;
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) build_k8s_binary "$c" ;;
     helm) build_helm ;;
-    *) echo "[sandbox-build] unknown component '$c' (expected s3, etcd, kubernetes, kubectl, helm)" >&2; exit 2 ;;
+    csi) fetch_csi_protos; build_external_provisioner; build_external_snapshotter; build_csi_sanity ;;
+    csi-protos) fetch_csi_protos ;;
+    external-provisioner) build_external_provisioner ;;
+    external-snapshotter) build_external_snapshotter ;;
+    csi-sanity) build_csi_sanity ;;
+    *) echo "[sandbox-build] unknown component '$c' (expected s3, etcd, kubernetes, kubectl, helm, csi, csi-protos, external-provisioner, external-snapshotter, csi-sanity)" >&2; exit 2 ;;
   esac
 done
 log "Done: binaries under $cache"
