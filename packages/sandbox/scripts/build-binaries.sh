@@ -4,7 +4,9 @@
 # Idempotent: a component whose binaries are already there is skipped.
 # Binaries found in $KUBEBUILDER_ASSETS (envtest's convention) are not built.
 #
-# Usage: build-binaries.sh [component ...]   components: s3 etcd kubernetes kubectl helm csi (default: all)
+# Usage: build-binaries.sh [component ...]   components: s3 etcd kubernetes kubectl helm node csi
+#   (default: all but csi)
+#   node = kubelet crictl (the real node, src/node/)
 #   csi = csi-protos external-provisioner external-snapshotter csi-sanity
 set -euo pipefail
 
@@ -79,9 +81,11 @@ build_etcd() {
 
 # Kubernetes: the wrapper's replace lines point each staging module (k8s.io/api, ...) that
 # kubernetes' own go.mod replaces with ./staging/src/... at the published v0.N.M version.
+k8s_commands="kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet"
 k8s_wrapper() {
   local dir="$1" work="$1/wrapper"
-  [ -f "$work/go.sum" ] && [ -f "$work/.ready" ] && return
+  # .ready names the commands tools.go imports: a wrapper made for fewer commands is made again.
+  [ -f "$work/go.sum" ] && [ "$(cat "$work/.ready" 2>/dev/null)" = "$k8s_commands" ] && return
   log "Preparing the kubernetes $KUBERNETES_VERSION wrapper module..."
   local gomod; gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
@@ -94,11 +98,11 @@ k8s_wrapper() {
   grep -E '^godebug ' "$gomod" >> "$work/go.mod" || true
   {
     printf '//go:build tools\n\npackage tools\n\nimport (\n'
-    for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
+    for c in $k8s_commands; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
     printf ')\n'
   } > "$work/tools.go"
   (cd "$work" && go mod tidy >&2)
-  touch "$work/.ready"
+  echo "$k8s_commands" > "$work/.ready"
 }
 
 k8s_ldflags() {
@@ -132,6 +136,17 @@ build_helm() {
   local start; start=$(date +%s); mkdir -p "$dir/bin"
   GOBIN="$dir/bin" nice go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   record "$dir" "$start" helm
+}
+
+# crictl (the CRI command-line client, to look into a real node's containerd); its go.mod has no
+# replace lines, so `go install` works; version ldflags as its Makefile sets them.
+build_crictl() {
+  local dir="$cache/cri-tools-$CRI_TOOLS_VERSION"
+  all_present "$dir" crictl && { log "crictl $CRI_TOOLS_VERSION is cached in $dir"; return; }
+  log "Building crictl $CRI_TOOLS_VERSION (sigs.k8s.io/cri-tools)..."
+  local start; start=$(date +%s); mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" nice go install -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=${CRI_TOOLS_VERSION#v}" "sigs.k8s.io/cri-tools/cmd/crictl@$CRI_TOOLS_VERSION"
+  record "$dir" "$start" crictl
 }
 
 # --- CSI: the upstream sidecars, csi-sanity, the snapshot CRDs and the protos the driver loads ---
@@ -230,7 +245,7 @@ fetch_csi_protos() {
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(s3 etcd kubernetes helm kubectl)
+[ ${#components[@]} -gt 0 ] || components=(s3 etcd kubernetes helm kubectl node)
 for c in "${components[@]}"; do
   case "$c" in
     s3) build_s3 ;;
@@ -238,12 +253,15 @@ for c in "${components[@]}"; do
     kubernetes) for b in kube-apiserver kube-controller-manager kube-scheduler; do build_k8s_binary "$b"; done ;;
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) build_k8s_binary "$c" ;;
     helm) build_helm ;;
+    kubelet) build_k8s_binary kubelet ;;
+    crictl) build_crictl ;;
+    node) build_k8s_binary kubelet; build_crictl ;;
     csi) fetch_csi_protos; build_external_provisioner; build_external_snapshotter; build_csi_sanity ;;
     csi-protos) fetch_csi_protos ;;
     external-provisioner) build_external_provisioner ;;
     external-snapshotter) build_external_snapshotter ;;
     csi-sanity) build_csi_sanity ;;
-    *) echo "[sandbox-build] unknown component '$c' (expected s3, etcd, kubernetes, kubectl, helm, csi, csi-protos, external-provisioner, external-snapshotter, csi-sanity)" >&2; exit 2 ;;
+    *) echo "[sandbox-build] unknown component '$c' (expected s3, etcd, kubernetes, kubectl, helm, kubelet, crictl, node, csi, csi-protos, external-provisioner, external-snapshotter, csi-sanity)" >&2; exit 2 ;;
   esac
 done
 log "Done: binaries under $cache"
