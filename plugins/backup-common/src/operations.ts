@@ -102,11 +102,35 @@ export interface OperationFailure {
   reason: string;
 }
 
+/**
+ * One run of a backup hook in one pod (DESIGN §3 step 3). `source` says where it was declared:
+ * `annotation` = Velero's `pre.hook.backup.velero.io/*` / `post.hook.backup.velero.io/*` on the
+ * pod, `spec` = the Backup's `spec.hooks`.
+ */
 export interface HookResult {
+  /** `<pod>/<container>: <command>`, as failures name it. */
   name: string;
   stage: 'pre' | 'post';
-  outcome: 'Succeeded' | 'Failed' | 'Ignored';
+  source: 'annotation' | 'spec';
+  /** Absent when no running pod matched a spec hook's selector. */
+  pod?: string;
+  container?: string;
+  command: string[];
+  /**
+   * `Failed`: it ran and failed, timed out, or could not run (e.g. an invalid annotation);
+   * `Skipped`: not run because an earlier pre-hook failed with on-error `Fail`.
+   */
+  outcome: 'Succeeded' | 'Failed' | 'Skipped';
+  /** `Fail`: a failure fails the backup (pre) or makes it PartiallyFailed (post); `Continue`: recorded only. */
+  onError: 'Fail' | 'Continue';
+  /** The command's exit code, when it ran to its end. */
+  exitCode?: number;
+  durationMs?: number;
+  /** Why it failed or was skipped, in words. */
   message?: string;
+  /** The last lines of its output, trimmed. */
+  stdout?: string;
+  stderr?: string;
 }
 
 export interface BackupDetail extends BackupSummary {

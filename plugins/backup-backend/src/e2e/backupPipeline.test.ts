@@ -233,11 +233,23 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     const steps = ok.timeline!.map(t => t.step);
     expect(steps.indexOf('Pre-hooks')).toBeLessThan(steps.indexOf('Snapshots'));
     expect(steps.indexOf('Snapshots')).toBeLessThan(steps.indexOf('Post-hooks'));
+    const spec = (pod: string, stage: string, word: string) =>
+      expect.objectContaining({
+        name: `${pod}/db: sh -c echo ${word}`,
+        stage,
+        source: 'spec',
+        pod,
+        container: 'db',
+        command: ['sh', '-c', `echo ${word}`],
+        outcome: 'Succeeded',
+        exitCode: 0,
+        stdout: word,
+      });
     expect(ok.hooks).toEqual([
-      { name: 'demo-db-0/db: sh -c echo quiesced', stage: 'pre', outcome: 'Succeeded', message: 'quiesced' },
-      { name: 'demo-db-1/db: sh -c echo quiesced', stage: 'pre', outcome: 'Succeeded', message: 'quiesced' },
-      { name: 'demo-db-0/db: sh -c echo resumed', stage: 'post', outcome: 'Succeeded', message: 'resumed' },
-      { name: 'demo-db-1/db: sh -c echo resumed', stage: 'post', outcome: 'Succeeded', message: 'resumed' },
+      spec('demo-db-0', 'pre', 'quiesced'),
+      spec('demo-db-1', 'pre', 'quiesced'),
+      spec('demo-db-0', 'post', 'resumed'),
+      spec('demo-db-1', 'post', 'resumed'),
     ]);
     await create('failing-hook', 'echo cannot freeze >&2; exit 3');
     const failed = await finished('failing-hook');

@@ -22,7 +22,7 @@ import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob
 import type { KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
-import { runBackupHooks } from './backupHooks';
+import { planBackupHooks, runBackupHooks } from './backupHooks';
 import { commitBackupManifest } from './commitBackupManifest';
 import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
@@ -133,8 +133,9 @@ export class BackupRunner {
       if (!recorder.status.snapshotsAt) {
         // Quiesce, snapshot every volume at once, resume: one consistent point in time. The
         // post-hooks run whatever happened, so that the application never stays quiesced.
+        const hooks = await planBackupHooks({ kube, backup, target, app });
         try {
-          await runBackupHooks({ kube: this.options.kube, backup, recorder, stage: 'pre' });
+          await runBackupHooks({ kube, plan: hooks, recorder, stage: 'pre' });
           await Promise.all(
             pending.map(claim =>
               this.snapshot({ claim, backupId, namespace, owner, recorder, snapshotClass: snapshotClass(claim) }),
@@ -142,7 +143,7 @@ export class BackupRunner {
           );
           await recorder.event('Snapshots', `Snapshots of ${pending.length} volumes taken`);
         } finally {
-          await runBackupHooks({ kube: this.options.kube, backup, recorder, stage: 'post' });
+          await runBackupHooks({ kube, plan: hooks, recorder, stage: 'post' });
         }
         await recorder.update({ snapshotsAt: new Date().toISOString() });
       }

@@ -3,13 +3,19 @@ import { Writable } from 'node:stream';
 
 export interface ExecResult {
   exitCode: number;
-  output: string;
+  /** The last lines of each stream, trimmed (see `TailBuffer`). */
+  stdout: string;
+  stderr: string;
 }
 
-/** Keeps the last bytes written (a hook's output can be large; the status cannot). */
-class TailBuffer extends Writable {
+/** The tail of a stream the status keeps: a hook's output can be large; a status cannot. */
+const TAIL_LINES = 10;
+const TAIL_CHARS = 1000;
+
+/** Keeps the last characters written; `toString` gives their last lines, trimmed. */
+export class TailBuffer extends Writable {
   private text = '';
-  constructor(private readonly limit: number) {
+  constructor(private readonly limit = 4 * TAIL_CHARS) {
     super();
   }
   _write(chunk: Buffer, _encoding: string, callback: () => void) {
@@ -17,7 +23,15 @@ class TailBuffer extends Writable {
     callback();
   }
   toString() {
-    return this.text.trim();
+    return this.text.trim().split('\n').slice(-TAIL_LINES).join('\n').slice(-TAIL_CHARS);
+  }
+}
+
+/** A command that did not run to an exit code (timeout, lost connection): what it wrote so far. */
+export class ExecFailure extends Error {
+  constructor(message: string, readonly stdout: string, readonly stderr: string) {
+    super(message);
+    this.name = 'ExecFailure';
   }
 }
 
@@ -30,7 +44,9 @@ export async function execInPod(options: {
   command: string[];
   timeoutMs: number;
 }): Promise<ExecResult> {
-  const output = new TailBuffer(2000);
+  const stdout = new TailBuffer();
+  const stderr = new TailBuffer();
+  const streams = () => ({ stdout: stdout.toString(), stderr: stderr.toString() });
   return new Promise<ExecResult>((resolve, reject) => {
     const state: {
       settled: boolean;
@@ -41,17 +57,17 @@ export async function execInPod(options: {
       if (state.settled) return;
       state.settled = true;
       clearTimeout(state.timer);
-      if (result instanceof Error) reject(result);
+      if (result instanceof Error) reject(new ExecFailure(result.message, stdout.toString(), stderr.toString()));
       else resolve(result);
     }
     function onStatus(status: V1Status) {
       if (status.status === 'Success') {
-        finish({ exitCode: 0, output: output.toString() });
+        finish({ exitCode: 0, ...streams() });
         return;
       }
       const cause = status.details?.causes?.find(c => c.reason === 'ExitCode');
       if (cause?.message) {
-        finish({ exitCode: Number(cause.message), output: output.toString() });
+        finish({ exitCode: Number(cause.message), ...streams() });
       } else {
         finish(new Error(status.message ?? 'the command failed'));
       }
@@ -61,15 +77,15 @@ export async function execInPod(options: {
       options.pod,
       options.container,
       options.command,
-      output,
-      output,
+      stdout,
+      stderr,
       null,
       false,
       onStatus,
     );
     state.timer = setTimeout(() => {
       state.socket?.then(ws => ws.close()).catch(() => undefined);
-      finish(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`));
+      finish(new Error(`timed out after ${Number((options.timeoutMs / 1000).toFixed(3))}s`));
     }, options.timeoutMs);
     state.socket
       .then(ws =>

@@ -63,7 +63,20 @@ export function backupDetail(overrides: Partial<BackupDetail> = {}): BackupDetai
       { apiVersion: 'v1', kind: 'Service', name: 'web', namespace: 'shop' },
     ],
     images: [{ image: 'docker.io/library/postgres:16', digest: `sha256:${'0123456789abcdef'.repeat(4)}`, stored: true }],
-    hooks: [{ name: 'flush-db', stage: 'pre', outcome: 'Succeeded' }],
+    hooks: [
+      {
+        name: 'db-0/db: psql -c CHECKPOINT',
+        stage: 'pre',
+        source: 'annotation',
+        pod: 'db-0',
+        container: 'db',
+        command: ['psql', '-c', 'CHECKPOINT'],
+        outcome: 'Succeeded',
+        onError: 'Fail',
+        exitCode: 0,
+        durationMs: 120,
+      },
+    ],
     deletion: { allowed: true },
     ...overrides,
   };

@@ -153,29 +153,3 @@ export const BackupImages = ({ backup }: { backup: BackupDetail }) => {
     </Table>
   );
 };
-
-export const BackupHooks = ({ backup }: { backup: BackupDetail }) => {
-  if (backup.hooks.length === 0) return <Empty text="No hooks ran." />;
-  return (
-    <Table size="small" aria-label="hooks">
-      <TableHead>
-        <TableRow>
-          <TableCell>Hook</TableCell>
-          <TableCell>Stage</TableCell>
-          <TableCell>Outcome</TableCell>
-          <TableCell>Message</TableCell>
-        </TableRow>
-      </TableHead>
-      <TableBody>
-        {backup.hooks.map(hook => (
-          <TableRow key={`${hook.stage}-${hook.name}`}>
-            <TableCell>{hook.name}</TableCell>
-            <TableCell>{hook.stage === 'pre' ? 'Pre' : 'Post'}</TableCell>
-            <TableCell>{hook.outcome}</TableCell>
-            <TableCell>{hook.message ?? ''}</TableCell>
-          </TableRow>
-        ))}
-      </TableBody>
-    </Table>
-  );
-};

@@ -35,7 +35,20 @@ const incremental = backupDetail({
     { kind: 'Volume', name: 'cache', reason: 'no VolumeSnapshotClass for driver x' },
     { kind: 'Hook', name: 'flush-db', reason: 'exit code 1 after 30 s' },
   ],
-  hooks: [{ name: 'flush-db', stage: 'pre', outcome: 'Failed', message: 'exit code 1' }],
+  hooks: [
+    {
+      name: 'db-0/db: flush-db',
+      stage: 'pre',
+      source: 'spec',
+      pod: 'db-0',
+      container: 'db',
+      command: ['flush-db'],
+      outcome: 'Failed',
+      onError: 'Fail',
+      exitCode: 1,
+      message: 'exit code 1',
+    },
+  ],
 });
 
 const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;

@@ -23,7 +23,8 @@ import { formatBytes, formatDuration, formatTrigger } from '../format';
 import { OperationProgress, OperationTimeline } from '../OperationProgress';
 import { PermissionTooltip } from '../PermissionTooltip';
 import { PhaseChip } from '../PhaseChip';
-import { BackupHooks, BackupImages, BackupResources, BackupVolumes } from './BackupContents';
+import { BackupImages, BackupResources, BackupVolumes } from './BackupContents';
+import { BackupHooks } from './BackupHooks';
 
 const useStyles = makeStyles(theme => ({
   paper: { width: 760, maxWidth: '100vw', padding: theme.spacing(3) },
