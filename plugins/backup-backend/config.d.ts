@@ -60,14 +60,24 @@ export interface Config {
       insecureRegistries?: string[];
       /** How long a reachability check of one image may take during validation (default 5). */
       checkTimeoutSeconds?: number;
+      /**
+       * Copy an image restore's `authSecret` found in Ferry's namespace into the restored
+       * application's namespace as its pull secret (default false: the platform's registry
+       * credentials are used for the push, in Ferry's namespace, and never leave it).
+       */
+      copyAuthSecret?: boolean;
     };
     /** Ferry's controllers of Backup and Restore resources. */
     controller?: {
       /** Namespace of the leader-election Lease in every cluster (default kube-system). */
       leaseNamespace?: string;
       /**
-       * Namespace of Restore resources whose target namespace does not exist yet (default
-       * ferry-system; created when absent). A Restore into an existing namespace lives there.
+       * Ferry's own namespace (default ferry-system; created when absent): Restores whose target
+       * namespace does not exist yet or that reach beyond one namespace (another namespace or
+       * cluster than the backup's, privileged changes) live here. Backup and Restore resources
+       * here act for the platform: only platform operators may create them (see the README's
+       * "Who may restore what, where"). A Restore that stays within an existing namespace lives
+       * in that namespace.
        */
       namespace?: string;
     };

@@ -8,6 +8,7 @@ import { readFerryConfig } from './config/readFerryConfig';
 import { openDatabase } from './database/migrate';
 import { OperationIndex } from './database/OperationIndex';
 import { ClusterRegistry } from './kubernetes/ClusterRegistry';
+import { catalogEntityResolver } from './mapping/catalogEntityResolver';
 import { BackupService } from './service/BackupService';
 import { EntityAccess } from './service/EntityAccess';
 import { syncFromRepositories } from './service/syncFromRepositories';
@@ -59,6 +60,12 @@ export const backupPlugin = createBackendPlugin({
           index: operationIndex,
           logger: deps.logger,
           leaseNamespace: ferryConfig.controller.leaseNamespace,
+          resolveEntity: catalogEntityResolver({
+            catalog: deps.catalog,
+            auth: deps.auth,
+            clusterNames: () => clusters.clusterNames(),
+            ferryConfig,
+          }),
         });
         const restores = new RestoreService({
           clusters,

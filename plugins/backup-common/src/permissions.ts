@@ -36,6 +36,18 @@ export const backupRestoreAnywherePermission = createPermission({
   attributes: { action: 'create' },
 });
 
+/**
+ * Restoring what widens privileges: cluster-scoped objects, patches of anything but the fields a
+ * service owner may change (image, replicas, env, resources, labels, annotations, storage class,
+ * configuration data), e.g. a securityContext, hostPath, hostNetwork, serviceAccountName or an RBAC
+ * object; pushing images with a registry Secret of Ferry's namespace to a repository path of one's
+ * choice or over an existing tag. An administrator's permission.
+ */
+export const backupRestorePrivilegedPermission = createPermission({
+  name: 'backup.restore.privileged',
+  attributes: { action: 'create' },
+});
+
 /** The platform page: targets, policies and coverage across the catalog. */
 export const backupAdminReadPermission = createPermission({
   name: 'backup.admin.read',
@@ -48,5 +60,6 @@ export const backupPermissions = [
   backupDeletePermission,
   backupRestorePermission,
   backupRestoreAnywherePermission,
+  backupRestorePrivilegedPermission,
   backupAdminReadPermission,
 ];

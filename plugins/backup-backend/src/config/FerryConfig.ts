@@ -71,6 +71,7 @@ export const ferryConfigSchema = z
       .object({
         insecureRegistries: z.array(z.string().min(1)).default([]),
         checkTimeoutSeconds: z.number().positive().max(60).default(5),
+        copyAuthSecret: z.boolean().default(false),
       })
       .default({}),
     controller: z

@@ -8,6 +8,7 @@ import { createIfAbsent, isNotFound, KubeClients } from '../pipeline/KubeClients
 import type { OperationOwner } from '../pipeline/OwnerRef';
 import { buildDatamoverJob, runDatamoverJob, TargetAccess } from '../pipeline/datamoverJob';
 import { tempName } from '../pipeline/tempNames';
+import { prepareTargetAccess } from '../targets/targetAccess';
 import { planRestoreImages } from './planRestoreImages';
 import { combineAccess, prepareRegistryAccess } from './registryAccess';
 import { repointImages } from './repointImages';
@@ -32,6 +33,10 @@ export async function restoreImagesStep(options: {
   namespace: string;
   restoreId: string;
   spec: RestoreSpec;
+  /** The namespace the backup was taken in (from its manifest). */
+  sourceNamespace: string;
+  /** Where `imageRestore.authSecret` may be read, in order (the target's first). */
+  secretNamespaces: string[];
   objects: KubernetesObject[];
   repository: Repository;
   manifest: Manifest;
@@ -40,7 +45,7 @@ export async function restoreImagesStep(options: {
   config: FerryConfig;
   recorder: StatusRecorder<RestoreStatus>;
 }): Promise<KubernetesObject[]> {
-  const { recorder, spec, namespace } = options;
+  const { recorder, spec } = options;
   const imageRestore = spec.imageRestore;
   let outcomes = recorder.status.imageOutcomes;
   if (!outcomes) {
@@ -53,7 +58,10 @@ export async function restoreImagesStep(options: {
       timeoutMs: options.config.images.checkTimeoutSeconds * 1000,
     });
     const toPush = plans.filter(p => p.action === 'push');
-    const pushed = imageRestore && toPush.length ? await push({ ...options, images: toPush.map(p => p.image) }) : new Map();
+    const pushed =
+      imageRestore && toPush.length
+        ? await push({ ...options, secretHome: await secretHome(options), images: toPush.map(p => p.image) })
+        : new Map();
     const failedPushes: RestoredImage[] = [];
     outcomes = plans.map((plan): RestoredImage => {
       const result = pushed.get(plan.image);
@@ -86,28 +94,54 @@ export async function restoreImagesStep(options: {
   const moved = new Map(outcomes.filter(o => o.restored).map(o => [o.image, o.restored!] as const));
   const pullSecret =
     moved.size && imageRestore?.authSecret
-      ? await ensurePullSecret({ kube: options.kube, namespace, name: imageRestore.authSecret, ferryNamespace: options.config.controller.namespace })
+      ? await ensurePullSecret({ ...options, name: imageRestore.authSecret })
       : undefined;
   return repointImages({ objects: options.objects, moved, pullSecret });
 }
 
+/** Where `authSecret` is: the first of the allowed namespaces that has it. */
+async function secretHome(options: { kube: KubeClients; spec: RestoreSpec; secretNamespaces: string[] }) {
+  const name = options.spec.imageRestore?.authSecret;
+  if (!name) return undefined;
+  for (const namespace of options.secretNamespaces) {
+    if (await readSecret(options.kube, namespace, name)) return namespace;
+  }
+  return undefined;
+}
+
+function readSecret(kube: KubeClients, namespace: string, name: string) {
+  return kube.core
+    .readNamespacedSecret({ namespace, name })
+    .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
+}
+
 /**
  * The restored workloads pull from the restore registry with the same credentials Ferry pushed
- * with: the authSecret of the target namespace, or a copy of Ferry's one made there (a lasting
- * object of the application, labelled as Ferry's, not a temporary).
+ * with: the authSecret of the target namespace, or, only when the platform allows it
+ * (`ferry.images.copyAuthSecret`), a copy of the one in Ferry's namespace made there (a lasting
+ * object of the application, labelled as Ferry's, not a temporary). Otherwise the workloads get
+ * no pull secret from Ferry and the timeline says so.
  */
 async function ensurePullSecret(options: {
   kube: KubeClients;
   namespace: string;
   name: string;
-  ferryNamespace: string;
+  secretNamespaces: string[];
+  config: FerryConfig;
+  recorder: StatusRecorder<RestoreStatus>;
 }): Promise<string | undefined> {
   const { kube, namespace, name } = options;
-  const read = (ns: string) =>
-    kube.core.readNamespacedSecret({ namespace: ns, name }).catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
-  if (await read(namespace)) return name;
-  const shared = await read(options.ferryNamespace);
+  if (await readSecret(kube, namespace, name)) return name;
+  const ferryNamespace = options.config.controller.namespace;
+  const shared = options.secretNamespaces.includes(ferryNamespace) ? await readSecret(kube, ferryNamespace, name) : undefined;
   if (!shared) return undefined;
+  if (!options.config.images.copyAuthSecret) {
+    await options.recorder.event(
+      'Images',
+      `Secret ${name} of ${ferryNamespace} was used to push, not copied into ${namespace} (ferry.images.copyAuthSecret is off): the workloads need a pull secret of their own`,
+    );
+    return undefined;
+  }
   await createIfAbsent(() =>
     kube.core.createNamespacedSecret({
       namespace,
@@ -121,34 +155,47 @@ async function ensurePullSecret(options: {
   return name;
 }
 
+/**
+ * Pushes the images with a datamover Job where the push credentials are (DESIGN §8): in the
+ * target namespace, or in Ferry's namespace when the Secret is the platform's, so that its
+ * credentials are never copied into an application's namespace for the push.
+ */
 async function push(options: {
   kube: KubeClients;
   namespace: string;
   restoreId: string;
   spec: RestoreSpec;
+  sourceNamespace: string;
+  secretHome: string | undefined;
   owner: OperationOwner;
   access: TargetAccess;
   config: FerryConfig;
   images: string[];
 }): Promise<Map<string, ImageRestoreJobResult['images'][number] & { error?: string }>> {
-  const { spec, namespace } = options;
+  const { spec } = options;
   const imageRestore = spec.imageRestore!;
+  const jobNamespace = options.secretHome ?? options.namespace;
+  const access =
+    jobNamespace === options.namespace
+      ? options.access
+      : await prepareTargetAccess({
+          kube: options.kube,
+          namespace: jobNamespace,
+          target: options.config.targets.find(t => t.name === spec.target)!,
+          secretName: tempName({ operationId: options.restoreId, role: 'target', pvc: 'credentials' }),
+          owner: options.owner,
+        });
   const registry = await prepareRegistryAccess({
     kube: options.kube,
-    namespace,
-    sources: imageRestore.authSecret
-      ? [
-          { namespace, name: imageRestore.authSecret },
-          { namespace: options.config.controller.namespace, name: imageRestore.authSecret },
-        ]
-      : [],
+    namespace: jobNamespace,
+    sources: imageRestore.authSecret && options.secretHome ? [{ namespace: options.secretHome, name: imageRestore.authSecret }] : [],
     secretName: tempName({ operationId: options.restoreId, role: 'registry', pvc: 'credentials' }),
     owner: options.owner,
     insecureRegistries: options.config.images.insecureRegistries,
   });
   const job = buildDatamoverJob({
     name: tempName({ operationId: options.restoreId, role: 'images', pvc: 'restore' }),
-    namespace,
+    namespace: jobNamespace,
     owner: options.owner,
     config: options.config.datamover,
     command: ['image', 'restore'],
@@ -157,10 +204,10 @@ async function push(options: {
       { name: 'FERRY_BACKUP_ID', value: spec.backupId },
       { name: 'FERRY_IMAGES', value: options.images.join(',') },
       { name: 'FERRY_REGISTRY', value: imageRestore.registry },
-      { name: 'FERRY_REPOSITORY', value: imageRestore.repository ?? `ferry/${spec.sourceNamespace}` },
+      { name: 'FERRY_REPOSITORY', value: imageRestore.repository ?? `ferry/${options.sourceNamespace}` },
       ...(imageRestore.overrideImageIfExist ? [{ name: 'FERRY_OVERRIDE_IF_EXIST', value: 'true' }] : []),
     ],
-    target: combineAccess(options.access, registry),
+    target: combineAccess(access, registry),
   });
   const outcome = await runDatamoverJob({ kube: options.kube, job, timeoutMs: IMAGE_TIMEOUT_MS });
   if (!outcome.ok) {

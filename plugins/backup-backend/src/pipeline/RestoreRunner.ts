@@ -12,7 +12,11 @@ import {
 } from '../controller/RestoreResource';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import { restoreImagesStep } from '../images/restoreImagesStep';
-import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
+import { DiscoveredTypes, discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
+import { checkRestoredObjects } from '../access/checkRestoredObjects';
+import { checkTransforms } from '../access/checkTransforms';
+import { restoreScope } from '../access/operationScope';
+import { bindRestorer, ensureRestorerRole, impersonating, RESTORER_USER, unbindRestorer } from '../access/RestoreIdentity';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import { prepareTargetAccess } from '../targets/targetAccess';
 import { applyRestoreObjects, refOf } from './applyRestoreObjects';
@@ -22,7 +26,7 @@ import { createIfAbsent, KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { readBackupObjects } from './readBackupObjects';
 import { restoreVolume, VolumeOutcome, waitForClaimsBound } from './restoreVolume';
-import { transformObjects } from './restoreTransforms';
+import { namespaceMapping, transformObjects } from './restoreTransforms';
 import { tempName } from './tempNames';
 import { waitForWorkloads } from './waitForWorkloads';
 
@@ -60,6 +64,8 @@ export class RestoreRunner {
       labels: { 'app.kubernetes.io/managed-by': 'ferry', [RESTORE_LABEL]: restoreId },
     };
     const labelSelector = `${RESTORE_LABEL}=${restoreId}`;
+    // Where this restore may have written; the cleanup looks there (and in Ferry's namespace).
+    let written = new Set<string>();
     const resumed = Boolean(recorder.status.phase);
     await recorder.event(
       'Start',
@@ -69,12 +75,26 @@ export class RestoreRunner {
     try {
       const repository = await this.options.targets.repository(spec.target);
       const manifest = await repository.readManifest(spec.appId, spec.backupId);
-      const objects = transformObjects({
-        objects: await readBackupObjects({ repository, manifest }),
-        sourceNamespace: spec.sourceNamespace,
-        namespace,
-        spec,
+      // DESIGN §8, before anything is written: what this Restore may do follows from where it
+      // lives, checked on the objects as they will be applied.
+      const { grants, sourceNamespace, secretNamespaces } = restoreScope({
+        restore,
+        manifest,
+        cluster: kube.cluster,
+        ferryNamespace: this.options.config.controller.namespace,
       });
+      checkTransforms(spec.transforms, grants);
+      const backedUp = await readBackupObjects({ repository, manifest });
+      const objects = transformObjects({ objects: backedUp, sourceNamespace, namespace, spec });
+      const types = await discoverResourceTypes(kube.json);
+      const checked = checkRestoredObjects({
+        backedUp,
+        restored: objects,
+        mapping: namespaceMapping({ sourceNamespace, namespace, namespaceMap: spec.transforms?.namespaceMap }),
+        types,
+        grants,
+      });
+      written = new Set([namespace, ...checked.namespaces]);
       const scope = spec.scope ?? 'all';
       const withVolumes = scope !== 'metadata-only';
       await recorder.event(
@@ -84,9 +104,9 @@ export class RestoreRunner {
           ? { volumes: manifest.volumes.map(v => ({ pvc: v.pvc, phase: 'Pending' as const, bytesTotal: v.virtualSize })) }
           : {},
       );
-      await createIfAbsent(() =>
-        kube.core.createNamespace({ body: { metadata: { name: namespace } } }),
-      );
+      for (const name of written) {
+        await createIfAbsent(() => kube.core.createNamespace({ body: { metadata: { name } } }));
+      }
 
       const access = await prepareTargetAccess({
         kube,
@@ -135,6 +155,8 @@ export class RestoreRunner {
           namespace,
           restoreId,
           spec,
+          sourceNamespace,
+          secretNamespaces,
           objects,
           repository,
           manifest,
@@ -143,13 +165,23 @@ export class RestoreRunner {
           config: this.options.config,
           recorder,
         });
-        await this.applyMetadata({ objects: repointed, namespace, existing: spec.existing ?? 'skip', claimOutcomes, recorder });
+        await this.applyMetadata({
+          objects: repointed,
+          types,
+          namespace,
+          namespaces: checked.namespaces,
+          restoreId,
+          owner,
+          existing: spec.existing ?? 'skip',
+          claimOutcomes,
+          recorder,
+        });
       }
       await this.verify({
         namespace,
         claims: [...claimOutcomes.entries()].filter(([, o]) => o.outcome === 'Created').map(([pvc]) => pvc),
         readyTimeoutSeconds: spec.readyTimeoutSeconds, recorder });
-      await this.cleanup(namespace, labelSelector, restoreId);
+      await this.cleanup({ namespaces: written, labelSelector, restoreId });
       const failures = recorder.status.failures ?? [];
       const phase: OperationPhase = failures.length ? 'PartiallyFailed' : 'Completed';
       const message = failures.length
@@ -163,28 +195,42 @@ export class RestoreRunner {
       }
       const message = error instanceof Error ? error.message : String(error);
       logger.error(`Restore ${key} failed: ${message}`);
-      await this.cleanup(namespace, labelSelector, restoreId);
+      await this.cleanup({ namespaces: written, labelSelector, restoreId });
       await recorder.event('Failed', message, { phase: 'Failed', message, completedAt: new Date().toISOString() });
     } finally {
       await recorder.close().catch(() => undefined);
     }
   }
 
+  /**
+   * Applies the objects through the restore's own identity (DESIGN §8): `ferry:restorer`, bound
+   * for this restore in exactly the namespaces it was authorised to write into. Cluster-scoped
+   * objects (allowed only with privileged grants) use the controller's identity.
+   */
   private async applyMetadata(options: {
     objects: KubernetesObject[];
+    types: DiscoveredTypes;
     namespace: string;
+    namespaces: Set<string>;
+    restoreId: string;
+    owner: OperationOwner;
     existing: 'skip' | 'patch';
     claimOutcomes: Map<string, VolumeOutcome>;
     recorder: StatusRecorder<RestoreStatus>;
   }) {
-    const { recorder, claimOutcomes, namespace } = options;
-    const types = await discoverResourceTypes(this.options.kube.json);
+    const { recorder, claimOutcomes, namespace, types } = options;
+    const { kube } = this.options;
+    const restorer = impersonating(kube, RESTORER_USER);
+    if (options.namespaces.size > 0) await ensureRestorerRole(kube);
+    for (const target of options.namespaces) {
+      await bindRestorer({ kube, restorer, namespace: target, restoreId: options.restoreId, owner: options.owner });
+    }
     const earlier = new Map(
       (recorder.status.objects ?? []).map(o => [`${o.kind}|${o.namespace ?? ''}|${o.name}`, o]),
     );
     const outcomes: RestoredObject[] = [];
     await applyRestoreObjects({
-      kube: this.options.kube,
+      kube: object => (types.lookup(object.apiVersion ?? '', object.kind ?? '')?.namespaced === false ? kube : restorer),
       types,
       objects: options.objects,
       existing: options.existing,
@@ -246,9 +292,17 @@ export class RestoreRunner {
     }
   }
 
-  private async cleanup(namespace: string, labelSelector: string, restoreId: string) {
-    await cleanupTemporaries({ kube: this.options.kube, namespace, labelSelector }).catch(error =>
-      this.options.logger.warn(`Cleanup of restore ${restoreId} is incomplete: ${error}`),
-    );
+  /** Temporaries (label `ferry.io/restore=<id>`) wherever the restore wrote, and the restorer's bindings. */
+  private async cleanup(options: { namespaces: Set<string>; labelSelector: string; restoreId: string }) {
+    const { kube, config, logger } = this.options;
+    const places = new Set([...options.namespaces, config.controller.namespace]);
+    try {
+      await unbindRestorer({ kube, namespaces: options.namespaces, restoreId: options.restoreId });
+      for (const namespace of places) {
+        await cleanupTemporaries({ kube, namespace, labelSelector: options.labelSelector });
+      }
+    } catch (error) {
+      logger.warn(`Cleanup of restore ${options.restoreId} is incomplete: ${error}`);
+    }
   }
 }

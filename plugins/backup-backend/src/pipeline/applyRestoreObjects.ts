@@ -51,7 +51,8 @@ export function apiReason(error: unknown): string {
  * a failure of one object does not stop the others.
  */
 export async function applyRestoreObjects(options: {
-  kube: KubeClients;
+  /** The identity that applies each object. */
+  kube: (object: KubernetesObject) => KubeClients;
   types: DiscoveredTypes;
   objects: KubernetesObject[];
   existing: 'skip' | 'patch';
@@ -59,11 +60,11 @@ export async function applyRestoreObjects(options: {
   known?: (object: KubernetesObject) => RestoredObject | undefined;
   onOutcome?: (outcome: RestoredObject) => Promise<void>;
 }): Promise<RestoredObject[]> {
-  const { json } = options.kube;
   const outcomes: RestoredObject[] = [];
   for (const object of restoreOrder(options.objects)) {
     let outcome = options.known?.(object);
     if (!outcome) {
+      const { json } = options.kube(object);
       const location = locate(options.types, object);
       if ('problem' in location) {
         outcome = { ...refOf(object), outcome: 'Failed', reason: location.problem ?? '' };

@@ -58,10 +58,7 @@ export function transformObjects(options: {
   spec: Pick<RestoreSpec, 'omitLabels' | 'omitAnnotations' | 'transforms'>;
 }): KubernetesObject[] {
   const { spec } = options;
-  const namespaces: Record<string, string> = {
-    [options.sourceNamespace]: options.namespace,
-    ...spec.transforms?.namespaceMap,
-  };
+  const namespaces = namespaceMapping({ ...options, namespaceMap: spec.transforms?.namespaceMap });
   const classes = spec.transforms?.storageClassMap ?? {};
   return options.objects.map(original => {
     let object = structuredClone(original) as KubernetesObject & Json;
@@ -82,6 +79,18 @@ export function transformObjects(options: {
     }
     return object;
   });
+}
+
+/**
+ * Where objects of each backed-up namespace go: the backup's namespace to the restore's, then
+ * `namespaceMap` (which may override it).
+ */
+export function namespaceMapping(options: {
+  sourceNamespace: string;
+  namespace: string;
+  namespaceMap?: Record<string, string>;
+}): Record<string, string> {
+  return { [options.sourceNamespace]: options.namespace, ...options.namespaceMap };
 }
 
 /** Storage class of a claim after the mapping (undefined: the cluster's default class). */

@@ -8,6 +8,7 @@ import type {
 import { isTerminalPhase } from '@ferry/plugin-backup-common';
 import { AppLock, deleteBackup, newBackupId } from '@ferry/repository';
 import type { FerryConfig } from '../config/FerryConfig';
+import type { EntityResolver } from '../access/operationScope';
 import { ControllerSet } from '../controller/ControllerSet';
 import { BackupController } from '../controller/BackupController';
 import {
@@ -56,6 +57,8 @@ export class BackupService {
       logger: LoggerService;
       /** Namespace of the controllers' Lease in every cluster. */
       leaseNamespace?: string;
+      /** Resolves the entity a Backup resource names (access/operationScope). */
+      resolveEntity: EntityResolver;
     },
   ) {
     this.controllers = new ControllerSet({
@@ -92,6 +95,8 @@ export class BackupService {
       logger,
       leaseNamespace: this.options.leaseNamespace ?? 'kube-system',
       concurrency: 4,
+      ferryNamespace: this.options.config.controller.namespace,
+      resolveEntity: this.options.resolveEntity,
       onBackup: (c, backup) => this.indexBackup(c, backup),
     });
   }

@@ -24,6 +24,7 @@ import {
   RESTORE_ID_ANNOTATION,
   RESTORE_KIND,
   RESTORE_PLURAL,
+  ImageRestoreSpec,
   RestoreResource,
   RestoreSpec,
   RestoreStatus,
@@ -31,12 +32,20 @@ import {
 import { toRestoreDetail, toRestoreSummary } from '../controller/restoreSummary';
 import type { OperationIndex } from '../database/OperationIndex';
 import type { ClusterRegistry } from '../kubernetes/ClusterRegistry';
-import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
+import { DiscoveredTypes, discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
 import type { ApplicationTarget } from '../mapping/types';
 import { createIfAbsent, isNotFound, KubeClients } from '../pipeline/KubeClients';
 import { readBackupObjects } from '../pipeline/readBackupObjects';
 import { RestoreRunner } from '../pipeline/RestoreRunner';
-import { TransformError, transformObjects, transformProblems } from '../pipeline/restoreTransforms';
+import {
+  namespaceMapping,
+  TransformError,
+  transformObjects,
+  transformProblems,
+} from '../pipeline/restoreTransforms';
+import { checkRestoredObjects } from '../access/checkRestoredObjects';
+import { checkTransforms, usesPrivilegedPatches } from '../access/checkTransforms';
+import { mayWriteInto, RestoreGrants, userGrants } from '../access/RestoreGrants';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import { planRestoreImages } from '../images/planRestoreImages';
 import { dockerConfigOf } from '../images/registryAccess';
@@ -48,10 +57,21 @@ interface ValidatedRestore {
   cluster: string;
   namespace: string;
   kube: KubeClients;
+  types: DiscoveredTypes;
   objects: KubernetesObject[];
   volumes: Array<{ pvc: string; storageClass: string; sizeBytes: number }>;
   repository: Repository;
   manifest: Manifest;
+  /** Written only into its own namespace, from a backup taken there, nothing privileged. */
+  withinNamespace: boolean;
+}
+
+/** The caller's Backstage permissions beyond `backup.restore` on the entity. */
+export interface RestorePermissions {
+  /** `backup.restore.anywhere`: another namespace or cluster than the application's. */
+  anywhere: boolean;
+  /** `backup.restore.privileged`: cluster-scoped objects, privileged patches. */
+  privileged: boolean;
 }
 
 /**
@@ -120,29 +140,38 @@ export class RestoreService {
   }
 
   /**
-   * Checks a request without writing anything (DESIGN §4 step 1): the backup exists and is
-   * complete, the target is allowed, transforms are well formed and apply, storage classes exist.
+   * Checks a request without writing anything (DESIGN §4 step 1, §8): the caller may write
+   * wherever the restore would write (decided first for what the request names, then on the
+   * final objects after every transform), the backup exists, is complete and belongs to the
+   * entity's application, transforms are well formed and apply, storage classes exist.
    */
   private async validate(options: {
     target: ApplicationTarget;
     request: RestoreRequest;
-    mayRestoreAnywhere: boolean;
+    permissions: RestorePermissions;
   }): Promise<ValidatedRestore> {
-    const { target, request } = options;
-    const allowed = (cluster: string, namespace: string, owned: { cluster: string; namespace: string }) => {
-      if ((namespace !== owned.namespace || cluster !== owned.cluster) && !options.mayRestoreAnywhere) {
-        throw new NotAllowedError(
-          `restoring into ${cluster}/${namespace} (not ${owned.cluster}/${owned.namespace}, where the backup was taken) needs the backup.restore.anywhere permission`,
-        );
-      }
-    };
+    const { target, request, permissions } = options;
+    const grants = userGrants({ namespace: target.namespace, ...permissions });
+    const where = `where the application of ${target.entityRef} lives`;
     // Decided before anything is looked up: a caller without the permission learns nothing more.
-    allowed(request.cluster ?? target.cluster, request.namespace ?? target.namespace, target);
+    const requestedCluster = request.cluster ?? target.cluster;
+    const requestedNamespace = request.namespace ?? target.namespace;
+    if (!permissions.anywhere && (requestedCluster !== target.cluster || !mayWriteInto(grants, requestedNamespace))) {
+      throw new NotAllowedError(
+        `restoring into ${requestedCluster}/${requestedNamespace} (not ${target.cluster}/${target.namespace}, ${where}) ${grants.namespaceRule}`,
+      );
+    }
+    checkTransforms(request.transforms, grants);
     const backup =
       (await this.options.index.getBackup({ entityRef: target.entityRef, id: request.backupId }))?.summary ??
       (await this.backupFromRepositories(target, request.backupId));
     if (!backup) {
       throw new NotFoundError(`backupId: no backup ${request.backupId} of ${target.entityRef}`);
+    }
+    if (!permissions.anywhere && (backup.cluster !== target.cluster || backup.namespace !== target.namespace)) {
+      throw new NotAllowedError(
+        `backupId: backup ${backup.id} was taken in ${backup.cluster}/${backup.namespace}, not ${target.cluster}/${target.namespace} (${where}); restoring it ${grants.namespaceRule}`,
+      );
     }
     if (backup.phase !== 'Completed' && backup.phase !== 'PartiallyFailed') {
       throw new ConflictError(
@@ -154,7 +183,6 @@ export class RestoreService {
       throw new InputError(`cluster: no cluster named '${cluster}' is configured`);
     }
     const namespace = request.namespace ?? backup.namespace;
-    allowed(cluster, namespace, backup);
     const problems = transformProblems(request.transforms);
     if (problems.length) throw new InputError(`invalid request body: ${problems.join('; ')}`);
 
@@ -174,27 +202,33 @@ export class RestoreService {
       readyTimeoutSeconds: request.readyTimeoutSeconds ?? 120,
       ...(request.imageRestore ? { imageRestore: request.imageRestore } : {}),
     };
+    const kube = await this.options.kube(cluster);
+    const backedUp = await readBackupObjects({ repository, manifest });
     let objects: KubernetesObject[];
     try {
-      objects = transformObjects({
-        objects: await readBackupObjects({ repository, manifest }),
-        sourceNamespace: backup.namespace,
-        namespace,
-        spec,
-      });
+      objects = transformObjects({ objects: backedUp, sourceNamespace: backup.namespace, namespace, spec });
     } catch (error) {
       if (error instanceof TransformError) throw new InputError(error.message);
       throw error;
     }
-    const kube = await this.options.kube(cluster);
-    if (spec.imageRestore?.authSecret) {
-      await checkAuthSecret({
-        kube,
-        name: spec.imageRestore.authSecret,
-        namespaces: [namespace, this.options.config.controller.namespace],
-        cluster,
-      });
-    }
+    const types = await discoverResourceTypes(kube.json);
+    const checked = checkRestoredObjects({
+      backedUp,
+      restored: objects,
+      mapping: namespaceMapping({ sourceNamespace: backup.namespace, namespace, namespaceMap: spec.transforms?.namespaceMap }),
+      types,
+      grants,
+    });
+    const secretHome = spec.imageRestore?.authSecret
+      ? await checkAuthSecret({
+          kube,
+          imageRestore: spec.imageRestore,
+          namespaces: [namespace, this.options.config.controller.namespace],
+          cluster,
+          grants,
+          ferryNamespace: this.options.config.controller.namespace,
+        })
+      : undefined;
     const volumes = [];
     for (const volume of spec.scope === 'metadata-only' ? [] : manifest.volumes) {
       const claim = objects.find(
@@ -216,7 +250,16 @@ export class RestoreService {
       }
       volumes.push({ pvc: volume.pvc, storageClass, sizeBytes: volume.virtualSize });
     }
-    return { spec, cluster, namespace, kube, objects, volumes, repository, manifest };
+    // A Restore resource outside Ferry's namespace carries only that namespace's power (§8): one
+    // that needs more lives in Ferry's namespace, where only the API and platform operators write.
+    const withinNamespace =
+      cluster === backup.cluster &&
+      namespace === backup.namespace &&
+      [...checked.namespaces].every(n => n === namespace) &&
+      checked.clusterScoped === 0 &&
+      !usesPrivilegedPatches(spec.transforms) &&
+      secretHome !== this.options.config.controller.namespace;
+    return { spec, cluster, namespace, kube, types, objects, volumes, repository, manifest, withinNamespace };
   }
 
   /**
@@ -251,11 +294,10 @@ export class RestoreService {
   async dryRun(options: {
     target: ApplicationTarget;
     request: RestoreRequest;
-    mayRestoreAnywhere: boolean;
+    permissions: RestorePermissions;
   }): Promise<DryRunResult> {
     const valid = await this.validate(options);
-    const { kube, spec } = valid;
-    const types = await discoverResourceTypes(kube.json);
+    const { kube, spec, types } = valid;
     const objects = spec.scope === 'data-only' ? [] : valid.objects;
     const changes = await planObjectChanges({
       kube,
@@ -304,15 +346,18 @@ export class RestoreService {
   async createRestore(options: {
     target: ApplicationTarget;
     request: RestoreRequest;
-    mayRestoreAnywhere: boolean;
+    permissions: RestorePermissions;
     userEntityRef?: string;
   }): Promise<RestoreSummary> {
     const valid = await this.validate(options);
     const { kube, namespace } = valid;
     const restoreId = newBackupId();
-    // DESIGN §4: the Restore lives in its target namespace, or in Ferry's own namespace while the
-    // target does not exist yet (the runner creates it, so nothing is written before the run).
-    const home = (await namespaceExists(kube, namespace)) ? namespace : this.options.config.controller.namespace;
+    // DESIGN §4, §8: the Restore lives in its target namespace when it stays within it (backup
+    // taken there, nothing written elsewhere, nothing privileged); otherwise, and while the
+    // target does not exist yet (the runner creates it, so nothing is written before the run),
+    // in Ferry's own namespace.
+    const home =
+      valid.withinNamespace && (await namespaceExists(kube, namespace)) ? namespace : this.options.config.controller.namespace;
     if (home !== namespace) {
       await createIfAbsent(() => kube.core.createNamespace({ body: { metadata: { name: home } } }));
     }
@@ -372,21 +417,47 @@ async function namespaceExists(kube: KubeClients, name: string): Promise<boolean
   );
 }
 
-/** `imageRestore.authSecret` must be registry credentials where the image Job can find them. */
-async function checkAuthSecret(options: { kube: KubeClients; name: string; namespaces: string[]; cluster: string }) {
+/**
+ * `imageRestore.authSecret` must be registry credentials where the image Job can find them: the
+ * target namespace, else Ferry's. One of Ferry's namespace is the platform's: it pushes only into
+ * the default repository (`ferry/<source namespace>`) and never over an existing tag, unless the
+ * caller holds privileged grants. Returns the namespace it was found in.
+ */
+async function checkAuthSecret(options: {
+  kube: KubeClients;
+  imageRestore: ImageRestoreSpec;
+  namespaces: string[];
+  cluster: string;
+  grants: RestoreGrants;
+  ferryNamespace: string;
+}): Promise<string> {
+  const name = options.imageRestore.authSecret!;
   for (const namespace of options.namespaces) {
     const secret = await options.kube.core
-      .readNamespacedSecret({ namespace, name: options.name })
+      .readNamespacedSecret({ namespace, name })
       .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
     if (!secret) continue;
     if (!dockerConfigOf(secret)) {
       throw new InputError(
-        `imageRestore.authSecret: Secret ${namespace}/${options.name} holds no registry credentials (a kubernetes.io/dockerconfigjson Secret with .dockerconfigjson is needed)`,
+        `imageRestore.authSecret: Secret ${namespace}/${name} holds no registry credentials (a kubernetes.io/dockerconfigjson Secret with .dockerconfigjson is needed)`,
       );
     }
-    return;
+    const platformSecret = namespace === options.ferryNamespace && options.namespaces[0] !== options.ferryNamespace;
+    if (platformSecret && !options.grants.privileged) {
+      if (options.imageRestore.repository !== undefined) {
+        throw new NotAllowedError(
+          `imageRestore.repository: pushing with Secret ${namespace}/${name} of Ferry's namespace goes to the default repository; choosing one ${options.grants.privilegeRule}`,
+        );
+      }
+      if (options.imageRestore.overrideImageIfExist) {
+        throw new NotAllowedError(
+          `imageRestore.overrideImageIfExist: overwriting tags with Secret ${namespace}/${name} of Ferry's namespace ${options.grants.privilegeRule}`,
+        );
+      }
+    }
+    return namespace;
   }
   throw new InputError(
-    `imageRestore.authSecret: no Secret ${options.name} in namespace ${options.namespaces.join(' or ')} of cluster ${options.cluster}`,
+    `imageRestore.authSecret: no Secret ${name} in namespace ${options.namespaces.join(' or ')} of cluster ${options.cluster}`,
   );
 }

@@ -8,6 +8,7 @@ import {
   backupReadPermission,
   backupRestoreAnywherePermission,
   backupRestorePermission,
+  backupRestorePrivilegedPermission,
 } from '@ferry/plugin-backup-common';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -124,20 +125,23 @@ export function registerRestoreRoutes(options: RestoreRoutesOptions): void {
       const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
       const entity = await entityAccess.authorize({ entityRef: params, permission: backupRestorePermission, credentials });
       const target = resolveApplication({ entity, clusters: options.clusterNames(), ferryConfig });
-      const [anywhere] = await options.permissions.authorize(
-        [{ permission: backupRestoreAnywherePermission }],
+      const [anywhere, privileged] = await options.permissions.authorize(
+        [{ permission: backupRestoreAnywherePermission }, { permission: backupRestorePrivilegedPermission }],
         { credentials },
       );
-      const mayRestoreAnywhere = anywhere.result === AuthorizeResult.ALLOW;
+      const permissions = {
+        anywhere: anywhere.result === AuthorizeResult.ALLOW,
+        privileged: privileged.result === AuthorizeResult.ALLOW,
+      };
       if (request.dryRun) {
-        const result = await restores.dryRun({ target, request, mayRestoreAnywhere });
+        const result = await restores.dryRun({ target, request, permissions });
         await audit.success({ meta: { dryRun: true } });
         res.status(200).json(result);
         return;
       }
       const userEntityRef =
         credentials.principal.type === 'user' ? credentials.principal.userEntityRef : undefined;
-      const summary = await restores.createRestore({ target, request, mayRestoreAnywhere, userEntityRef });
+      const summary = await restores.createRestore({ target, request, permissions, userEntityRef });
       await audit.success({ meta: { restoreId: summary.id } });
       res.status(201).json(summary);
     } catch (error) {
