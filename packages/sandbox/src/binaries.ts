@@ -10,7 +10,9 @@ export type SandboxBinary =
   | 'kube-scheduler'
   | 'kubectl'
   | 'helm'
-  | 'versitygw';
+  | 'versitygw'
+  | 'kubelet'
+  | 'crictl';
 
 /** Root folder of the sandbox package (resolved through the workspace link, not __dirname). */
 export const packageRoot = path.dirname(require.resolve('@ferry/sandbox/package.json'));
@@ -23,6 +25,8 @@ export type SandboxVersions = {
   etcd: string;
   helm: string;
   versitygw: string;
+  /** crictl (sigs.k8s.io/cri-tools); the kubelet has `kubernetes`. */
+  criTools: string;
 };
 
 /** Pinned versions, read from versions.env (shared with the build script). */
@@ -43,6 +47,7 @@ export function sandboxVersions(): SandboxVersions {
     etcd: get('ETCD_VERSION'),
     helm: get('HELM_VERSION'),
     versitygw: get('VERSITYGW_VERSION'),
+    criTools: get('CRI_TOOLS_VERSION'),
   };
 }
 
@@ -79,6 +84,8 @@ export function binaryPath(name: SandboxBinary): string {
     kubectl: `kubernetes-${versions.kubernetes}`,
     helm: `helm-${versions.helm}`,
     versitygw: `versitygw-${versions.versitygw}`,
+    kubelet: `kubernetes-${versions.kubernetes}`,
+    crictl: `cri-tools-${versions.criTools}`,
   };
   const candidate = path.join(binaryCacheDir(), component[name], 'bin', name);
   if (!isExecutable(candidate)) {

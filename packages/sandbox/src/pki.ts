@@ -22,7 +22,11 @@ export type SandboxPki = {
   serviceAccountPub: string;
 };
 
-type Leaf = {
+export type IssueCertificateOptions = {
+  /** Folder of the new key and certificate (`<file>.key`, `<file>.crt`). */
+  dir: string;
+  /** The signing CA. */
+  ca: CertPair;
   file: string;
   subject: string;
   altNames?: string[];
@@ -31,6 +35,8 @@ type Leaf = {
 
 /** The apiserver's ClusterIP in the sandbox's service range (10.0.0.0/24). */
 export const kubernetesServiceIp = '10.0.0.1';
+
+type Leaf = Omit<IssueCertificateOptions, 'dir' | 'ca'>;
 
 const leaves: Record<Exclude<keyof SandboxPki, 'dir' | 'ca' | 'serviceAccountKey' | 'serviceAccountPub'>, Leaf> = {
   apiserver: {
@@ -75,6 +81,31 @@ function newKey(cwd: string, file: string) {
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file], cwd);
 }
 
+/** Issues a new key and a certificate signed by `ca` (ECDSA P-256, 10 years), replacing old files. */
+export function issueCertificate(options: IssueCertificateOptions): CertPair {
+  const { dir, file } = options;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  newKey(dir, `${file}.key`);
+  openssl(['req', '-new', '-key', `${file}.key`, '-subj', options.subject, '-out', `${file}.csr`], dir);
+  const usage = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[options.usage];
+  const ext = [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    `extendedKeyUsage=${usage}`,
+    ...(options.altNames ? [`subjectAltName=${options.altNames.join(',')}`] : []),
+  ];
+  fs.writeFileSync(path.join(dir, `${file}.ext`), `${ext.join('\n')}\n`);
+  openssl(
+    ['x509', '-req', '-in', `${file}.csr`, '-CA', options.ca.cert, '-CAkey', options.ca.key, '-CAcreateserial',
+      '-days', '3650', '-extfile', `${file}.ext`, '-out', `${file}.crt.tmp`],
+    dir,
+  );
+  fs.renameSync(path.join(dir, `${file}.crt.tmp`), path.join(dir, `${file}.crt`));
+  fs.rmSync(path.join(dir, `${file}.csr`), { force: true });
+  fs.rmSync(path.join(dir, `${file}.ext`), { force: true });
+  return { cert: path.join(dir, `${file}.crt`), key: path.join(dir, `${file}.key`) };
+}
+
 /**
  * Creates (or reuses, when already there) a CA and the certificates the sandbox needs, with
  * openssl (ECDSA P-256, 10 years). Files live in `dir`.
@@ -98,26 +129,7 @@ export function ensurePki(dir: string): SandboxPki {
   const result: Partial<SandboxPki> = { dir, ca };
   for (const [id, leaf] of Object.entries(leaves)) {
     const files = pair(leaf.file);
-    if (!fs.existsSync(files.cert)) {
-      newKey(dir, `${leaf.file}.key`);
-      openssl(['req', '-new', '-key', `${leaf.file}.key`, '-subj', leaf.subject, '-out', `${leaf.file}.csr`], dir);
-      const usage = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[leaf.usage];
-      const ext = [
-        'basicConstraints=critical,CA:FALSE',
-        'keyUsage=critical,digitalSignature,keyEncipherment',
-        `extendedKeyUsage=${usage}`,
-        ...(leaf.altNames ? [`subjectAltName=${leaf.altNames.join(',')}`] : []),
-      ];
-      fs.writeFileSync(path.join(dir, `${leaf.file}.ext`), `${ext.join('\n')}\n`);
-      openssl(
-        ['x509', '-req', '-in', `${leaf.file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-          '-days', '3650', '-extfile', `${leaf.file}.ext`, '-out', `${leaf.file}.crt.tmp`],
-        dir,
-      );
-      fs.renameSync(path.join(dir, `${leaf.file}.crt.tmp`), files.cert);
-      fs.rmSync(path.join(dir, `${leaf.file}.csr`), { force: true });
-      fs.rmSync(path.join(dir, `${leaf.file}.ext`), { force: true });
-    }
+    if (!fs.existsSync(files.cert)) issueCertificate({ dir, ca, ...leaf });
     (result as Record<string, unknown>)[id] = files;
   }
   const saKey = path.join(dir, 'service-account.key');

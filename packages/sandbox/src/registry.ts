@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startProcess } from './managedProcess';
-import { freeLoopbackPort } from './ports';
+import { freeLoopbackPort, freePort } from './ports';
 import { waitFor } from './waitFor';
 
 export type StartRegistryOptions = {
@@ -17,12 +17,17 @@ export type StartRegistryOptions = {
   /** Default: `docker-registry` on PATH (Debian's package). */
   binary?: string;
   pidDir?: string;
+  /**
+   * Local address to listen on, used in `host` and `url`. Default 127.0.0.1; a real node's bridge
+   * address so that containerd and pods reach it too (docker-registry listens on one address).
+   */
+  address?: string;
 };
 
 export type Registry = {
-  /** `127.0.0.1:<port>`, the registry host as used in image references. */
+  /** `127.0.0.1:<port>` (or `<address>:<port>`), the registry host as used in image references. */
   host: string;
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://<host>`. */
   url: string;
   auth?: { username: string; password: string };
   dataDir: string;
@@ -35,7 +40,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const base = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-registry-'));
   const storage = path.join(base, 'storage');
   fs.mkdirSync(storage, { recursive: true });
-  const port = options.port ?? (await freeLoopbackPort());
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (address === '127.0.0.1' ? await freeLoopbackPort() : await freePort(address));
   const lines = [
     'version: 0.1',
     'log:',
@@ -48,7 +54,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     '  delete:',
     '    enabled: true',
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
     `  secret: ${crypto.randomBytes(16).toString('hex')}`,
   ];
   if (options.auth) {
@@ -74,7 +80,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     if (temporary) fs.rmSync(base, { recursive: true, force: true });
     throw error;
   }
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${address}:${port}`;
   try {
     await waitFor(
       async () => {
@@ -90,7 +96,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     throw error;
   }
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     url,
     auth: options.auth,
     dataDir: base,

@@ -22,10 +22,15 @@ export type StartS3ServerOptions = {
   logFile?: string;
   /** Folder for the pid file (see killFromPidDir). */
   pidDir?: string;
+  /**
+   * A second local address to listen on (same port), used in `endpoint`: a real node's bridge
+   * address, so pods reach the server too. Default: loopback only.
+   */
+  hostAddress?: string;
 };
 
 export type S3Server = {
-  /** `http://127.0.0.1:<port>`; use path-style addressing (`forcePathStyle: true`). */
+  /** `http://127.0.0.1:<port>` (or the `hostAddress`); use path-style addressing (`forcePathStyle: true`). */
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -54,7 +59,11 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     server = startProcess({
       name: 'versitygw',
       command: binaryPath('versitygw'),
-      args: ['--port', `127.0.0.1:${port}`, '--region', region, '--health', '/health', '--quiet', 'posix', dataDir],
+      args: [
+        '--port',
+        `127.0.0.1:${port}`,
+        ...(options.hostAddress ? ['--port', `${options.hostAddress}:${port}`] : []),
+        '--region', region, '--health', '/health', '--quiet', 'posix', dataDir],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -68,7 +77,7 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     if (base) fs.rmSync(base, { recursive: true, force: true });
     throw error;
   }
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${options.hostAddress ?? '127.0.0.1'}:${port}`;
   try {
     await waitFor(
       async () => {

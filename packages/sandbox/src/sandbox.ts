@@ -11,7 +11,11 @@ import { Registry, startRegistry } from './registry';
 import { S3Server, startS3Server } from './s3Server';
 import { driverName } from './agent/constants';
 import { readPodLogFile } from './agent/Kubelet';
-import { startNodeAgent } from './agent/NodeAgent';
+import { NodeAgent, startNodeAgent } from './agent/NodeAgent';
+import { pushSandboxImages, SandboxImages } from './images/sandboxImages';
+import { prepareRealNode, PreparedNode, RealNode, startRealNode } from './node/realNode';
+import { readCriPodLog } from './node/podLogs';
+import { csiStackStarter, StorageStack } from './node/storageStack';
 import { waitFor } from './waitFor';
 
 export type StartSandboxOptions = {
@@ -41,6 +45,12 @@ export type StartSandboxOptions = {
   capacity?: Record<string, string>;
   /** Progress messages; default: none. */
   log?: (message: string) => void;
+  /**
+   * `simulated` (default): the node agent (src/agent/) plays kubelet and CSI driver.
+   * `real`: the upstream kubelet with containerd, runc and CNI (src/node/, root only; implies a
+   * registry, which holds the pause image). See the README ("The real node").
+   */
+  node?: 'simulated' | 'real';
 };
 
 export type Sandbox = {
@@ -51,8 +61,19 @@ export type Sandbox = {
   nodeName: string;
   /** The S3 server (undefined with `s3: false`). */
   s3?: S3Server;
-  /** The OCI registry (only with `registry` set). */
+  /** The OCI registry (with `registry` set, and always with a real node). */
   registry?: Registry;
+  /** Which node runs pods. */
+  node: 'simulated' | 'real';
+  /**
+   * The host's address as pods see it: a real node's bridge address (the S3 endpoint and the
+   * registry use it, so their URLs work from pods and from this machine), else 127.0.0.1.
+   */
+  hostAddress: string;
+  /** containerd's CRI endpoint of a real node (`crictl --runtime-endpoint <it> ps`). */
+  criEndpoint?: string;
+  /** Images a real node needs, pushed to the sandbox registry (references with the registry host). */
+  images?: SandboxImages;
   /** Backing sparse file of a PersistentVolume provisioned by the sandbox. */
   volumePath(pvName: string): Promise<string>;
   /** Backing sparse file of a bound claim. */
@@ -127,6 +148,15 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     }
     const pki = ensurePki(path.join(dataDir, 'pki'));
     const kubeconfigPath = path.resolve(options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig'));
+    const realNode = options.node === 'real';
+    let prepared: PreparedNode | undefined;
+    if (realNode) {
+      // The bridge comes first: the S3 server and the registry listen on its address.
+      prepared = await prepareRealNode({ dataDir, log });
+      const release = prepared.release;
+      cleanups.push(() => release());
+    }
+    const hostAddress = prepared?.hostAddress ?? '127.0.0.1';
     const [controlPlane, s3, registry] = await Promise.all([
       startControlPlane({ dataDir, pki, kubeconfigPath, log }),
       options.s3 === false
@@ -137,12 +167,14 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
             pidDir: path.join(dataDir, 'run'),
             accessKeyId: 'ferry-sandbox',
             secretAccessKey: 'ferry-sandbox-secret',
+            hostAddress: prepared?.hostAddress,
           }),
-      options.registry
+      options.registry || realNode
         ? startRegistry({
             dataDir: path.join(dataDir, 'registry'),
             pidDir: path.join(dataDir, 'run'),
             auth: typeof options.registry === 'object' ? options.registry.auth : undefined,
+            address: prepared?.hostAddress,
           })
         : Promise.resolve(undefined),
     ]).catch(async error => {
@@ -156,21 +188,60 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
     const nodeName = options.nodeName ?? 'ferry-sandbox-node';
-    const agent = await startNodeAgent({
-      kubeConfig,
-      dataDir,
-      nodeName,
-      kubeletVersion: sandboxVersions().kubernetes,
-      datamoverImage: options.datamoverImage ?? 'ferry.io/datamover:dev',
-      datamoverEntrypoint: options.datamoverEntrypoint ?? ['ferry-datamover'],
-      binDirs: (options.binDirs ?? []).map(dir => path.resolve(dir)),
-      capacity: { ...defaultCapacity, ...options.capacity },
-      kubeletTls: pki.kubelet,
-      caFile: pki.ca.cert,
-      apiServerUrl: controlPlane.apiServerUrl,
-      log,
-    });
-    cleanups.push(() => agent.stop());
+    let agent: NodeAgent | undefined;
+    let node: RealNode | undefined;
+    let images: SandboxImages | undefined;
+    let storage: StorageStack | undefined;
+    if (prepared && registry) {
+      images = await pushSandboxImages(registry, log);
+      node = await startRealNode(prepared, {
+        kubeConfig,
+        apiServerUrl: controlPlane.apiServerUrl,
+        ca: pki.ca,
+        nodeName,
+        sandboxImage: images.pause,
+        registryHost: registry.host,
+        pidDir: path.join(dataDir, 'run'),
+        log,
+      });
+      const started = node;
+      cleanups.push(() => started.stop());
+      const startStorage = csiStackStarter();
+      if (startStorage) {
+        storage = await startStorage({
+          kubeConfig,
+          kubeconfigPath,
+          apiServerUrl: controlPlane.apiServerUrl,
+          dataDir,
+          nodeName,
+          kubeletRootDir: node.paths.kubeletRoot,
+          pluginRegistrationDir: path.join(node.paths.kubeletRoot, 'plugins_registry'),
+          pidDir: path.join(dataDir, 'run'),
+          log,
+        });
+        const stack = storage;
+        cleanups.push(() => stack.stop());
+      } else {
+        log('No storage stack for the real node yet (src/csi/): claims of the sandbox StorageClass stay Pending');
+      }
+    } else {
+      const simulated = await startNodeAgent({
+        kubeConfig,
+        dataDir,
+        nodeName,
+        kubeletVersion: sandboxVersions().kubernetes,
+        datamoverImage: options.datamoverImage ?? 'ferry.io/datamover:dev',
+        datamoverEntrypoint: options.datamoverEntrypoint ?? ['ferry-datamover'],
+        binDirs: (options.binDirs ?? []).map(dir => path.resolve(dir)),
+        capacity: { ...defaultCapacity, ...options.capacity },
+        kubeletTls: pki.kubelet,
+        caFile: pki.ca.cert,
+        apiServerUrl: controlPlane.apiServerUrl,
+        log,
+      });
+      agent = simulated;
+      cleanups.push(() => simulated.stop());
+    }
 
     log('Applying VolumeSnapshot CRDs, storage classes and extra CRDs');
     const builtIn = path.join(packageRoot, 'manifests');
@@ -200,7 +271,9 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     const volumePath = async (pvName: string) => {
       const pv = await core.readPersistentVolume({ name: pvName });
       if (pv.spec?.csi?.driver !== driverName) throw new Error(`persistent volume ${pvName} is not a ${driverName} volume`);
-      return agent.store.volumeFile(pv.spec.csi.volumeHandle);
+      if (agent) return agent.store.volumeFile(pv.spec.csi.volumeHandle);
+      if (storage?.volumeFile) return storage.volumeFile(pv.spec.csi.volumeHandle);
+      throw new Error(`persistent volume ${pvName}: this sandbox's real node has no storage stack that exposes volume files`);
     };
     const claimVolumePath = async ({ namespace, claim }: { namespace: string; claim: string }) => {
       const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
@@ -216,6 +289,10 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       nodeName,
       s3,
       registry,
+      node: realNode ? 'real' : 'simulated',
+      hostAddress,
+      criEndpoint: node?.criEndpoint,
+      images,
       volumePath,
       claimVolumePath,
       async writeVolume({ namespace, claim, offset = 0, data }) {
@@ -242,7 +319,10 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
           await handle.close();
         }
       },
-      readPodLog: ({ namespace, pod, container }) => readPodLogFile({ dataDir, namespace, pod, container }),
+      readPodLog: ({ namespace, pod, container }) =>
+        node
+          ? readCriPodLog({ podLogsDir: node.paths.podLogs, namespace, pod, container })
+          : readPodLogFile({ dataDir, namespace, pod, container }),
       async stop() {
         if (stopped) return;
         stopped = true;
