@@ -245,7 +245,7 @@ fetch_csi_protos() {
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(s3 etcd kubernetes helm kubectl node)
+[ ${#components[@]} -gt 0 ] || components=(s3 etcd kubernetes helm kubectl node csi)
 for c in "${components[@]}"; do
   case "$c" in
     s3) build_s3 ;;
