@@ -6,42 +6,33 @@ import type { JsonObject } from '@backstage/types';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, V1Pod, Watch } from '@kubernetes/client-node';
 import type { BackupDetail, BackupSummary, HookResult } from '@ferry/plugin-backup-common';
 import { installDemoApp, Sandbox } from '@ferry/sandbox';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import request from 'supertest';
 import { backupPlugin } from '../plugin';
 import { execInPod } from '../pipeline/execInPod';
 import { mergePatch } from '../pipeline/KubeClients';
+import { createHookMarkers, HookMarkers } from './__testUtils__/hookMarkers';
 import { demoEntity, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
 import { shopPath, waitForOperation } from './__testUtils__/waitForOperation';
 
 /*
  * Velero's backup hook annotations on the demo app's pod templates, run by Ferry from every
- * trigger (API, schedule, kubectl). The hooks prove their order by what they write: the pre-hook
- * writes a marker into its pod's data volume, which the snapshot must hold; the post-hook writes
- * another one, which the snapshot must not hold but the live volume does.
- *
- * On the sandbox's simulated node a Filesystem claim mounted into a pod is a plain folder that is
- * not part of snapshots (packages/sandbox README), so the hook writes into the claim's backing
- * file on the host, which the exec'd command sees (the host's folders are bound into it). On a
- * node with real file systems the same script would write a file under the mount instead.
+ * trigger (API, schedule, kubectl). The hooks prove their order by what they write
+ * (`hookMarkers`): the pre-hook's marker must be in the backup's copy of the volume, the
+ * post-hook's must not, and the live volume must hold both.
  */
 
-const run = promisify(execFile);
 jest.setTimeout(600_000);
 
 const appId = 'component.default.shop';
-const PRE_OFFSET = 8 * 1024 * 1024;
-const POST_OFFSET = PRE_OFFSET + 4096;
-const MARK_BYTES = 32;
 const dbPods = ['demo-db-0', 'demo-db-1'];
 
 let sandbox: Sandbox;
 let repositoryDir: string;
 let hookDir: string;
+let markers: HookMarkers;
 let backend: Awaited<ReturnType<typeof startTestBackend>>;
 let scheduler: SchedulerService | undefined;
 let core: CoreV1Api;
@@ -63,50 +54,19 @@ const schedulerProbe = createBackendPlugin({
 
 const pre = (field: string) => `pre.hook.backup.velero.io/${field}`;
 const post = (field: string) => `post.hook.backup.velero.io/${field}`;
-const mark = (text: string) => Buffer.from(text.padEnd(MARK_BYTES));
-const zeros = Buffer.alloc(MARK_BYTES);
-const dataClaim = (pod: string) => `data-${pod}`;
 
 /** The db pods' annotations as the StatefulSet template carries them. */
 const dbAnnotations = () => ({
   // A JSON array, the container named, a Go duration; on-error left to its default (Fail).
-  [pre('command')]: JSON.stringify(['/bin/sh', path.join(hookDir, 'mark.sh'), 'pre']),
+  [pre('command')]: JSON.stringify(markers.preCommand),
   [pre('container')]: 'db',
   [pre('timeout')]: '20s',
   // A plain string is one executable (no shell splitting); container and timeout by default.
-  [post('command')]: path.join(hookDir, 'post-hook'),
+  [post('command')]: markers.postExecutable,
 });
 const webAnnotations = {
   [pre('command')]: '["/bin/sh", "-c", "echo web quiesced on $(cat /proc/sys/kernel/hostname)"]',
 };
-
-/** The script the hooks run: writes "<stage> <pod>" at the stage's offset of the pod's data volume. */
-async function writeHookScripts() {
-  const volumes = await Promise.all(
-    dbPods.map(async pod => [pod, await sandbox.claimVolumePath({ namespace: 'demo', claim: dataClaim(pod) })]),
-  );
-  const script = [
-    '#!/bin/sh',
-    'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
-    'stage="$1"',
-    // The exec'd command runs in the pod's own UTS namespace: its host name is the pod's name.
-    'pod="$(cat /proc/sys/kernel/hostname)"',
-    'case "$pod" in',
-    ...volumes.map(([pod, file]) => `  ${pod}) volume='${file}' ;;`),
-    '  *) echo "no volume for $pod" >&2; exit 2 ;;',
-    'esac',
-    `case "$stage" in pre) offset=${PRE_OFFSET} ;; post) offset=${POST_OFFSET} ;; esac`,
-    `printf '%-${MARK_BYTES}s' "$stage $pod" | dd of="$volume" bs=1 seek="$offset" conv=notrunc status=none`,
-    'echo "$stage marked $pod"',
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(hookDir, 'mark.sh'), script, { mode: 0o755 });
-  fs.writeFileSync(
-    path.join(hookDir, 'post-hook'),
-    `#!/bin/sh\nexec /bin/sh ${path.join(hookDir, 'mark.sh')} post\n`,
-    { mode: 0o755 },
-  );
-}
 
 async function runningPods(selector: string): Promise<V1Pod[]> {
   const pods = await core.listNamespacedPod({ namespace: 'demo', labelSelector: selector });
@@ -129,41 +89,11 @@ async function annotatePod(name: string, annotations: Record<string, string | nu
   await core.patchNamespacedPod({ name, namespace: 'demo', body: { metadata: { annotations } } }, mergePatch);
 }
 
-/** Clears the markers of both db pods in their live volumes. */
-async function clearMarks() {
-  for (const pod of dbPods) {
-    for (const offset of [PRE_OFFSET, POST_OFFSET]) {
-      await sandbox.writeVolume({ namespace: 'demo', claim: dataClaim(pod), offset, data: zeros });
-    }
-  }
-}
-
-const liveBytes = (pod: string, offset: number) =>
-  sandbox.readVolume({ namespace: 'demo', claim: dataClaim(pod), offset, length: MARK_BYTES });
-
-/** Bytes of a volume as a backup stored it, hydrated by qemu-img (the oracle) from the target. */
-async function backedUpBytes(options: { pod: string; backupId: string; offset: number; app: string }): Promise<Buffer> {
-  const { pod, backupId, offset } = options;
-  const image = path.join(repositoryDir, 'apps', options.app, 'volumes', dataClaim(pod), `${backupId}.qcow2`);
-  const raw = path.join(repositoryDir, `${pod}-${backupId}.raw`);
-  await run('qemu-img', ['convert', '-O', 'raw', image, raw]);
-  try {
-    const handle = await fs.promises.open(raw, 'r');
-    const bytes = Buffer.alloc(MARK_BYTES);
-    await handle.read(bytes, 0, MARK_BYTES, offset);
-    await handle.close();
-    return bytes;
-  } finally {
-    await fs.promises.rm(raw, { force: true });
-  }
-}
-
 /** The pre-hook's marker is in the snapshot, the post-hook's is not; the live volume has both. */
 async function expectOrderProven(pod: string, backupId: string, app = appId) {
-  const stored = (offset: number) => backedUpBytes({ pod, backupId, offset, app });
-  expect((await stored(PRE_OFFSET)).toString()).toBe(mark(`pre ${pod}`).toString());
-  expect((await stored(POST_OFFSET)).equals(zeros)).toBe(true);
-  expect((await liveBytes(pod, POST_OFFSET)).toString()).toBe(mark(`post ${pod}`).toString());
+  expect(await markers.stored({ app, pod, backupId, stage: 'pre' })).toBe(markers.mark('pre', pod));
+  expect(await markers.stored({ app, pod, backupId, stage: 'post' })).toBe('');
+  expect(await markers.live(pod, 'post')).toBe(markers.mark('post', pod));
 }
 
 async function backupThroughApi(): Promise<BackupDetail> {
@@ -200,7 +130,7 @@ beforeAll(async () => {
   custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
   repositoryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-hooks-repo-'));
   hookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-hooks-'));
-  await writeHookScripts();
+  markers = await createHookMarkers({ sandbox, namespace: 'demo', pods: dbPods, hookDir, repositoryDir });
 
   // The app's pod templates carry Velero's annotations; the pods they make get them.
   await apps.patchNamespacedStatefulSet(
@@ -259,7 +189,7 @@ afterAll(async () => {
 
 describe("Velero's backup hook annotations on the demo app's pods", () => {
   it('a backup through the API runs the pre-hooks before the snapshot and the post-hooks after it', async () => {
-    await clearMarks();
+    await markers.clear();
     const backup = await backupThroughApi();
     expect(backup.failures).toEqual([]);
     expect(backup.phase).toBe('Completed');
@@ -268,7 +198,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
     // Annotation hooks run one pod after another, by name; the web Deployment has no post-hook.
     expect(backup.hooks).toEqual([
       annotationHook('demo-db-0', 'pre', 'db', {
-        command: ['/bin/sh', path.join(hookDir, 'mark.sh'), 'pre'],
+        command: markers.preCommand,
         outcome: 'Succeeded',
         onError: 'Fail',
         exitCode: 0,
@@ -279,7 +209,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
       // No container annotation: the pod's first container.
       annotationHook(webPod, 'pre', 'web', { outcome: 'Succeeded', stdout: `web quiesced on ${webPod}` }),
       annotationHook('demo-db-0', 'post', 'db', {
-        command: [path.join(hookDir, 'post-hook')],
+        command: [markers.postExecutable],
         outcome: 'Succeeded',
         exitCode: 0,
         stdout: 'post marked demo-db-0',
@@ -309,7 +239,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
 
   it('fails the backup on a pre-hook failing with on-error Fail: no snapshot taken, the post-hooks still run', async () => {
     await annotatePod('demo-db-0', { [pre('command')]: '["/bin/sh", "-c", "echo cannot freeze >&2; exit 3"]' });
-    await clearMarks();
+    await markers.clear();
     const snapshots = await watchSnapshots();
     let backup: BackupDetail;
     try {
@@ -341,14 +271,14 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
     ]);
     // The post-hooks really ran (the pre-hook of demo-db-1 did not).
     for (const pod of dbPods) {
-      expect((await liveBytes(pod, POST_OFFSET)).toString()).toBe(mark(`post ${pod}`).toString());
-      expect((await liveBytes(pod, PRE_OFFSET)).equals(zeros)).toBe(true);
+      expect(await markers.live(pod, 'post')).toBe(markers.mark('post', pod));
+      expect(await markers.live(pod, 'pre')).toBe('');
     }
   });
 
   it('completes the backup after a pre-hook failing with on-error Continue, recording the failure', async () => {
     await annotatePod('demo-db-0', { [pre('on-error')]: 'Continue' });
-    await clearMarks();
+    await markers.clear();
     const backup = await backupThroughApi();
     expect(backup.phase).toBe('Completed');
     expect(backup.failures).toEqual([]);
@@ -380,7 +310,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
   });
 
   it("a Backup applied with kubectl runs the pods' annotation hooks and adds its spec.hooks", async () => {
-    await clearMarks();
+    await markers.clear();
     await custom.createNamespacedCustomObject({
       group: 'ferry.io',
       version: 'v1alpha1',
@@ -427,7 +357,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
   });
 
   it('a scheduled backup runs them too', async () => {
-    await clearMarks();
+    await markers.clear();
     // The mock scheduler runs the task to its end: the backup it started has ended.
     await scheduler!.triggerTask('ferry-policy-hourly');
     const list = await request(backend.server).get(`${shopPath}/backups`);
