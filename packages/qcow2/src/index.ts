@@ -10,14 +10,30 @@ export type {
 } from './io';
 export { Qcow2Error, type Qcow2ErrorKind } from './format/errors';
 export { ClusterGeometry } from './format/ClusterGeometry';
-export { decodeHeader, type Qcow2Header } from './format/header';
+export {
+  decodeHeader,
+  type Qcow2Header,
+  type CompressionType,
+  type EncryptionHeaderPointer,
+} from './format/header';
 export {
   createQcow2Writer,
   DEFAULT_CLUSTER_SIZE,
+  COMPRESSION_WITH_ENCRYPTION,
+  type EncryptionOptions,
   type Qcow2Writer,
   type Qcow2WriterOptions,
   type Qcow2WriteResult,
 } from './writer/Qcow2Writer';
+export type { CompressionOptions } from './compress/clusterCodec';
+export {
+  LuksKey,
+  DEFAULT_LUKS_ITERATIONS,
+  type LuksCreateOptions,
+  type Passphrase,
+} from './luks/LuksKey';
+export type { LuksCipher } from './luks/SectorCipher';
+export { openLuksKey } from './luks/openLuksKey';
 export {
   convertRawToQcow2,
   type ConvertRawOptions,
@@ -29,10 +45,16 @@ export {
 } from './writer/writeOverlayFromRaw';
 export { Qcow2Image } from './reader/Qcow2Image';
 export { RawImage } from './reader/RawImage';
-export type { ImageLayer, LayerExtent } from './reader/ImageLayer';
+export type {
+  ImageLayer,
+  LayerExtent,
+  CompressedPart,
+} from './reader/ImageLayer';
 export {
   Qcow2Chain,
+  extentPiece,
   type ChainExtent,
+  type ChainPassphrase,
   type OpenChainOptions,
 } from './reader/Qcow2Chain';
 export { layerExtents } from './reader/layerExtents';

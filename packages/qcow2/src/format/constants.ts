@@ -25,6 +25,24 @@ export const HeaderField = {
   compressionType: 104,
 } as const;
 
+/** Values of the header's crypt_method field. */
+export const CryptMethod = {
+  none: 0,
+  /** Legacy AES-CBC (qemu only reads it in its tools): not supported here. */
+  aes: 1,
+  luks: 2,
+} as const;
+
+/** Values of the v3 header's compression_type byte (offset 104). */
+export const CompressionTypeCode = {
+  /** qemu's "zlib": raw deflate with a 4 KiB window, no zlib header. */
+  deflate: 0,
+  zstd: 1,
+} as const;
+
+/** Bytes of the full disk encryption header extension's data (offset and length, u64 each). */
+export const FDE_EXTENSION_BYTES = 16;
+
 export const V2_HEADER_LENGTH = 72;
 export const V3_MIN_HEADER_LENGTH = 104;
 /** What this writer emits: v3 header with the compression-type byte, padded to 8 bytes. */

@@ -1,7 +1,10 @@
-import { readU32, readU64, writeU32, writeU64 } from '../codec/bigEndian';
+import { readU32, readU64 } from '../codec/bigEndian';
 import { ClusterGeometry } from './ClusterGeometry';
 import {
+  CompressionTypeCode,
+  CryptMethod,
   Extension,
+  FDE_EXTENSION_BYTES,
   HeaderField,
   Incompatible,
   KNOWN_INCOMPATIBLE_BITS,
@@ -13,10 +16,9 @@ import {
   MIN_CLUSTER_BITS,
   QCOW2_MAGIC,
   V2_HEADER_LENGTH,
-  V3_HEADER_LENGTH,
   V3_MIN_HEADER_LENGTH,
 } from './constants';
-import { corrupt, invalidArgument, unsupported } from './errors';
+import { corrupt, unsupported } from './errors';
 
 /** The parts of a QCOW2 header this package uses, validated. */
 export interface Qcow2Header {
@@ -32,7 +34,26 @@ export interface Qcow2Header {
   /** Incompatible feature bits that are set and tolerated when reading (dirty, compression type). */
   incompatibleFeatures: number;
   backing?: { name: string; format?: string };
+  /** How compressed clusters are stored: qemu's "zlib" (raw deflate) or zstd. */
+  compressionType: CompressionType;
+  /** LUKS encryption: where the LUKS header (and key material) is stored in the image. */
+  encryption?: EncryptionHeaderPointer;
 }
+
+/** The codecs of the header's compression_type: 0 (qemu's "zlib", raw deflate) and 1 (zstd). */
+export type CompressionType = 'deflate' | 'zstd';
+
+/** The full disk encryption header extension of a LUKS-encrypted image. */
+export interface EncryptionHeaderPointer {
+  format: 'luks';
+  /** Byte offset of the LUKS header in the image file (cluster aligned). */
+  headerOffset: number;
+  /** Bytes of the LUKS header and key material (the clusters holding it are rounded up). */
+  headerLength: number;
+}
+
+/** Upper bound on the LUKS header area (qemu's is about 2 MiB: 8 key slots of 4000 stripes). */
+const MAX_ENCRYPTION_HEADER_BYTES = 64 * 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -84,9 +105,15 @@ export function decodeHeader(options: {
     'cluster_bits',
   );
   const clusterSize = 2 ** clusterBits;
-  if (readU32(bytes, HeaderField.cryptMethod) !== 0) {
+  const cryptMethod = readU32(bytes, HeaderField.cryptMethod);
+  if (cryptMethod === CryptMethod.aes) {
     throw unsupported(
-      'encrypted qcow2 images are not supported (crypt_method is not 0)',
+      'encrypted qcow2 images with legacy aes (crypt_method 1) are not supported, only luks',
+    );
+  }
+  if (cryptMethod !== CryptMethod.none && cryptMethod !== CryptMethod.luks) {
+    throw unsupported(
+      `encrypted qcow2 images with crypt_method ${cryptMethod} are not supported, only luks (2)`,
     );
   }
   let headerLength = V2_HEADER_LENGTH;
@@ -136,6 +163,11 @@ export function decodeHeader(options: {
       'refcount_order',
     );
   }
+  const compressionType = decodeCompressionType({
+    bytes,
+    headerLength,
+    incompatibleFeatures,
+  });
 
   const virtualSize = readU64(bytes, HeaderField.size);
   requireRange(virtualSize, 0, Number.MAX_SAFE_INTEGER, 'size');
@@ -170,13 +202,23 @@ export function decodeHeader(options: {
       `header field refcount_table_offset ${refcountTableOffset} is not cluster aligned`,
     );
   }
-  const backing = decodeBacking({
+  const { backing, encryption } = decodeExtensions({
     bytes,
     fileSize,
     clusterSize,
     headerLength,
     version,
   });
+  if (cryptMethod === CryptMethod.luks && !encryption) {
+    throw corrupt(
+      'crypt_method is luks but the full disk encryption header extension is missing',
+    );
+  }
+  if (cryptMethod !== CryptMethod.luks && encryption) {
+    throw corrupt(
+      'full disk encryption header extension present but crypt_method is not luks',
+    );
+  }
   return {
     version,
     geometry,
@@ -189,7 +231,40 @@ export function decodeHeader(options: {
     headerLength,
     incompatibleFeatures,
     backing,
+    compressionType,
+    encryption,
   };
+}
+
+function decodeCompressionType(options: {
+  bytes: Uint8Array;
+  headerLength: number;
+  incompatibleFeatures: number;
+}): CompressionType {
+  const { bytes, headerLength } = options;
+  const code =
+    headerLength > HeaderField.compressionType
+      ? bytes[HeaderField.compressionType]
+      : 0;
+  const flagged =
+    (options.incompatibleFeatures & Incompatible.compressionType) !== 0;
+  if (!flagged) {
+    if (code !== CompressionTypeCode.deflate) {
+      throw corrupt(
+        `header field compression_type is ${code} but the compression type incompatible bit is not set`,
+      );
+    }
+    return 'deflate';
+  }
+  if (code === CompressionTypeCode.zstd) return 'zstd';
+  if (code === CompressionTypeCode.deflate) {
+    throw corrupt(
+      'the compression type incompatible bit is set but compression_type is 0 (zlib)',
+    );
+  }
+  throw unsupported(
+    `header field compression_type ${code} is not supported (0 zlib and 1 zstd are)`,
+  );
 }
 
 /** How many leading bytes {@link decodeHeader} needs, once `clusterBits` is known. */
@@ -204,17 +279,18 @@ export function headerBytesNeeded(options: {
   return Math.min(options.fileSize, 2 ** bits);
 }
 
-function decodeBacking(options: {
+function decodeExtensions(options: {
   bytes: Uint8Array;
   fileSize: number;
   clusterSize: number;
   headerLength: number;
   version: number;
-}): Qcow2Header['backing'] {
+}): Pick<Qcow2Header, 'backing' | 'encryption'> {
   const { bytes, clusterSize, headerLength } = options;
   const nameOffset = readU64(bytes, HeaderField.backingFileOffset);
   const limit = Math.min(clusterSize, bytes.length);
   let format: string | undefined;
+  let encryption: EncryptionHeaderPointer | undefined;
   if (options.version === 3) {
     let at = headerLength;
     for (let count = 0; ; count++) {
@@ -242,9 +318,11 @@ function decodeBacking(options: {
           'backing format',
         );
       } else if (type === Extension.fullDiskEncryption) {
-        throw unsupported(
-          'encrypted qcow2 images are not supported (encryption header extension)',
-        );
+        encryption = decodeEncryptionPointer({
+          bytes: bytes.subarray(at + 8, at + 8 + length),
+          fileSize: options.fileSize,
+          clusterSize,
+        });
       } else if (type === Extension.externalDataFile) {
         throw unsupported(
           'qcow2 images with an external data file are not supported',
@@ -253,7 +331,7 @@ function decodeBacking(options: {
       at += 8 + padded;
     }
   }
-  if (nameOffset === 0) return undefined;
+  if (nameOffset === 0) return { backing: undefined, encryption };
   const nameSize = readU32(bytes, HeaderField.backingFileSize);
   requireRange(nameSize, 1, MAX_BACKING_FILE_NAME_BYTES, 'backing_file_size');
   requireRange(
@@ -266,63 +344,38 @@ function decodeBacking(options: {
     bytes.subarray(nameOffset, nameOffset + nameSize),
     'backing file name',
   );
-  return { name, format };
+  return { backing: { name, format }, encryption };
 }
 
-/**
- * Encodes the header cluster of an image this package writes: version 3, compat 1.1 (no
- * feature bits), 16-bit refcounts, zlib compression type (unused), optional backing file.
- */
-export function encodeHeaderCluster(options: {
-  geometry: ClusterGeometry;
-  l1TableOffset: number;
-  refcountTableOffset: number;
-  refcountTableClusters: number;
-  backing?: { name: string; format: string };
-}): Uint8Array {
-  const { geometry } = options;
-  const bytes = new Uint8Array(geometry.clusterSize);
-  writeU32(bytes, HeaderField.magic, QCOW2_MAGIC);
-  writeU32(bytes, HeaderField.version, 3);
-  writeU32(bytes, HeaderField.clusterBits, geometry.clusterBits);
-  writeU64(bytes, HeaderField.size, geometry.virtualSize);
-  writeU32(bytes, HeaderField.l1Size, geometry.l1Entries);
-  writeU64(bytes, HeaderField.l1TableOffset, options.l1TableOffset);
-  writeU64(bytes, HeaderField.refcountTableOffset, options.refcountTableOffset);
-  writeU32(
-    bytes,
-    HeaderField.refcountTableClusters,
-    options.refcountTableClusters,
-  );
-  writeU32(bytes, HeaderField.refcountOrder, 4);
-  writeU32(bytes, HeaderField.headerLength, V3_HEADER_LENGTH);
-  let at = V3_HEADER_LENGTH;
-  if (options.backing) {
-    const format = new TextEncoder().encode(options.backing.format);
-    const name = new TextEncoder().encode(options.backing.name);
-    if (format.length === 0 || format.length > MAX_BACKING_FORMAT_BYTES) {
-      throw invalidArgument(
-        `backing format "${options.backing.format}" must be 1..16 bytes`,
-      );
-    }
-    if (name.length === 0 || name.length > MAX_BACKING_FILE_NAME_BYTES) {
-      throw invalidArgument(
-        `backing file name must be 1..${MAX_BACKING_FILE_NAME_BYTES} bytes, got ${name.length}`,
-      );
-    }
-    writeU32(bytes, at, Extension.backingFormat);
-    writeU32(bytes, at + 4, format.length);
-    bytes.set(format, at + 8);
-    at += 8 + Math.ceil(format.length / 8) * 8;
-    at += 8; // end-of-extensions marker (type 0, length 0) is already zero
-    if (at + name.length > bytes.length) {
-      throw invalidArgument(
-        `backing file name does not fit a ${geometry.clusterSize}-byte header cluster`,
-      );
-    }
-    bytes.set(name, at);
-    writeU64(bytes, HeaderField.backingFileOffset, at);
-    writeU32(bytes, HeaderField.backingFileSize, name.length);
+function decodeEncryptionPointer(options: {
+  bytes: Uint8Array;
+  fileSize: number;
+  clusterSize: number;
+}): EncryptionHeaderPointer {
+  const { bytes, fileSize, clusterSize } = options;
+  if (bytes.length !== FDE_EXTENSION_BYTES) {
+    throw corrupt(
+      `full disk encryption header extension is ${bytes.length} bytes, not ${FDE_EXTENSION_BYTES}`,
+    );
   }
-  return bytes;
+  const headerOffset = readU64(bytes, 0);
+  const headerLength = readU64(bytes, 8);
+  requireRange(
+    headerLength,
+    1,
+    MAX_ENCRYPTION_HEADER_BYTES,
+    'encryption header length',
+  );
+  requireRange(
+    headerOffset,
+    clusterSize,
+    fileSize - headerLength,
+    'encryption header offset',
+  );
+  if (headerOffset % clusterSize !== 0) {
+    throw corrupt(
+      `encryption header offset ${headerOffset} is not cluster aligned`,
+    );
+  }
+  return { format: 'luks', headerOffset, headerLength };
 }

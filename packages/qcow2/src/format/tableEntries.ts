@@ -1,4 +1,9 @@
 import { readU32, writeU64Parts } from '../codec/bigEndian';
+import {
+  CompressedDescriptorLayout,
+  compressedLayout,
+  decodeCompressedEntry,
+} from './compressedEntry';
 import { EntryBits } from './constants';
 import { corrupt, unsupported } from './errors';
 
@@ -8,6 +13,8 @@ import { corrupt, unsupported } from './errors';
  */
 export const UNALLOCATED = -1;
 export const ZERO = -2;
+/** A compressed cluster: {@link EntryDecoder.compressed} gives where its bytes are. */
+export const COMPRESSED = -3;
 
 const TWO_POW_32 = 0x1_0000_0000;
 /** Bits 56..62 of an L1 entry are reserved (62 is "compressed" only in L2 entries). */
@@ -16,14 +23,23 @@ const L1_RESERVED_LOW = 0x0000_01ff;
 
 /** Decodes the entries of one image; knows its version, cluster size and file size. */
 export class EntryDecoder {
+  private readonly layout: CompressedDescriptorLayout;
+
   constructor(
     private readonly options: {
       version: number;
       clusterSize: number;
       fileSize: number;
       imageName: string;
+      /**
+       * The image is encrypted: compressed clusters are refused (qemu never writes them there;
+       * their bytes would not be encrypted).
+       */
+      encrypted?: boolean;
     },
-  ) {}
+  ) {
+    this.layout = compressedLayout(Math.log2(options.clusterSize));
+  }
 
   /** Host offset of the L2 table at `index` of the L1 table, or {@link UNALLOCATED}. */
   l1(table: Uint8Array, index: number): number {
@@ -47,9 +63,12 @@ export class EntryDecoder {
     const low = readU32(table, index * 8 + 4);
     if (high === 0 && low === 0) return UNALLOCATED;
     if ((high & EntryBits.compressedHigh) !== 0) {
-      throw unsupported(
-        `compressed cluster at guest offset ${guestOffset} of ${this.options.imageName} is not supported`,
-      );
+      if (this.options.encrypted) {
+        throw unsupported(
+          `compressed cluster at guest offset ${guestOffset} of encrypted image ${this.options.imageName}: compressed clusters are not encrypted, qemu never writes them into an encrypted image`,
+        );
+      }
+      return COMPRESSED;
     }
     if (
       (high & EntryBits.reservedHigh) !== 0 ||
@@ -72,6 +91,33 @@ export class EntryDecoder {
     if (offset === 0) return UNALLOCATED;
     this.checkCluster(offset, `l2 entry for guest offset ${guestOffset}`);
     return offset;
+  }
+
+  /**
+   * Where the bytes of the compressed cluster at `index` of an L2 table are (the entry must be
+   * one, see {@link COMPRESSED}); `bytes` is clipped to the end of the file, as QEMU does not
+   * always extend the file over the last sector.
+   */
+  compressed(
+    table: Uint8Array,
+    index: number,
+    guestOffset: number,
+  ): { hostOffset: number; bytes: number } {
+    const { fileSize, imageName } = this.options;
+    const entry = decodeCompressedEntry(
+      this.layout,
+      readU32(table, index * 8),
+      readU32(table, index * 8 + 4),
+    );
+    if (entry.hostOffset < this.options.clusterSize || entry.hostOffset >= fileSize) {
+      throw corrupt(
+        `compressed l2 entry for guest offset ${guestOffset} of ${imageName} points at host offset ${entry.hostOffset}, outside the file (${fileSize} bytes)`,
+      );
+    }
+    return {
+      hostOffset: entry.hostOffset,
+      bytes: Math.min(entry.bytes, fileSize - entry.hostOffset),
+    };
   }
 
   private checkCluster(offset: number, what: string): void {

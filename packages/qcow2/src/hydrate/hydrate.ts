@@ -1,6 +1,10 @@
 import type { DiskSink } from '../io';
 import { invalidArgument } from '../format/errors';
-import type { ChainExtent, Qcow2Chain } from '../reader/Qcow2Chain';
+import {
+  extentPiece,
+  type ChainExtent,
+  type Qcow2Chain,
+} from '../reader/Qcow2Chain';
 import { ZeroDetector, asBuffer } from '../writer/ZeroDetector';
 import { BufferPool } from './BufferPool';
 
@@ -180,12 +184,11 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
           const start = parts[0].offset;
           await Promise.all(
             parts.map(part => {
-              if (part.kind !== 'data')
+              if (part.kind === 'zero')
                 throw new Error('zero extent in a data group');
               result.bytesPerLayer[part.layer] += part.length;
-              return chain.readHost(
-                part.layer,
-                part.hostOffset,
+              return chain.readExtent(
+                part,
                 buffer.subarray(
                   part.offset - start,
                   part.offset - start + part.length,
@@ -230,13 +233,7 @@ export async function hydrate(options: HydrateOptions): Promise<HydrateResult> {
         for (let at = 0; at < extent.length; ) {
           if (groupBytes === ioBytes) await flushGroup();
           const length = Math.min(ioBytes - groupBytes, extent.length - at);
-          group.push({
-            kind: 'data',
-            offset: extent.offset + at,
-            length,
-            layer: extent.layer,
-            hostOffset: extent.hostOffset + at,
-          });
+          group.push(extentPiece(extent, at, length));
           groupBytes += length;
           at += length;
         }
@@ -319,10 +316,10 @@ async function hydrateBlocking(
         if (groupBytes === ioBytes) flush();
         if (groupBytes === 0) groupStart = extent.offset + at;
         const length = Math.min(ioBytes - groupBytes, extent.length - at);
-        chain.readHostSync(
-          extent.layer,
-          extent.hostOffset + at,
+        await chain.readExtent(
+          extentPiece(extent, at, length),
           buffer.subarray(groupBytes, groupBytes + length),
+          true,
         );
         result.bytesPerLayer[extent.layer] += length;
         groupBytes += length;

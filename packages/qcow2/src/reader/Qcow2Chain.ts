@@ -2,12 +2,15 @@ import type { BackingResolver, RangeSource } from '../io';
 import { readU32 } from '../codec/bigEndian';
 import { QCOW2_MAGIC } from '../format/constants';
 import { corrupt, invalidArgument, unsupported } from '../format/errors';
-import { ImageLayer, LayerExtent } from './ImageLayer';
+import type { Passphrase } from '../luks/LuksKey';
+import { LuksKeyCache } from '../luks/LuksKeyCache';
+import { LUKS_SECTOR_BYTES } from '../luks/luksHeader';
+import { CompressedPart, ImageLayer, LayerExtent } from './ImageLayer';
 import { Qcow2Image } from './Qcow2Image';
 import { RawImage } from './RawImage';
 import { readSourceInto } from './readSource';
 
-/** A guest byte range of a chain: read from one layer, or zeros. */
+/** A guest byte range of a chain: read from one layer (as stored, or compressed), or zeros. */
 export type ChainExtent =
   | {
       kind: 'data';
@@ -16,7 +19,19 @@ export type ChainExtent =
       layer: number;
       hostOffset: number;
     }
+  | (CompressedPart & { layer: number })
   | { kind: 'zero'; offset: number; length: number };
+
+/**
+ * The passphrase of the encrypted (LUKS) layers of a chain: one for all, or one per layer
+ * (by the name the chain gives it: the top's own name, then what the resolver returned).
+ */
+export type ChainPassphrase =
+  | Passphrase
+  | ((layer: { name: string; depth: number }) =>
+      | Passphrase
+      | undefined
+      | Promise<Passphrase | undefined>);
 
 export const DEFAULT_MAX_CHAIN_DEPTH = 64;
 
@@ -30,6 +45,12 @@ export interface OpenChainOptions {
   maxDepth?: number;
   /** L2 cache bound per layer; 1 MiB by default (at least one table). */
   l2CacheBytes?: number;
+  /**
+   * Opens encrypted (LUKS) layers. Without it an encrypted layer is a `passphrase-missing`
+   * error; a passphrase that opens none of its key slots, `passphrase-wrong`. Layers sharing a
+   * LUKS header are unlocked once.
+   */
+  passphrase?: ChainPassphrase;
 }
 
 /**
@@ -51,11 +72,18 @@ export class Qcow2Chain {
     const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
     const layers: ImageLayer[] = [];
     const seen = new Set<string>([options.name]);
+    const keys = new LuksKeyCache();
+    const passphraseFor = async (name: string, depth: number) =>
+      typeof options.passphrase === 'function'
+        ? options.passphrase({ name, depth })
+        : options.passphrase;
     try {
       let layer: ImageLayer = await Qcow2Image.open({
         source: options.source,
         name: options.name,
         l2CacheBytes: options.l2CacheBytes,
+        passphrase: await passphraseFor(options.name, 0),
+        keys,
       });
       layers.push(layer);
       while (layer.backing) {
@@ -85,6 +113,8 @@ export class Qcow2Chain {
           ...opened,
           format: backing.format,
           l2CacheBytes: options.l2CacheBytes,
+          passphrase: () => passphraseFor(opened.name, layers.length),
+          keys,
         });
         layers.push(layer);
       }
@@ -139,9 +169,28 @@ export class Qcow2Chain {
           part.fill(0);
           return undefined;
         }
-        return this.readHost(extent.layer, extent.hostOffset, part);
+        return this.readExtent(extent, part);
       }),
     );
+  }
+
+  /**
+   * Reads a data or compressed extent (or a piece of one: the same extent with a later
+   * `offset`, a shorter `length`, and for data the `hostOffset` moved along) into `target`.
+   */
+  async readExtent(
+    extent: Exclude<ChainExtent, { kind: 'zero' }>,
+    target: Uint8Array,
+    blocking = false,
+  ): Promise<void> {
+    if (extent.kind === 'compressed') {
+      const layer = this.layers[extent.layer];
+      if (!layer.readCompressed)
+        throw corrupt(`layer ${layer.name} has no compressed clusters`);
+      await layer.readCompressed(extent, target, blocking);
+    } else if (!blocking || !this.readHostSync(extent.layer, extent.hostOffset, target)) {
+      await this.readHost(extent.layer, extent.hostOffset, target);
+    }
   }
 
   /**
@@ -159,8 +208,7 @@ export class Qcow2Chain {
         extent.offset - offset + extent.length,
       );
       if (extent.kind === 'zero') part.fill(0);
-      else if (!this.readHostSync(extent.layer, extent.hostOffset, part))
-        await this.readHost(extent.layer, extent.hostOffset, part);
+      else await this.readExtent(extent, part, true);
     }
   }
 
@@ -177,6 +225,12 @@ export class Qcow2Chain {
     const image = this.layers[layer];
     const source = image.source;
     if (!source.readIntoSync) return false;
+    if (image.cipher) {
+      const span = sectorSpan(hostOffset, target);
+      this.readHostSync(layer, span.offset, span.buffer);
+      span.finish(image.cipher);
+      return true;
+    }
     const available = image.fileSize - hostOffset;
     if (available >= target.length) {
       source.readIntoSync(target, hostOffset);
@@ -208,6 +262,21 @@ export class Qcow2Chain {
     target: Uint8Array,
   ): Promise<void> {
     const image = this.layers[layer];
+    if (image.cipher) {
+      // Whole sectors are read and decrypted (each with its host sector number).
+      const span = sectorSpan(hostOffset, target);
+      await this.readRaw(image, span.offset, span.buffer);
+      span.finish(image.cipher);
+      return;
+    }
+    await this.readRaw(image, hostOffset, target);
+  }
+
+  private async readRaw(
+    image: ImageLayer,
+    hostOffset: number,
+    target: Uint8Array,
+  ): Promise<void> {
     const available = image.fileSize - hostOffset;
     if (available >= target.length) {
       await readSourceInto(image.source, target, hostOffset);
@@ -252,6 +321,8 @@ export class Qcow2Chain {
             layer: index,
             hostOffset: extent.hostOffset,
           });
+        } else if (extent.kind === 'compressed') {
+          out.push({ ...extent, layer: index });
         } else if (
           extent.kind === 'unallocated' &&
           index + 1 < this.layers.length
@@ -273,10 +344,46 @@ export class Qcow2Chain {
   }
 }
 
+/** The piece `[at, at + length)` of a data or compressed extent, as {@link Qcow2Chain.readExtent} takes it. */
+export function extentPiece(
+  extent: Exclude<ChainExtent, { kind: 'zero' }>,
+  at: number,
+  length: number,
+): Exclude<ChainExtent, { kind: 'zero' }> {
+  return extent.kind === 'data'
+    ? { ...extent, offset: extent.offset + at, length, hostOffset: extent.hostOffset + at }
+    : { ...extent, offset: extent.offset + at, length };
+}
+
+/**
+ * The sector-aligned host range around `target` at `hostOffset`: `buffer` is `target` itself
+ * when both are aligned, else a temporary one; `finish` decrypts it and copies `target`'s part.
+ */
+function sectorSpan(hostOffset: number, target: Uint8Array) {
+  const offset = Math.floor(hostOffset / LUKS_SECTOR_BYTES) * LUKS_SECTOR_BYTES;
+  const end =
+    Math.ceil((hostOffset + target.length) / LUKS_SECTOR_BYTES) *
+    LUKS_SECTOR_BYTES;
+  const aligned = offset === hostOffset && end === hostOffset + target.length;
+  const buffer = aligned ? target : new Uint8Array(end - offset);
+  return {
+    offset,
+    buffer,
+    finish(cipher: NonNullable<ImageLayer['cipher']>) {
+      cipher.decrypt(buffer, offset / LUKS_SECTOR_BYTES);
+      if (!aligned)
+        target.set(
+          buffer.subarray(hostOffset - offset, hostOffset - offset + target.length),
+        );
+    },
+  };
+}
+
 function pushChainExtent(out: ChainExtent[], extent: ChainExtent): void {
   const last = out[out.length - 1];
   if (
     last &&
+    last.kind !== 'compressed' &&
     last.kind === extent.kind &&
     last.offset + last.length === extent.offset
   ) {
@@ -298,6 +405,8 @@ async function openLayer(options: {
   source: RangeSource;
   format?: string;
   l2CacheBytes?: number;
+  passphrase: () => Promise<Passphrase | undefined>;
+  keys: LuksKeyCache;
 }): Promise<ImageLayer> {
   let format = options.format;
   if (format === undefined) {
@@ -309,7 +418,12 @@ async function openLayer(options: {
       magic.length === 4 && readU32(magic, 0) === QCOW2_MAGIC ? 'qcow2' : 'raw';
   }
   try {
-    if (format === 'qcow2') return await Qcow2Image.open(options);
+    if (format === 'qcow2') {
+      return await Qcow2Image.open({
+        ...options,
+        passphrase: await options.passphrase(),
+      });
+    }
     if (format === 'raw') return await RawImage.open(options);
   } catch (error) {
     await options.source.close().catch(() => undefined);

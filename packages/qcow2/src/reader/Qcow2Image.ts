@@ -2,15 +2,33 @@ import type { RangeSource } from '../io';
 import { readU32 } from '../codec/bigEndian';
 import { ClusterGeometry } from '../format/ClusterGeometry';
 import { HeaderField, MIN_CLUSTER_BITS } from '../format/constants';
-import { corrupt } from '../format/errors';
-import { decodeHeader, headerBytesNeeded, Qcow2Header } from '../format/header';
 import {
+  decompressCluster,
+  decompressClusterSync,
+} from '../compress/clusterCodec';
+import { corrupt } from '../format/errors';
+import {
+  decodeHeader,
+  headerBytesNeeded,
+  type CompressionType,
+  type Qcow2Header,
+} from '../format/header';
+import {
+  COMPRESSED,
   EntryDecoder,
   UNALLOCATED,
   ZERO,
   zeroEntriesEnd,
 } from '../format/tableEntries';
-import { ImageLayer, LayerExtent, pushExtent } from './ImageLayer';
+import type { LuksKey, Passphrase } from '../luks/LuksKey';
+import { LuksKeyCache } from '../luks/LuksKeyCache';
+import type { SectorCipher } from '../luks/SectorCipher';
+import {
+  CompressedPart,
+  ImageLayer,
+  LayerExtent,
+  pushExtent,
+} from './ImageLayer';
 import { L2Cache } from './L2Cache';
 import { readSourceInto } from './readSource';
 
@@ -26,6 +44,10 @@ export class Qcow2Image implements ImageLayer {
   readonly virtualSize: number;
   readonly backing?: { name: string; format?: string };
   readonly geometry: ClusterGeometry;
+  readonly compressionType: CompressionType;
+  readonly cipher?: SectorCipher;
+  /** The decompressed cluster read last (a cluster read in several parts is decompressed once). */
+  private lastCluster?: { hostOffset: number; bytes: Buffer };
 
   private constructor(
     readonly name: string,
@@ -35,18 +57,29 @@ export class Qcow2Image implements ImageLayer {
     private readonly l1: Uint8Array,
     private readonly decoder: EntryDecoder,
     private readonly cache: L2Cache,
+    /** The unlocked LUKS key of an encrypted image (a writer may reuse it for an overlay). */
+    readonly luksKey?: LuksKey,
   ) {
     this.geometry = header.geometry;
     this.granularity = header.geometry.clusterSize;
     this.virtualSize = header.geometry.virtualSize;
     this.backing = header.backing;
+    this.compressionType = header.compressionType;
+    this.cipher = luksKey?.cipher;
   }
 
-  /** Parses and validates the header and L1 table of `source`; reads at most 2 MiB + L1. */
+  /**
+   * Parses and validates the header and L1 table of `source`; reads at most 2 MiB + L1 (and
+   * the LUKS header area of an encrypted image, which `passphrase` unlocks).
+   */
   static async open(options: {
     source: RangeSource;
     name: string;
     l2CacheBytes?: number;
+    /** Opens an encrypted (LUKS) image; without it, such an image is a `passphrase-missing` error. */
+    passphrase?: Passphrase;
+    /** Unlocked keys shared by the layers of a chain (one key derivation per distinct header). */
+    keys?: LuksKeyCache;
   }): Promise<Qcow2Image> {
     const { source, name } = options;
     const fileSize = await source.size();
@@ -73,12 +106,62 @@ export class Qcow2Image implements ImageLayer {
       clusterSize: geometry.clusterSize,
       fileSize,
       imageName: name,
+      encrypted: Boolean(header.encryption),
     });
     const cache = new L2Cache({
       tableBytes: geometry.clusterSize,
       maxBytes: options.l2CacheBytes ?? DEFAULT_L2_CACHE_BYTES,
     });
-    return new Qcow2Image(name, source, fileSize, header, l1, decoder, cache);
+    const luksKey = header.encryption
+      ? await (options.keys ?? new LuksKeyCache()).open({
+          source,
+          pointer: header.encryption,
+          passphrase: options.passphrase,
+          imageName: name,
+        })
+      : undefined;
+    return new Qcow2Image(
+      name,
+      source,
+      fileSize,
+      header,
+      l1,
+      decoder,
+      cache,
+      luksKey,
+    );
+  }
+
+  /**
+   * Fills `target` with the guest bytes of a compressed part of this image (from
+   * {@link mapRange}): the cluster's bytes are read and decompressed (in the thread pool, or
+   * on the calling thread with `blocking`).
+   */
+  async readCompressed(
+    part: CompressedPart,
+    target: Uint8Array,
+    blocking = false,
+  ): Promise<void> {
+    let cluster = this.lastCluster;
+    if (!cluster || cluster.hostOffset !== part.hostOffset) {
+      const input = Buffer.allocUnsafe(part.compressedBytes);
+      if (blocking && this.source.readIntoSync)
+        this.source.readIntoSync(input, part.hostOffset);
+      else await readSourceInto(this.source, input, part.hostOffset);
+      const request = {
+        type: this.compressionType,
+        bytes: input,
+        clusterSize: this.geometry.clusterSize,
+        what: `guest offset ${part.clusterOffset} of ${this.name}`,
+      };
+      const bytes = blocking
+        ? decompressClusterSync(request)
+        : await decompressCluster(request);
+      cluster = { hostOffset: part.hostOffset, bytes };
+      this.lastCluster = cluster;
+    }
+    const from = part.offset - part.clusterOffset;
+    target.set(cluster.bytes.subarray(from, from + part.length));
   }
 
   /**
@@ -126,6 +209,19 @@ export class Qcow2Image implements ImageLayer {
         const index = cluster % l2Entries;
         let pieceEnd = Math.min(spanEnd, clusterStart + clusterSize);
         const entry = this.decoder.l2(table, index, clusterStart);
+        if (entry === COMPRESSED) {
+          const where = this.decoder.compressed(table, index, clusterStart);
+          out.push({
+            kind: 'compressed',
+            offset: position,
+            length: pieceEnd - position,
+            hostOffset: where.hostOffset,
+            compressedBytes: where.bytes,
+            clusterOffset: clusterStart,
+          });
+          position = pieceEnd;
+          continue;
+        }
         if (entry === UNALLOCATED && pieceEnd < spanEnd) {
           // The run of unallocated clusters this one starts, as one piece.
           const limit =

@@ -1,10 +1,10 @@
 import { invalidArgument } from '../format/errors';
-import type { ImageLayer, LayerExtent } from './ImageLayer';
+import { continuesExtent, type ImageLayer, type LayerExtent } from './ImageLayer';
 
 export const DEFAULT_EXTENT_WINDOW_BYTES = 256 * 1024 * 1024;
 
 /**
- * The allocated (`data`), `zero` and `unallocated` ranges of one layer, in guest order,
+ * The allocated (`data`, or `compressed`: one per cluster), `zero` and `unallocated` ranges of one layer, in guest order,
  * merged across L2 tables. Memory is bounded by one window of guest bytes, whatever the disk
  * size. Use it to find what an overlay changed, or to verify an image.
  */
@@ -32,7 +32,7 @@ export async function* layerExtents(
     const batch: LayerExtent[] = [];
     await layer.mapRange(position, windowEnd - position, batch);
     for (const extent of batch) {
-      if (pending && continues(pending, extent)) {
+      if (pending && continuesExtent(pending, extent)) {
         pending.length += extent.length;
       } else {
         if (pending) yield pending;
@@ -42,17 +42,4 @@ export async function* layerExtents(
     position = windowEnd;
   }
   if (pending) yield pending;
-}
-
-function continues(previous: LayerExtent, next: LayerExtent): boolean {
-  if (
-    previous.kind !== next.kind ||
-    previous.offset + previous.length !== next.offset
-  )
-    return false;
-  return (
-    previous.kind !== 'data' ||
-    (next.kind === 'data' &&
-      previous.hostOffset + previous.length === next.hostOffset)
-  );
 }

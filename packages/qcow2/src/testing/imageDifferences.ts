@@ -62,7 +62,11 @@ async function clusterDifferences(
       ) {
         const end = Math.min(offset + clusterSize, now.length);
         if (
-          !right(extent.kind, { offset, end, now: now.subarray(offset, end) })
+          !right(extent.kind === 'compressed' ? 'data' : extent.kind, {
+            offset,
+            end,
+            now: now.subarray(offset, end),
+          })
         )
           wrong.push(`${extent.kind} cluster at ${offset}`);
       }

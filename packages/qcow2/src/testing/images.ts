@@ -3,7 +3,7 @@ import { FileRangeSource } from '../file/FileRangeSource';
 import { FileSink } from '../file/FileSink';
 import { fileBackingResolver } from '../file/fileBackingResolver';
 import type { ByteRange } from '../plan/segments';
-import { Qcow2Chain } from '../reader/Qcow2Chain';
+import { Qcow2Chain, type ChainPassphrase } from '../reader/Qcow2Chain';
 import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
 
@@ -38,6 +38,7 @@ export async function writeBase(options: {
 /** Opens a chain of files with the file resolver; close both when done. */
 export async function openFileChain(
   image: string,
+  options: { passphrase?: ChainPassphrase } = {},
 ): Promise<{ chain: Qcow2Chain; close: () => Promise<void> }> {
   const source = await FileRangeSource.open({ path: image });
   try {
@@ -45,6 +46,7 @@ export async function openFileChain(
       source,
       name: image,
       resolveBacking: fileBackingResolver,
+      passphrase: options.passphrase,
     });
     return {
       chain,

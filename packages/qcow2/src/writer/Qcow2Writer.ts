@@ -1,9 +1,28 @@
 import type { PositionalSink } from '../io';
+import {
+  ClusterCompressor,
+  type CompressionOptions,
+} from '../compress/clusterCodec';
 import { ClusterGeometry } from '../format/ClusterGeometry';
 import { MAX_L1_BYTES, MIN_WRITER_CLUSTER_BITS } from '../format/constants';
 import { invalidArgument } from '../format/errors';
-import { encodeHeaderCluster } from '../format/header';
+import { encodeHeaderCluster } from '../format/encodeHeader';
+import { LuksKey, type LuksCreateOptions } from '../luks/LuksKey';
 import { StreamingQcow2Writer } from './StreamingQcow2Writer';
+
+/**
+ * LUKS encryption of a new image (`encrypt.format=luks` as qemu makes it): either a new
+ * random master key in a new LUKS header opened by `passphrase`, or an existing `key` (its
+ * header and key material are stored as they are: e.g. the previous layer's, so that one
+ * passphrase and one key derivation open a whole chain).
+ */
+export type EncryptionOptions =
+  | ({ format: 'luks' } & LuksCreateOptions)
+  | { format: 'luks'; key: LuksKey };
+
+/** The message qemu-img gives for the same request (`convert -c` with `encrypt.format`). */
+export const COMPRESSION_WITH_ENCRYPTION =
+  'compression and encryption cannot be combined: compressed clusters are not encrypted (qemu-img refuses the same: "Compression and encryption not supported at the same time")';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
@@ -24,13 +43,24 @@ export interface Qcow2WriterOptions {
    * that does nothing else, on a local file. False by default.
    */
   blocking?: boolean;
+  /**
+   * Store data clusters compressed (qemu's compressed cluster descriptor): deflate (qemu's
+   * compression type "zlib") or zstd (compression type 1, with the incompatible feature bit).
+   * A cluster whose compressed form is not smaller is stored as it is, as qemu does.
+   * Not with `encryption`.
+   */
+  compression?: CompressionOptions;
+  /** Encrypt data clusters with LUKS (aes-256-xts-plain64 by default). Not with `compression`. */
+  encryption?: EncryptionOptions;
 }
 
 export interface Qcow2WriteResult {
   /** Bytes of the finished image. */
   imageSize: number;
-  /** Guest clusters stored with data. */
+  /** Guest clusters stored with data (compressed or not). */
   dataClusters: number;
+  /** Of those, the clusters stored compressed. */
+  compressedClusters: number;
   /** Guest clusters stored as zero-flag entries (overlays only). */
   zeroClusters: number;
   layout: {
@@ -41,6 +71,8 @@ export interface Qcow2WriteResult {
     refcountBlocks: number;
     refcountTableOffset: number;
     refcountTableClusters: number;
+    /** Where the LUKS header area is, in an encrypted image. */
+    encryptionHeader?: { headerOffset: number; headerLength: number };
   };
 }
 
@@ -108,13 +140,46 @@ export async function createQcow2Writer(
       backing: options.backing,
     });
   }
+  if (options.compression && options.encryption) {
+    throw invalidArgument(COMPRESSION_WITH_ENCRYPTION);
+  }
+  const compressor = options.compression
+    ? new ClusterCompressor(options.compression)
+    : undefined;
+  const luks = await encryptionKey(options.encryption);
   const l1Clusters = geometry.clustersFor(geometry.l1Entries * 8);
   const headClusters = 1 + l1Clusters;
   await options.sink.reserveHead(headClusters * clusterSize);
-  return new StreamingQcow2Writer({
+  const writer = new StreamingQcow2Writer({
     ...options,
     geometry,
     headClusters,
     batchBytes,
+    compressor,
+    luks,
   });
+  try {
+    await writer.writeEncryptionHeader();
+  } catch (error) {
+    await writer.abort().catch(() => undefined);
+    throw error;
+  }
+  return writer;
+}
+
+async function encryptionKey(
+  options: EncryptionOptions | undefined,
+): Promise<LuksKey | undefined> {
+  if (!options) return undefined;
+  if (options.format !== 'luks') {
+    throw invalidArgument(
+      `encryption.format "${String(options.format)}" must be "luks"`,
+    );
+  }
+  if ('key' in options) {
+    if (!(options.key instanceof LuksKey))
+      throw invalidArgument('encryption.key must be a LuksKey');
+    return options.key;
+  }
+  return LuksKey.create(options);
 }

@@ -1,8 +1,10 @@
 import type { PositionalSink, RangeSource } from '../io';
 import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import { readSourceInto } from '../reader/readSource';
+import type { CompressionOptions } from '../compress/clusterCodec';
 import {
   createQcow2Writer,
+  type EncryptionOptions,
   Qcow2WriteResult,
   Qcow2Writer,
 } from './Qcow2Writer';
@@ -60,6 +62,10 @@ export interface ConvertRawOptions {
    * core is idle (1-minute load average), else 0.
    */
   readAhead?: number;
+  /** Compressed data clusters (deflate or zstd), see `Qcow2WriterOptions.compression`. */
+  compression?: CompressionOptions;
+  /** LUKS encryption, see `Qcow2WriterOptions.encryption`. */
+  encryption?: EncryptionOptions;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -77,6 +83,8 @@ export async function convertRawToQcow2(
     virtualSize,
     clusterSize: options.clusterSize,
     blocking,
+    compression: options.compression,
+    encryption: options.encryption,
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =

@@ -58,7 +58,7 @@ export async function zeroWherePreviousHadData(options: {
   if (inside > 0) {
     let nextCluster = first;
     for (const extent of await previous.resolveRange(segment.offset, inside)) {
-      if (extent.kind !== 'data') continue;
+      if (extent.kind === 'zero') continue; // data, stored or compressed
       const from = Math.max(
         nextCluster,
         Math.floor(extent.offset / clusterSize),

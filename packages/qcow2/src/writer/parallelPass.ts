@@ -114,7 +114,9 @@ export async function parallelPass(options: {
         ? await previousExtents(previous, segment)
         : undefined;
       scanner.post(segment.offset, segment.length, plan =>
-        extents ? planWindow(plan, extents, clusterSize) : undefined,
+        extents
+          ? planWindow(plan, extents, clusterSize, previous!.layers)
+          : undefined,
       );
     }
   };
@@ -155,17 +157,21 @@ function planWindow(
   plan: WindowPlan,
   extents: Awaited<ReturnType<Qcow2Chain['resolveRange']>>,
   clusterSize: number,
+  layers: Qcow2Chain['layers'],
 ): void {
   const end = plan.offset + plan.length;
   for (const extent of extents) {
-    if (extent.kind !== 'data') continue;
+    if (extent.kind === 'zero') continue;
+    // Bytes the threads cannot compare as stored (compressed, or encrypted): the caller does.
+    const opaque =
+      extent.kind === 'compressed' || Boolean(layers[extent.layer].cipher);
     const extentEnd = extent.offset + extent.length;
     const first = Math.floor((extent.offset - plan.offset) / clusterSize);
     const last = Math.ceil((extentEnd - plan.offset) / clusterSize);
     for (let i = first; i < last; i++) {
       const start = plan.offset + i * clusterSize;
       const stop = Math.min(start + clusterSize, end);
-      if (extent.offset <= start && extentEnd >= stop) {
+      if (!opaque && extent.offset <= start && extentEnd >= stop) {
         plan.layers[i] = extent.layer;
         plan.hosts[i] = extent.hostOffset + (start - extent.offset);
       } else {

@@ -1,10 +1,13 @@
 import type { PositionalSink, RangeSource } from '../io';
+import { invalidArgument } from '../format/errors';
 import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
+import type { CompressionOptions } from '../compress/clusterCodec';
 import {
   createQcow2Writer,
+  type EncryptionOptions,
   Qcow2WriteResult,
   Qcow2Writer,
 } from './Qcow2Writer';
@@ -54,6 +57,15 @@ export interface OverlayFromRawOptions {
    * core is idle (1-minute load average), else 0.
    */
   readAhead?: number;
+  /** Compressed data clusters (deflate or zstd), see `Qcow2WriterOptions.compression`. */
+  compression?: CompressionOptions;
+  /**
+   * LUKS encryption, see `Qcow2WriterOptions.encryption`; required when a layer of `previous`
+   * is encrypted. `{ format: 'luks', key: previous.top.luksKey }` keeps the previous image's
+   * LUKS header and master key (one key derivation opens the chain); a passphrase makes a
+   * new key for this image.
+   */
+  encryption?: EncryptionOptions;
   onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
@@ -73,6 +85,13 @@ export async function writeOverlayFromRaw(
   options: OverlayFromRawOptions,
 ): Promise<OverlayWriteResult> {
   const { previous, source } = options;
+  const encrypted = previous.layers.find(layer => layer.cipher);
+  if (encrypted && !options.encryption) {
+    await options.sink.abort().catch(() => undefined);
+    throw invalidArgument(
+      `encryption is required: the overlay's backing chain is encrypted (${encrypted.name}), and an overlay would store its data in the clear`,
+    );
+  }
   const virtualSize = options.virtualSize ?? (await source.size());
   const blocking = Boolean(options.blocking && source.readIntoSync);
   const writer = await createQcow2Writer({
@@ -81,6 +100,8 @@ export async function writeOverlayFromRaw(
     clusterSize: options.clusterSize,
     backing: options.backing,
     blocking,
+    compression: options.compression,
+    encryption: options.encryption,
   });
   const { clusterSize } = writer.geometry;
   const chunkBytes =
