@@ -12,9 +12,10 @@ import {
 } from './csiTypes';
 import { DriverState } from './driverState';
 import { runCommand } from './hostCommand';
+import { ext4SizeBytes, fsTypeOf, growExt4Offline, growExt4Online, makeExt4, OnlineGrowthRefused } from './ext4';
 import { KeyedLock } from './keyedLock';
 import { loopSizeBytes } from './loopDevices';
-import { isMountPoint, mountsAt } from './mountTable';
+import { isMountPoint, mountsAt, readMountTable } from './mountTable';
 import { checkCapability } from './volumeCapabilities';
 import { VolumeAttachments } from './volumeAttachments';
 import { VolumeFiles } from './volumeFiles';
@@ -29,16 +30,6 @@ export type NodeServiceOptions = {
 };
 
 export const nodeCapabilities = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'SINGLE_NODE_MULTI_WRITER'];
-
-/** The file system type on a device ('' when blkid finds none). */
-async function fsTypeOf(device: string): Promise<string> {
-  try {
-    const { stdout } = await runCommand('blkid', ['-p', '-o', 'value', '-s', 'TYPE', device]);
-    return stdout.trim();
-  } catch {
-    return ''; // blkid exits 2 when it finds nothing
-  }
-}
 
 function statOrUndefined(file: string): fs.Stats | undefined {
   try {
@@ -76,12 +67,20 @@ export function nodeService(options: NodeServiceOptions) {
         if (mounted[mounted.length - 1].source === loop.device) return {};
         throw alreadyExists(`staging path ${stagingPath} already has ${mounted[mounted.length - 1].source} mounted`);
       }
+      const elsewhere = readMountTable().find(m => m.source === loop.device && m.mountPoint !== stagingPath);
+      if (elsewhere && state.mountsOf(id).some(m => m.kind === 'stage' && m.path === elsewhere.mountPoint)) {
+        throw failedPrecondition(`volume ${id} is already staged at ${elsewhere.mountPoint}`);
+      }
       const found = await fsTypeOf(loop.device);
       if (!found) {
-        log(`Making ${capability.fsType} on ${loop.device} (volume ${id})`);
-        await runCommand(`mkfs.${capability.fsType}`, ['-q', '-F', '-E', 'lazy_itable_init=1,lazy_journal_init=1', loop.device]);
+        log(`Making ext4 on ${loop.device} (volume ${id})`);
+        await makeExt4(loop.device);
       } else if (found !== capability.fsType) {
         throw failedPrecondition(`volume ${id} holds a ${found} file system, not ${capability.fsType}`);
+      } else if ((await ext4SizeBytes(loop.device)) < loopSizeBytes(loop.index)) {
+        // The volume grew (expansion, or a restore into a larger claim): grow ext4 before mounting.
+        log(`Growing the ext4 of volume ${id} to ${loopSizeBytes(loop.index)} bytes`);
+        await growExt4Offline(loop.device);
       }
       fs.mkdirSync(stagingPath, { recursive: true });
       const mountOptions = capability.mountFlags.length ? ['-o', capability.mountFlags.join(',')] : [];
@@ -194,8 +193,14 @@ export function nodeService(options: NodeServiceOptions) {
       if (!loop) throw failedPrecondition(`volume ${id} is not staged on this node`);
       const capacity = (await attachments.refreshCapacity(id)) ?? loopSizeBytes(loop.index);
       const block = request.volume_capability?.block || fs.statSync(volumePath).isBlockDevice();
-      if (!block) {
-        await runCommand('resize2fs', [loop.device]);
+      if (!block && (await ext4SizeBytes(loop.device)) < capacity) {
+        try {
+          await growExt4Online(loop.device);
+        } catch (error) {
+          // The kubelet keeps the volume mounted and retries after the next NodeStageVolume.
+          if (error instanceof OnlineGrowthRefused) throw failedPrecondition(`volume ${id}: ${error.message}`);
+          throw error;
+        }
         log(`Grew the file system of volume ${id} to ${capacity} bytes`);
       }
       return { capacity_bytes: capacity };
