@@ -19,6 +19,8 @@ export type Image = {
   layers: Layer[];
   /** Sum of the compressed layers. */
   compressedSize: number;
+  /** Sum of the uncompressed layers (about the unpacked size). */
+  size: number;
 };
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -45,5 +47,5 @@ export function assembleImage(layers: Layer[], runtime: ImageRuntimeConfig): Ima
     }),
   );
   const { digest } = putBlob(manifest);
-  return { manifest, digest, config: configBlob, layers, compressedSize: layers.reduce((sum, l) => sum + l.size, 0) };
+  return { manifest, digest, config: configBlob, layers, compressedSize: layers.reduce((sum, l) => sum + l.size, 0), size: layers.reduce((sum, l) => sum + l.tarSize, 0) };
 }

@@ -13,6 +13,8 @@ export type Layer = {
   size: number;
   /** Digest of the uncompressed tar (the image config's `rootfs.diff_ids`). */
   diffId: string;
+  /** Size of the uncompressed tar. */
+  tarSize: number;
 };
 
 /** GNU tar flags for reproducible archives (sorted, fixed times, owner root unless kept). */
@@ -50,12 +52,16 @@ async function storeTarStream(tar: Readable, waitTar: Promise<void>): Promise<La
       size += chunk.length;
     });
     gzip.stdout.pipe(file);
-    tar.on('data', (chunk: Buffer) => diffHash.update(chunk));
+    let tarSize = 0;
+    tar.on('data', (chunk: Buffer) => {
+      diffHash.update(chunk);
+      tarSize += chunk.length;
+    });
     tar.pipe(gzip.stdin);
     await Promise.all([waitTar, gzipDone, written]);
     const digest = `sha256:${blobHash.digest('hex')}`;
     adoptBlobFile(out, digest);
-    return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size, diffId: `sha256:${diffHash.digest('hex')}` };
+    return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size, diffId: `sha256:${diffHash.digest('hex')}`, tarSize };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -66,6 +72,8 @@ async function storeTarStream(tar: Readable, waitTar: Promise<void>): Promise<La
  * GNU tar (reproducible: sorted names, time 0; owners root unless `keepOwners`) and gzip.
  */
 export async function layerFromDirectory(dir: string, options: { keepOwners?: boolean } = {}): Promise<Layer> {
+  // The folder is the image's `/` (a temporary folder is 0700: a non-root user could not enter it).
+  fs.chmodSync(dir, 0o755);
   const tar = spawn('tar', [...reproducible(options.keepOwners ?? false), '-C', dir, '-cf', '-', '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -96,7 +104,7 @@ export async function cachedLayer(key: string, build: () => Promise<Layer>): Pro
   const index = path.join(imageCacheDir(), 'layers', `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
   try {
     const layer = JSON.parse(fs.readFileSync(index, 'utf8')) as Layer;
-    if (fs.existsSync(blobPath(layer.digest))) return { ...layer, cached: true };
+    if (fs.existsSync(blobPath(layer.digest)) && layer.tarSize !== undefined) return { ...layer, cached: true };
   } catch {
     // not built yet
   }

@@ -1,17 +1,65 @@
 import type { Registry } from '../registry';
+import { buildDatamoverImage } from './datamoverImage';
+import type { Image } from './image';
 import { buildPauseImage } from './pauseImage';
 import { pushImage } from './push';
+import { seedRegistryStorage, SeedEntry } from './registryStorage';
 
 export type SandboxImages = {
   /** The pause image (containerd's sandbox_image). */
   pause: string;
+  /** The datamover image (packages/datamover/Dockerfile's contents), tag `dev`. */
+  datamover: string;
+  /** Its manifest digest (`<repository>@<digest>` pins it). */
+  datamoverDigest: string;
 };
 
-/** Builds (once, cached) and pushes the images a real node needs into the sandbox registry. */
-export async function pushSandboxImages(registry: Registry, log: (message: string) => void): Promise<SandboxImages> {
+export type BuiltSandboxImages = { entries: { pause: SeedEntry; datamover: SeedEntry }; summary: string };
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const describe = (image: Image) => `${mib(image.size)}, ${mib(image.compressedSize)} compressed`;
+
+/** Builds the images a real node needs (once: every layer is cached by the digest of its inputs). */
+export async function buildSandboxImages(): Promise<BuiltSandboxImages> {
   const started = Date.now();
   const pause = await buildPauseImage();
-  const pushed = await pushImage(registry, pause.image, { repository: 'ferry/pause', tag: pause.tag });
-  log(`Images pushed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${pushed.reference} (${pause.image.compressedSize} bytes${pause.cached ? ', cached' : ''})`);
-  return { pause: pushed.reference };
+  const datamover = await buildDatamoverImage();
+  return {
+    entries: {
+      pause: { image: pause.image, repository: 'ferry/pause', tag: pause.tag },
+      datamover: { image: datamover.image, repository: 'ferry/datamover', tag: 'dev' },
+    },
+    summary:
+      `${pause.cached && datamover.cached ? 'from the cache' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
+      `ferry/pause:${pause.tag} (${describe(pause.image)}), ferry/datamover:dev (${describe(datamover.image)}, Node ${datamover.nodeVersion})`,
+  };
+}
+
+/** Lays the images into the registry's storage before it starts (see registryStorage.ts). */
+export function seedSandboxImages(storageDir: string, built: BuiltSandboxImages): void {
+  seedRegistryStorage(storageDir, Object.values(built.entries));
+}
+
+/**
+ * References of the images in the running registry. Each manifest is checked with a HEAD; one the
+ * registry does not serve (storage not seeded, or a registry whose layout differs) is pushed
+ * through the distribution API instead.
+ */
+export async function sandboxImageReferences(registry: Registry, built: BuiltSandboxImages, log: (message: string) => void): Promise<SandboxImages> {
+  const headers: Record<string, string> = registry.auth
+    ? { authorization: `Basic ${Buffer.from(`${registry.auth.username}:${registry.auth.password}`).toString('base64')}` }
+    : {};
+  const reference = async ({ image, repository, tag }: SeedEntry) => {
+    const head = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { ...headers, accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    if (head.status !== 200 || head.headers.get('docker-content-digest') !== image.digest) {
+      log(`Registry does not serve the seeded ${repository}:${tag} (HTTP ${head.status}): pushing it`);
+      await pushImage(registry, image, { repository, tag });
+    }
+    return `${registry.host}/${repository}:${tag}`;
+  };
+  const { pause, datamover } = built.entries;
+  return { pause: await reference(pause), datamover: await reference(datamover), datamoverDigest: datamover.image.digest };
 }

@@ -1,4 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import path from 'node:path';
+import { startCsiStack } from '../csi/csiStack';
 
 /**
  * The seam between a real node and the storage stack (the CSI driver sandbox.ferry.io with the
@@ -30,10 +32,18 @@ export type StorageStack = {
 export type StorageStackStarter = (options: StorageStackOptions) => Promise<StorageStack>;
 
 /**
- * Extension point: the real node's storage stack. Until src/csi/ exports its starter (e.g.
- * `startCsiStack`), a real node runs pods without claims of the sandbox's StorageClass (they stay
- * Pending). When it lands: `import { startCsiStack } from '../csi'` and return it here.
+ * The real node's storage stack: src/csi's startCsiStack, with the driver's socket where a
+ * kubelet expects a CSI plugin's (`<kubelet root>/plugins/sandbox.ferry.io/csi.sock`) and its
+ * registration socket in the kubelet's plugins_registry folder.
  */
 export function csiStackStarter(): StorageStackStarter | undefined {
-  return undefined;
+  return options =>
+    startCsiStack({
+      dataDir: options.dataDir,
+      kubeconfigPath: options.kubeconfigPath,
+      nodeName: options.nodeName,
+      registrationDir: options.pluginRegistrationDir,
+      socketPath: path.join(options.kubeletRootDir, 'plugins', 'sandbox.ferry.io', 'csi.sock'),
+      log: options.log,
+    });
 }
