@@ -19,6 +19,9 @@ const usage = `usage: npm run sandbox -- <command> [options]
             --app-config <f>   when ready, write a Backstage config fragment to <f>: a Kubernetes
                                cluster 'sandbox' (URL, CA, cluster-admin service-account token)
             --cluster-name <n> name of that cluster entry (default sandbox)
+            --real-node        run pods on the real node (upstream kubelet, containerd, runc, CNI; root only)
+                               instead of the simulated one; sandbox.json names its host address,
+                               CRI endpoint and images
             --demo             helm-install test/fixtures/charts/demo as release 'demo' in namespace 'demo'
                                and write data into its volumes
   stop    stop a sandbox started by 'start' in another terminal (--data-dir as above)
@@ -32,7 +35,8 @@ function build() {
 async function start(values) {
   const sandboxApi = require('../src/index.ts');
   try {
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw', 'helm', 'kubectl']) {
+    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw', 'helm', 'kubectl'];
+    for (const name of values['real-node'] ? [...names, 'kubelet', 'crictl'] : names) {
       sandboxApi.binaryPath(name);
     }
   } catch {
@@ -47,6 +51,7 @@ async function start(values) {
     crdDirs,
     binDirs: values['bin-dir'] ?? [],
     registry: true,
+    node: values['real-node'] ? 'real' : 'simulated',
     log: message => console.log(`[sandbox] ${message}`),
   });
   const info = {
@@ -60,6 +65,11 @@ async function start(values) {
       secretAccessKey: sandbox.s3.secretAccessKey,
     },
     registry: sandbox.registry && { host: sandbox.registry.host, url: sandbox.registry.url },
+    node: sandbox.node,
+    hostAddress: sandbox.hostAddress,
+    criEndpoint: sandbox.criEndpoint,
+    crictl: sandbox.criEndpoint && `${sandboxApi.binaryPath('crictl')} --runtime-endpoint ${sandbox.criEndpoint}`,
+    images: sandbox.images,
     pid: process.pid,
   };
   if (values.demo) {
@@ -140,6 +150,9 @@ async function stop(values) {
   const { killFromPidDir } = require('../src/managedProcess.ts');
   const killed = killFromPidDir(path.join(dataDir, 'run'));
   if (killed > 0) console.log(`[sandbox] Killed ${killed} left-over process group(s)`);
+  // Real nodes of dead sandbox processes: processes, mounts, bridges, cgroups (by their records).
+  const { reapDeadSandboxNodes } = require('../src/node/reap.ts');
+  await reapDeadSandboxNodes(message => console.log(`[sandbox] ${message}`));
   fs.rmSync(lockFile, { force: true });
   console.log('[sandbox] Stopped.');
 }
@@ -153,6 +166,7 @@ async function main() {
       'bin-dir': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
       demo: { type: 'boolean' },
+      'real-node': { type: 'boolean' },
       'app-config': { type: 'string' },
       'cluster-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -98,6 +98,14 @@ export function deleteFolderIfKilled(folder: string, remove = true): void {
   tellWatchdog(`${remove ? 'rmdir' : 'keepdir'} ${path.resolve(folder)}`);
 }
 
+/**
+ * Asks the watchdog to run a clean-up command (argv) should this process die without cleaning
+ * up: after it killed the process groups, before it deletes temporary folders.
+ */
+export function runIfKilled(argv: string[]): void {
+  tellWatchdog(`run ${JSON.stringify(argv)}`);
+}
+
 /** Starts a long-running child in its own process group, logging to a file. */
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   installExitHook();

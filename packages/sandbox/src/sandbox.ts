@@ -5,7 +5,7 @@ import path from 'node:path';
 import { applyObjects, readManifestDirs } from './applyManifests';
 import { packageRoot, repoRoot, sandboxVersions } from './binaries';
 import { startControlPlane } from './controlPlane';
-import { deleteFolderIfKilled, killFromPidDir } from './managedProcess';
+import { deleteFolderIfKilled, killFromPidDir, runIfKilled } from './managedProcess';
 import { ensurePki } from './pki';
 import { Registry, startRegistry } from './registry';
 import { S3Server, startS3Server } from './s3Server';
@@ -155,6 +155,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     builtImages?.catch(() => undefined);
     if (realNode) {
       // The bridge comes first: the S3 server and the registry listen on its address.
+      // Should this process die hard, the watchdog reaps the node (before deleting an ephemeral folder).
+      runIfKilled([process.execPath, path.join(packageRoot, 'bin', 'node-cleanup.cjs')]);
       prepared = await prepareRealNode({ dataDir, log });
       const release = prepared.release;
       cleanups.push(() => release());

@@ -6,13 +6,14 @@ import { ManagedProcess } from '../managedProcess';
 import { CertPair } from '../pki';
 import { freePort } from '../ports';
 import { createCgroup } from './cgroups';
-import { cleanupNode, mountsUnder } from './cleanup';
+import { mountsUnder } from './cleanup';
 import { startContainerd } from './containerd';
 import { checkRealNodeHost } from './hostCheck';
 import { startKubelet } from './kubelet';
 import { createBridge, writeCniConfig } from './network';
 import { waitWhileRunning } from './nodeProcess';
 import { maxSocketPath, NodePaths, nodePaths } from './paths';
+import { reapNodeRecord } from './reap';
 import { allocateNode, NodeRecord, releaseNode } from './slots';
 
 /** A node slot taken and its bridge up (so servers can listen on the host address), nothing started yet. */
@@ -35,18 +36,15 @@ export type RealNode = {
   stop(): Promise<void>;
 };
 
-const reap = (log: (message: string) => void) => async (record: NodeRecord) => {
-  for (const problem of await cleanupNode(record)) log(`Clean-up of node slot ${record.slot}: ${problem}`);
-};
 
 /** Checks the host, takes a node slot (reaping dead sandboxes' nodes), makes the node's cgroup and bridge. */
 export async function prepareRealNode(options: { dataDir: string; log: (message: string) => void }): Promise<PreparedNode> {
   checkRealNodeHost();
-  const record = await allocateNode({ dataDir: options.dataDir, reap: reap(options.log), log: options.log });
+  const record = await allocateNode({ dataDir: options.dataDir, reap: reapNodeRecord(options.log), log: options.log });
   let released: Promise<void> | undefined;
   const release = () =>
     (released ??= (async () => {
-      await reap(options.log)(record);
+      await reapNodeRecord(options.log)(record);
       await releaseNode(record);
     })());
   const paths = nodePaths(record.nodeDir);
