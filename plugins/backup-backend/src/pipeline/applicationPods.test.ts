@@ -1,6 +1,6 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ApplicationSpec, ResourceRef } from '@ferry/plugin-backup-common';
-import { isHookablePod, listHookPods } from './applicationPods';
+import { hasHookAnnotations, isHookablePod, listHookPods } from './applicationPods';
 import type { KubeClients } from './KubeClients';
 
 const owner = (apiVersion: string, kind: string, name: string): V1OwnerReference => ({
@@ -11,11 +11,15 @@ const owner = (apiVersion: string, kind: string, name: string): V1OwnerReference
   controller: true,
 });
 
-function pod(name: string, options: { labels?: Record<string, string>; owner?: V1OwnerReference; phase?: string } = {}): V1Pod {
+function pod(
+  name: string,
+  options: { labels?: Record<string, string>; owner?: V1OwnerReference; phase?: string; annotations?: Record<string, string> } = {},
+): V1Pod {
   return {
     metadata: {
       name,
       labels: options.labels ?? {},
+      annotations: options.annotations ?? { 'pre.hook.backup.velero.io/command': 'true' },
       ...(options.owner ? { ownerReferences: [options.owner] } : {}),
     },
     spec: { containers: [{ name: 'main' }] },
@@ -34,6 +38,8 @@ const pods: V1Pod[] = [
   pod('other-bare', { labels: { app: 'other' } }),
   pod('demo-db-1', { labels: { app: 'demo' }, owner: owner('apps/v1', 'StatefulSet', 'demo-db'), phase: 'Pending' }),
   pod('ferry-backup-x', { labels: { app: 'demo', 'app.kubernetes.io/managed-by': 'ferry' } }),
+  // The app's, without hook annotations: a spec hook may pick it, no annotation hook runs in it.
+  pod('demo-cache-0', { labels: { app: 'demo' }, owner: owner('apps/v1', 'StatefulSet', 'demo-cache'), annotations: {} }),
 ];
 
 /** Owners of the intermediate controllers, as the API server would answer. */
@@ -65,6 +71,7 @@ const release: ResourceRef[] = [
   { apiVersion: 'batch/v1', kind: 'CronJob', name: 'demo-report', namespace: 'shop' },
   { apiVersion: 'v1', kind: 'Pod', name: 'demo-debug', namespace: 'shop' },
   { apiVersion: 'v1', kind: 'Service', name: 'demo-web', namespace: 'shop' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'demo-cache', namespace: 'shop' },
 ];
 const helm: ApplicationSpec = { helmReleases: ['demo'], labelSelectors: [], wholeNamespace: false };
 
@@ -82,6 +89,7 @@ describe('listHookPods', () => {
     ]);
     // Spec hooks choose among all running pods (not Pending, not Ferry's own), sorted by name.
     expect(names(result.running)).toEqual([
+      'demo-cache-0',
       'demo-db-0',
       'demo-debug',
       'demo-report-28930-xyz',
@@ -113,7 +121,7 @@ describe('listHookPods', () => {
       application: { helmReleases: [], labelSelectors: [], wholeNamespace: true },
       resources: [],
     });
-    expect(result.application).toEqual(result.running);
+    expect(names(result.application)).toEqual(names(result.running).filter(name => name !== 'demo-cache-0'));
   });
 
   it('ignores resources of another namespace of the same name', async () => {
@@ -133,8 +141,20 @@ describe('listHookPods', () => {
       json: { get: async () => Promise.reject(Object.assign(new Error('GET … failed'), { code: 403 })) },
     } as unknown as KubeClients;
     await expect(listHookPods({ kube, namespace: 'shop', application: helm, resources: [] })).rejects.toThrow(
-      'GET … failed',
+      'cannot tell whether the pods of StatefulSet shop/demo-db belong to the application (their hook annotations would run): reading it failed: GET … failed',
     );
+  });
+});
+
+describe('hasHookAnnotations', () => {
+  it('is true for a command of either stage or the legacy key, false for none or an empty one', () => {
+    const annotated = (annotations: Record<string, string>) => hasHookAnnotations(pod('a', { annotations }));
+    expect(annotated({ 'pre.hook.backup.velero.io/command': 'x' })).toBe(true);
+    expect(annotated({ 'post.hook.backup.velero.io/command': 'x' })).toBe(true);
+    expect(annotated({ 'hook.backup.velero.io/command': 'x' })).toBe(true);
+    expect(annotated({ 'pre.hook.backup.velero.io/command': '' })).toBe(false);
+    expect(annotated({ 'pre.hook.backup.velero.io/container': 'db' })).toBe(false);
+    expect(annotated({})).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ApplicationSpec, ResourceRef } from '@ferry/plugin-backup-common';
 import { objectKey } from '../mapping/excludedObjects';
+import { HOOK_ANNOTATION_PREFIX, LEGACY_HOOK_ANNOTATION_PREFIX } from './hookAnnotations';
 import { matchesLabelSelector } from './matchLabelSelector';
 import { isNotFound, KubeClients } from './KubeClients';
 
@@ -22,6 +23,14 @@ export function isHookablePod(pod: V1Pod): boolean {
     pod.status?.phase === 'Running' &&
     !pod.metadata?.deletionTimestamp &&
     pod.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'ferry'
+  );
+}
+
+/** Whether a pod declares a backup hook with Velero's annotations (a command of any stage). */
+export function hasHookAnnotations(pod: V1Pod): boolean {
+  const annotations = pod.metadata?.annotations ?? {};
+  return [HOOK_ANNOTATION_PREFIX.pre, HOOK_ANNOTATION_PREFIX.post, LEGACY_HOOK_ANNOTATION_PREFIX].some(
+    prefix => Boolean(annotations[`${prefix}command`]),
   );
 }
 
@@ -62,8 +71,9 @@ function controllerOf(owners: V1OwnerReference[] | undefined): V1OwnerReference 
 
 /**
  * Lists the namespace's pods once and returns those a hook may run in (`isHookablePod`): all of
- * them, for the selectors of `spec.hooks`, and the application's own (`belongsToApplication`),
- * whose annotations declare hooks. Sorted by name.
+ * them, for the selectors of `spec.hooks`, and those of the application (`belongsToApplication`)
+ * that declare hooks with annotations. Sorted by name. Owner chains are read only for annotated
+ * pods, so an application without hook annotations costs one list and nothing more.
  */
 export async function listHookPods(options: {
   kube: KubeClients;
@@ -88,7 +98,7 @@ export async function listHookPods(options: {
     return owners.get(key)!;
   };
   const application: V1Pod[] = [];
-  for (const pod of running) {
+  for (const pod of running.filter(hasHookAnnotations)) {
     if (await belongsToApplication({ pod, application: options.application, resourceKeys, ownersOf })) {
       application.push(pod);
     }
@@ -112,6 +122,9 @@ async function readOwners(
   } catch (error) {
     // An owner deleted meanwhile ends the chain; anything else is a real error.
     if (isNotFound(error)) return undefined;
-    throw error;
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Error(
+      `cannot tell whether the pods of ${owner.kind} ${namespace}/${owner.name} belong to the application (their hook annotations would run): reading it failed: ${reason}`,
+    );
   }
 }
