@@ -56,6 +56,8 @@ beforeAll(async () => {
     sandbox: source,
     repositoryDir,
     extraClusters: [await sandboxCluster(recovery, 'recovery')],
+    // The push credentials live in Ferry's namespace; the restored workloads pull with a copy.
+    ferry: { images: { copyAuthSecret: true } },
   });
 });
 

@@ -323,23 +323,20 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     expect(deployment.metadata?.labels?.['helm.sh/chart']).toBeUndefined();
   });
 
-  it('runs a Restore applied with kubectl, and kubectl shows its phase and progress', async () => {
+  it('runs a Restore a platform operator applied with kubectl in Ferry\'s namespace, and kubectl shows its phase and progress', async () => {
     const manifest = path.join(repositoryDir, 'restore.yaml');
     await fs.writeFile(
       manifest,
       [
-        'apiVersion: v1',
-        'kind: Namespace',
-        'metadata: {name: demo-kubectl}',
-        '---',
         'apiVersion: ferry.io/v1alpha1',
         'kind: Restore',
-        'metadata: {name: by-hand, namespace: demo-kubectl}',
+        'metadata: {name: by-hand, namespace: ferry-system}',
         'spec:',
         `  backupId: ${ids[1]}`,
         '  appId: component.default.shop',
         '  target: local',
         '  sourceNamespace: demo',
+        '  namespace: demo-kubectl',
       ].join('\n'),
     );
     const kubectl = (...args: string[]) =>
@@ -347,7 +344,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     await kubectl('apply', '-f', manifest);
     let table = '';
     for (let i = 0; i < 300; i++) {
-      table = (await kubectl('get', 'restores', '-n', 'demo-kubectl', 'by-hand')).stdout;
+      table = (await kubectl('get', 'restores', '-n', 'ferry-system', 'by-hand')).stdout;
       if (/Completed|Failed/.test(table)) break;
       await sleep(1000);
     }
@@ -358,7 +355,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     }
     // No entity annotation: it is listed under the entity of the backup it restored, under the
     // resource's uid, and its detail opens.
-    const { stdout: uid } = await kubectl('get', 'restore', '-n', 'demo-kubectl', 'by-hand', '-o', 'jsonpath={.metadata.uid}');
+    const { stdout: uid } = await kubectl('get', 'restore', '-n', 'ferry-system', 'by-hand', '-o', 'jsonpath={.metadata.uid}');
     let listed: Array<{ id: string; phase: string }> = [];
     for (let i = 0; i < 30; i++) {
       listed = (await request(server).get(`${entityPath}/restores`)).body.items;
@@ -376,7 +373,7 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     );
     const detail = await request(server).get(`${entityPath}/restores/${uid}`);
     expect(detail.status).toBe(200);
-    expect(detail.body).toMatchObject({ id: uid, phase: 'Completed', resourceName: 'demo-kubectl/by-hand' });
+    expect(detail.body).toMatchObject({ id: uid, phase: 'Completed', resourceName: 'ferry-system/by-hand' });
   });
 
   it('streams a restore\'s progress as server-sent events', async () => {

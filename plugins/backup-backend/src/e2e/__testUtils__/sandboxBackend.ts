@@ -80,6 +80,8 @@ export async function startFerryBackend(options: {
   extraClusters?: Array<Record<string, unknown>>;
   /** False: no cluster at all (what a backend sees of the targets alone). */
   withCluster?: boolean;
+  /** More `ferry:` configuration (merged over the targets and datamover settings). */
+  ferry?: Record<string, unknown>;
 }) {
   const permissions = options.permissions ?? AuthorizeResult.ALLOW;
   return startTestBackend({
@@ -106,6 +108,7 @@ export async function startFerryBackend(options: {
           ferry: {
             targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
             datamover: { parallelism: 2 },
+            ...(options.ferry as JsonObject | undefined),
           },
         },
       }),
