@@ -15,3 +15,8 @@ export { createServiceAccountToken } from './serviceAccountToken';
 export type { ServiceAccountTokenOptions } from './serviceAccountToken';
 export { pushTestImage } from './testImage';
 export type { PushedImage, PushTestImageOptions } from './testImage';
+export { startCsiStack, cleanUpCsiStack } from './csi/csiStack';
+export type { CsiStack, StartCsiStackOptions } from './csi/csiStack';
+export { startCsiDriver } from './csi/csiDriver';
+export type { CsiDriver, StartCsiDriverOptions } from './csi/csiDriver';
+export { csiBinaryPath, csiVersions } from './csi/csiBinaries';

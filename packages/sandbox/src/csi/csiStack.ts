@@ -27,6 +27,8 @@ export type StartCsiStackOptions = {
   socketPath?: string;
   /** Delete volumes and snapshots of a previous run first (default true). */
   reset?: boolean;
+  /** With `registrationDir`: how long to wait for the kubelet to register the driver (default 30 s; 0: do not wait). */
+  registrationTimeoutMs?: number;
   /** Progress messages; default: none. */
   log?: (message: string) => void;
 };
@@ -119,6 +121,23 @@ export async function startCsiStack(options: StartCsiStackOptions): Promise<CsiS
       log,
     });
     resizer = await startResizer({ kubeConfig, csiSocketPath: driver.socketPath, log });
+    const timeoutMs = options.registrationTimeoutMs ?? 30_000;
+    if (registration && timeoutMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        registration.registered,
+        new Promise<undefined>(resolve => {
+          timer = setTimeout(() => resolve(undefined), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!outcome) {
+        throw new Error(
+          `the kubelet did not register CSI driver sandbox.ferry.io within ${timeoutMs} ms (registration socket ${registration.socketPath})`,
+        );
+      }
+      if (!outcome.registered) throw new Error(`the kubelet refused CSI driver sandbox.ferry.io: ${outcome.error}`);
+    }
     const files = driver.files;
     return {
       socketPath: driver.socketPath,
