@@ -2,6 +2,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   backupCreatePermission,
   backupRestoreAnywherePermission,
+  backupRestorePrivilegedPermission,
 } from '@ferry/plugin-backup-common';
 import { FerryPermissionPolicy } from './ferryPermissionPolicy';
 
@@ -45,16 +46,13 @@ describe('FerryPermissionPolicy', () => {
     });
   });
 
-  it('allows administrators only for admin permissions', async () => {
-    const admin = await policy.handle(
-      { permission: backupRestoreAnywherePermission },
-      user('user:default/root'),
-    );
-    const owner = await policy.handle(
-      { permission: backupRestoreAnywherePermission },
-      user('user:default/ann'),
-    );
-    expect(admin.result).toBe(AuthorizeResult.ALLOW);
-    expect(owner.result).toBe(AuthorizeResult.DENY);
-  });
+  it.each([backupRestoreAnywherePermission, backupRestorePrivilegedPermission])(
+    'allows administrators only for admin permission %p',
+    async permission => {
+      const admin = await policy.handle({ permission }, user('user:default/root'));
+      const owner = await policy.handle({ permission }, user('user:default/ann'));
+      expect(admin.result).toBe(AuthorizeResult.ALLOW);
+      expect(owner.result).toBe(AuthorizeResult.DENY);
+    },
+  );
 });
