@@ -24,7 +24,7 @@ import { readMountTable } from './mountTable';
 // from a claim restored from a VolumeSnapshot. Needs root and Debian's busybox-static.
 
 const busybox = '/bin/busybox';
-const applets = ['sh', 'head', 'sha256sum', 'cut', 'cat', 'sync', 'sleep', 'touch', 'df', 'tail', 'echo'];
+const applets = ['sh', 'head', 'sha256sum', 'cut', 'cat', 'sync', 'sleep', 'touch', 'df', 'tail', 'echo', 'printf'];
 
 /** A one-layer image holding the static busybox of the host (Debian busybox-static). */
 async function pushBusyboxImage(sandbox: Sandbox): Promise<string> {
@@ -189,4 +189,24 @@ describe('pods on claims of the CSI stack (real node)', () => {
     );
     expect(pvc.status?.allocatedResourceStatuses?.storage).toBeUndefined();
   }, 600_000);
+
+  it('a Block claim is a device in the container, its bytes in the volume', async () => {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: claim('raw', { volumeMode: 'Block', resources: { requests: { storage: '16Mi' } } }),
+    });
+    await waitBound(core, namespace, 'raw', 60_000);
+    const raw = pod('raw-writer', 'raw', 'printf ferry-block > /dev/xvda && head -c 11 /dev/xvda > /dev/termination-log');
+    raw.spec!.containers[0].volumeMounts = undefined;
+    raw.spec!.containers[0].volumeDevices = [{ name: 'data', devicePath: '/dev/xvda' }];
+    await core.createNamespacedPod({ namespace, body: raw });
+    expect((await finished('raw-writer')).message).toBe('ferry-block');
+    const file = await sandbox!.claimVolumePath({ namespace, claim: 'raw' });
+    await waitFor(() => findLoopFor(file) === undefined, {
+      description: 'the kubelet to unstage the volume of claim raw',
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
+    expect(fs.readFileSync(file).subarray(0, 11).toString()).toBe('ferry-block');
+  }, 300_000);
 });
