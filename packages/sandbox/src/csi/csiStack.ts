@@ -71,6 +71,7 @@ export async function cleanUpCsiStack(options: { dataDir: string; log?: (message
  */
 export async function startCsiStack(options: StartCsiStackOptions): Promise<CsiStack> {
   const log = options.log ?? (() => undefined);
+  const started = Date.now();
   const dir = csiDir(options.dataDir);
   const storageDir = path.join(dir, 'storage');
   const left = await cleanUpCsiStack({ dataDir: options.dataDir, log });
@@ -139,6 +140,7 @@ export async function startCsiStack(options: StartCsiStackOptions): Promise<CsiS
       if (!outcome.registered) throw new Error(`the kubelet refused CSI driver sandbox.ferry.io: ${outcome.error}`);
     }
     const files = driver.files;
+    log(`CSI stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (driver socket ${driver.socketPath})`);
     return {
       socketPath: driver.socketPath,
       registrationSocketPath: registration?.socketPath,
