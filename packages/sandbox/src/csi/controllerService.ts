@@ -17,6 +17,7 @@ import {
   ListRequest,
   ListSnapshotsRequest,
   ValidateVolumeCapabilitiesRequest,
+  VolumeCapability,
   VolumeContentSource,
 } from './csiTypes';
 import { KeyedLock } from './keyedLock';
@@ -90,6 +91,12 @@ function volumeSize(range: CapacityRange | null, sourceBytes: number | undefined
     throw outOfRange(`a volume of ${size} bytes (whole 4 KiB blocks, at least the source's size) exceeds limit_bytes ${limit}`);
   }
   return size;
+}
+
+function capabilityAccessType(capability: VolumeCapability | null): 'block' | 'mount' | undefined {
+  if (capability?.block) return 'block';
+  if (capability?.mount) return 'mount';
+  return undefined;
 }
 
 /** The CSI Controller service: volumes and snapshots as sparse files (see VolumeFiles). */
@@ -241,8 +248,7 @@ export function controllerService(options: ControllerServiceOptions) {
       const updated = wanted > volume.capacityBytes ? await files.growVolume(id, wanted) : volume;
       // The cloud's part: a grown disk shows its new size on the node it is attached to.
       await attachments.refreshCapacity(id);
-      const capability = request.volume_capability;
-      const accessType = capability?.block ? 'block' : capability?.mount ? 'mount' : updated.accessType;
+      const accessType = capabilityAccessType(request.volume_capability) ?? updated.accessType;
       if (updated !== volume) log(`Expanded volume ${id} to ${updated.capacityBytes} bytes`);
       return { capacity_bytes: updated.capacityBytes, node_expansion_required: accessType !== 'block' };
     });

@@ -18,7 +18,8 @@ type SanityRun = { code: number | null; output: string };
 function runSanity(args: string[]): Promise<SanityRun> {
   return new Promise(resolve => {
     execFile(csiBinaryPath('csi-sanity'), args, { maxBuffer: 64 * MiB, timeout: 600_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      let code: number | null = 0;
+      if (error) code = typeof error.code === 'number' ? error.code : null;
       resolve({ code, output: `${stdout}\n${stderr}` });
     });
   });

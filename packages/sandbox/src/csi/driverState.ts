@@ -91,7 +91,12 @@ export async function releaseRecordedState(file: string, log: (message: string) 
   for (const mount of ordered) {
     if (!isMountPoint(mount.path)) continue;
     try {
-      await runCommand('umount', [mount.path]);
+      try {
+        await runCommand('umount', [mount.path]);
+      } catch {
+        // In use here (a process has files open on it): detach it now, the kernel finishes later.
+        await runCommand('umount', ['--lazy', mount.path]);
+      }
       log(`Unmounted ${mount.path} (volume ${mount.volumeId})`);
     } catch (error) {
       log(`Could not unmount ${mount.path}: ${String(error)}`);

@@ -58,15 +58,7 @@ beforeAll(async () => {
   await createNamespace(core, namespace);
 }, 600_000);
 
-afterAll(async () => {
-  const dataDir = sandbox?.dataDir;
-  await sandbox?.stop();
-  if (dataDir) {
-    // Nothing of the storage stack stays behind.
-    expect(readMountTable().filter(m => m.mountPoint.startsWith(dataDir))).toEqual([]);
-    expect(listLoopDevices().filter(l => l.backingFile?.startsWith(dataDir))).toEqual([]);
-  }
-}, 120_000);
+afterAll(() => sandbox?.stop(), 120_000);
 
 function pod(name: string, claimName: string, script: string, options: Partial<V1Pod['spec']> = {}): V1Pod {
   return {
@@ -209,4 +201,20 @@ describe('pods on claims of the CSI stack (real node)', () => {
     });
     expect(fs.readFileSync(file).subarray(0, 11).toString()).toBe('ferry-block');
   }, 300_000);
+
+  it('stop() leaves no mount or loop device of the sandbox behind', async () => {
+    const dataDir = sandbox!.dataDir;
+    // A pod still runs on a claim when the sandbox stops.
+    const holder = pod('holder', 'restored', 'touch /tmp/up && sleep 3600');
+    holder.spec!.containers[0].readinessProbe = { exec: { command: ['cat', '/tmp/up'] }, periodSeconds: 1 };
+    await core.createNamespacedPod({ namespace, body: holder });
+    await waitFor(
+      async () => (await core.readNamespacedPod({ namespace, name: 'holder' })).status?.containerStatuses?.[0]?.ready,
+      { description: 'pod holder to be Ready', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    expect(listLoopDevices().filter(l => l.backingFile?.startsWith(dataDir))).toHaveLength(1);
+    await sandbox!.stop();
+    expect(readMountTable().filter(m => m.mountPoint.startsWith(dataDir))).toEqual([]);
+    expect(listLoopDevices().filter(l => l.backingFile?.startsWith(dataDir))).toEqual([]);
+  }, 120_000);
 });
