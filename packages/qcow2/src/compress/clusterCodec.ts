@@ -52,19 +52,30 @@ function deflateOptions(level: number): zlib.ZlibOptions {
   return { level, windowBits: 12, memLevel: 9 };
 }
 
-function zstdOptions(level: number): zlib.ZstdOptions {
-  return { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } };
+/**
+ * A window no larger than the cluster (it holds the whole input): zstd then allocates for a
+ * cluster rather than for its default 2 MiB window, which halved the cost of a 4 KiB cluster.
+ */
+function zstdOptions(level: number, clusterBits: number): zlib.ZstdOptions {
+  return {
+    params: {
+      [zlib.constants.ZSTD_c_compressionLevel]: level,
+      [zlib.constants.ZSTD_c_windowLog]: Math.max(10, clusterBits),
+    },
+  };
 }
 
 /** Compresses whole clusters in Node's thread pool. */
 export class ClusterCompressor {
   readonly type: CompressionType;
   readonly level: number;
+  private readonly zstd: zlib.ZstdOptions;
 
-  constructor(options: CompressionOptions) {
+  constructor(options: CompressionOptions & { clusterSize: number }) {
     const settings = compressionSettings(options);
     this.type = settings.type;
     this.level = settings.level;
+    this.zstd = zstdOptions(this.level, Math.log2(options.clusterSize));
   }
 
   /** The compressed bytes of `cluster` (a whole cluster; the caller keeps it until this resolves). */
@@ -74,7 +85,7 @@ export class ClusterCompressor {
         error ? reject(error) : resolve(result);
       if (this.type === 'deflate')
         zlib.deflateRaw(cluster, deflateOptions(this.level), done);
-      else zlib.zstdCompress(cluster, zstdOptions(this.level), done);
+      else zlib.zstdCompress(cluster, this.zstd, done);
     });
   }
 }

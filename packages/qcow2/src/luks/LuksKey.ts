@@ -150,7 +150,8 @@ export class LuksKey {
     imageName: string;
   }): Promise<LuksKey> {
     const { imageName } = options;
-    const headerBytes = (await options.read(0, LUKS_HEADER_BYTES)).slice();
+    // Copies (a Buffer's slice() is a view, not a copy).
+    const headerBytes = new Uint8Array(await options.read(0, LUKS_HEADER_BYTES));
     const header = decodeLuksHeader({ bytes: headerBytes, areaBytes: options.areaBytes, imageName });
     if (!getHashes().includes(header.hashSpec)) {
       throw unsupported(`luks hash ${header.hashSpec} of ${imageName} is not supported`);
@@ -166,10 +167,10 @@ export class LuksKey {
         const offset = slot.keyMaterialOffset * LUKS_SECTOR_BYTES;
         const length = header.keyBytes * slot.stripes;
         const stored = await options.read(offset, roundToSectors(length));
-        material.push({ offset, bytes: stored.slice() });
+        material.push({ offset, bytes: new Uint8Array(stored) });
         if (found) continue;
         const slotKey = await derive(password, slot.salt, slot.iterations, header.keyBytes, header.hashSpec);
-        const split = stored.slice();
+        const split = Buffer.from(stored); // a copy: `stored` stays ciphertext
         new SectorCipher({ cipherName: header.cipherName, cipherMode: header.cipherMode, key: slotKey, what: imageName }).decrypt(split, 0);
         slotKey.fill(0);
         const candidate = afMerge(split.subarray(0, length), header.keyBytes, slot.stripes, header.hashSpec);

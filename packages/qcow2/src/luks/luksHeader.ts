@@ -99,7 +99,7 @@ export function decodeLuksHeader(options: {
     const slot: LuksKeySlot = {
       active: state === SLOT_ENABLED,
       iterations: readU32(bytes, at + 4),
-      salt: bytes.slice(at + 8, at + 8 + LUKS_SALT_BYTES),
+      salt: new Uint8Array(bytes.subarray(at + 8, at + 8 + LUKS_SALT_BYTES)),
       keyMaterialOffset: readU32(bytes, at + 40),
       stripes: readU32(bytes, at + 44),
     };
@@ -120,8 +120,8 @@ export function decodeLuksHeader(options: {
     hashSpec: readText(bytes, 72, 32, 'hash-spec'),
     payloadOffset,
     keyBytes,
-    mkDigest: bytes.slice(112, 112 + LUKS_DIGEST_BYTES),
-    mkDigestSalt: bytes.slice(132, 132 + LUKS_SALT_BYTES),
+    mkDigest: new Uint8Array(bytes.subarray(112, 112 + LUKS_DIGEST_BYTES)),
+    mkDigestSalt: new Uint8Array(bytes.subarray(132, 132 + LUKS_SALT_BYTES)),
     mkDigestIterations,
     uuid: readText(bytes, 168, 40, 'uuid'),
     slots,

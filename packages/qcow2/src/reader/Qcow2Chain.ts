@@ -223,26 +223,14 @@ export class Qcow2Chain {
    */
   readHostSync(layer: number, hostOffset: number, target: Uint8Array): boolean {
     const image = this.layers[layer];
-    const source = image.source;
-    if (!source.readIntoSync) return false;
+    if (!image.source.readIntoSync) return false;
     if (image.cipher) {
       const span = sectorSpan(hostOffset, target);
-      this.readHostSync(layer, span.offset, span.buffer);
+      readRawSync(image, span.offset, span.buffer);
       span.finish(image.cipher);
       return true;
     }
-    const available = image.fileSize - hostOffset;
-    if (available >= target.length) {
-      source.readIntoSync(target, hostOffset);
-      return true;
-    }
-    if (available <= 0) {
-      throw corrupt(
-        `data at host offset ${hostOffset} of ${image.name} is past the end of the file`,
-      );
-    }
-    source.readIntoSync(target.subarray(0, available), hostOffset);
-    target.fill(0, available);
+    readRawSync(image, hostOffset, target);
     return true;
   }
 
@@ -353,6 +341,22 @@ export function extentPiece(
   return extent.kind === 'data'
     ? { ...extent, offset: extent.offset + at, length, hostOffset: extent.hostOffset + at }
     : { ...extent, offset: extent.offset + at, length };
+}
+
+/** Host bytes of a layer on the calling thread, with the tail past the file's end as zeros. */
+function readRawSync(image: ImageLayer, hostOffset: number, target: Uint8Array): void {
+  const available = image.fileSize - hostOffset;
+  if (available >= target.length) {
+    image.source.readIntoSync!(target, hostOffset);
+    return;
+  }
+  if (available <= 0) {
+    throw corrupt(
+      `data at host offset ${hostOffset} of ${image.name} is past the end of the file`,
+    );
+  }
+  image.source.readIntoSync!(target.subarray(0, available), hostOffset);
+  target.fill(0, available);
 }
 
 /**

@@ -105,3 +105,64 @@ export async function writeVolume(
 ): Promise<void> {
   await fs.writeFile(path, bytes);
 }
+
+const WORDS = [
+  'volume', 'cluster', 'backup', 'restore', 'snapshot', 'ferry', 'qcow2', 'kube',
+  'pod', 'node', 'zstd', 'deflate', 'luks', 'overlay', 'chain', 'sector',
+];
+
+/** Fills `bytes` with text-like data (random words): compresses to roughly a tenth. */
+export function fillText(random: () => number, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.length) {
+    const word = `${WORDS[Math.floor(random() * WORDS.length)]} `;
+    for (let i = 0; i < word.length && at < bytes.length; i++, at++)
+      bytes[at] = word.charCodeAt(i);
+  }
+}
+
+/**
+ * Volumes with data that compresses (text, constant bytes) next to data that does not
+ * (random) and holes, for the compressed writer: the random clusters must stay uncompressed.
+ */
+export function compressibleVolumes(seed: number): TestVolume[] {
+  const random = prng(seed);
+  const mixed = new Uint8Array(6 * MiB + 3 * 512); // odd size: last cluster partial
+  for (let offset = 0; offset < mixed.length; offset += 96 * 1024) {
+    const length = Math.min(mixed.length - offset, randomInt(random, 1, 80) * 1024);
+    const slice = mixed.subarray(offset, offset + length);
+    const pick = random();
+    if (pick < 0.45) fillText(random, slice);
+    else if (pick < 0.7) fillRandom(random, slice);
+    else if (pick < 0.85) slice.fill(randomInt(random, 1, 255));
+  }
+  mixed.fill(0x5a, mixed.length - 700); // the partial last cluster holds data
+  const text = new Uint8Array(3 * MiB);
+  fillText(random, text);
+  const constant = new Uint8Array(2 * MiB).fill(0x01); // many compressed clusters share a host cluster
+  return [
+    { name: 'mixed-odd-size', bytes: mixed },
+    { name: 'all-text', bytes: text },
+    { name: 'constant-bytes', bytes: constant },
+  ];
+}
+
+/** A later state of a compressible volume: text, random and zero writes. */
+export function nextCompressibleState(options: {
+  previous: Uint8Array;
+  seed: number;
+  writes: number;
+}): Uint8Array {
+  const random = prng(options.seed);
+  const next = new Uint8Array(options.previous);
+  for (let i = 0; i < options.writes; i++) {
+    const length = Math.min(next.length, randomInt(random, 512, 200 * 1024));
+    const offset = randomInt(random, 0, next.length - length);
+    const slice = next.subarray(offset, offset + length);
+    const pick = random();
+    if (pick < 0.2) slice.fill(0);
+    else if (pick < 0.6) fillText(random, slice);
+    else fillRandom(random, slice);
+  }
+  return next;
+}

@@ -144,7 +144,7 @@ export async function createQcow2Writer(
     throw invalidArgument(COMPRESSION_WITH_ENCRYPTION);
   }
   const compressor = options.compression
-    ? new ClusterCompressor(options.compression)
+    ? new ClusterCompressor({ ...options.compression, clusterSize })
     : undefined;
   const luks = await encryptionKey(options.encryption);
   const l1Clusters = geometry.clustersFor(geometry.l1Entries * 8);
