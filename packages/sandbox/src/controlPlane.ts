@@ -14,6 +14,12 @@ export type ControlPlaneOptions = {
   /** Where the admin kubeconfig is written. */
   kubeconfigPath: string;
   log: (message: string) => void;
+  /**
+   * Pass exec/attach WebSockets through to the node unchanged (the simulated node speaks WebSocket
+   * only). Default true; false for a real kubelet: the apiserver then translates v5 WebSockets to
+   * SPDY towards it, as in a real cluster.
+   */
+  websocketPassThrough?: boolean;
 };
 
 export type ControlPlane = {
@@ -114,7 +120,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
       // Pass exec/attach WebSockets through to the node agent (which speaks WebSocket, not SPDY).
-      '--feature-gates=TranslateStreamCloseWebsocketRequests=false',
+      ...(options.websocketPassThrough === false ? [] : ['--feature-gates=TranslateStreamCloseWebsocketRequests=false']),
       '--v=1',
     ]);
     await waitFor(

@@ -163,7 +163,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     }
     const hostAddress = prepared?.hostAddress ?? '127.0.0.1';
     const [controlPlane, s3, registry] = await Promise.all([
-      startControlPlane({ dataDir, pki, kubeconfigPath, log }),
+      startControlPlane({ dataDir, pki, kubeconfigPath, log, websocketPassThrough: !realNode }),
       options.s3 === false
         ? Promise.resolve(undefined)
         : startS3Server({
