@@ -212,6 +212,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         nodeName,
         sandboxImage: images.pause,
         registryHost: registry.host,
+        registryAuth: registry.auth,
         pidDir: path.join(dataDir, 'run'),
         log,
       });

@@ -13,6 +13,8 @@ export type ContainerdOptions = {
   sandboxImage: string;
   /** `host:port` of registries served over plain HTTP (the sandbox's own). */
   plainHttpRegistries: string[];
+  /** Credentials containerd itself uses (for the pause image) when the sandbox registry needs them. */
+  registryAuth?: { host: string; username: string; password: string };
   pidDir: string;
   log: (message: string) => void;
 };
@@ -67,6 +69,13 @@ export function containerdConfig(options: ContainerdOptions): string {
     '  max_conf_num = 1',
     `[${cri}.registry]`,
     `  config_path = ${toml(paths.registryHosts)}`,
+    ...(options.registryAuth
+      ? [
+          `[${cri}.registry.configs.${toml(options.registryAuth.host)}.auth]`,
+          `  username = ${toml(options.registryAuth.username)}`,
+          `  password = ${toml(options.registryAuth.password)}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -75,6 +75,8 @@ export type StartRealNodeOptions = {
   sandboxImage: string;
   /** `host:port` of the sandbox registry (plain HTTP). */
   registryHost: string;
+  /** Its credentials, when it requires some. */
+  registryAuth?: { username: string; password: string };
   pidDir: string;
   log: (message: string) => void;
 };
@@ -108,6 +110,7 @@ export async function startRealNode(prepared: PreparedNode, options: StartRealNo
         cgroup: record.cgroup,
         sandboxImage: options.sandboxImage,
         plainHttpRegistries: [options.registryHost],
+        registryAuth: options.registryAuth && { host: options.registryHost, ...options.registryAuth },
         pidDir: options.pidDir,
         log: options.log,
       }),
