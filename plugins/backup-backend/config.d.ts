@@ -11,6 +11,13 @@ export interface Config {
       type: 'filesystem' | 's3';
       /** filesystem: absolute path, or relative to the backend's working directory. */
       path?: string;
+      /**
+       * filesystem: how datamover pods reach the path, mounted there at the same path: the
+       * node's folder at `path` (hostPath, the default: an NFS export mounted on every node, or a
+       * local folder on a one-node cluster), or an NFS export mounted by the kubelet. Pod
+       * Security "restricted" forbids both volume types: use an S3 target in such namespaces.
+       */
+      volume?: { nfs: { server: string; path: string } };
       /** s3: bucket name. */
       bucket?: string;
       /** s3: key prefix inside the bucket. */

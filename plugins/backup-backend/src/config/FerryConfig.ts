@@ -10,6 +10,10 @@ const filesystemTargetSchema = z.object({
   name: nameSchema,
   type: z.literal('filesystem'),
   path: z.string().min(1),
+  volume: z
+    .object({ nfs: z.object({ server: z.string().min(1), path: z.string().startsWith('/') }).strict() })
+    .strict()
+    .optional(),
 });
 
 const s3TargetSchema = z.object({

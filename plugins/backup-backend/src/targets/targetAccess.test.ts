@@ -36,6 +36,19 @@ const s3 = {
 };
 
 describe('prepareTargetAccess', () => {
+  it('mounts a filesystem target at its path, the node's folder or an NFS export, with no Secret', async () => {
+    const { kube } = fakeKube();
+    const nfs = await prepareTargetAccess({
+      kube,
+      namespace: 'shop',
+      target: { name: 'nfs', type: 'filesystem', path: '/mnt/backups', volume: { nfs: { server: 'nfs.lab', path: '/exports/ferry' } } },
+      secretName: 's',
+      owner,
+    });
+    expect(nfs.volumes).toEqual([{ name: 'target', nfs: { server: 'nfs.lab', path: '/exports/ferry' } }]);
+    expect(nfs.mounts).toEqual([{ name: 'target', mountPath: '/mnt/backups' }]);
+  });
+
   it('passes a filesystem target as its path, with no Secret', async () => {
     const { kube, created } = fakeKube();
     const access = await prepareTargetAccess({
@@ -49,6 +62,8 @@ describe('prepareTargetAccess', () => {
       { name: 'FERRY_TARGET_TYPE', value: 'filesystem' },
       { name: 'FERRY_TARGET_PATH', value: '/mnt/backups' },
     ]);
+    expect(access.volumes).toEqual([{ name: 'target', hostPath: { path: '/mnt/backups', type: 'DirectoryOrCreate' } }]);
+    expect(access.mounts).toEqual([{ name: 'target', mountPath: '/mnt/backups' }]);
     expect(created).toEqual([]);
   });
 

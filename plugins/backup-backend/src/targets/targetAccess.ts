@@ -10,8 +10,9 @@ const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
 /**
  * Gives datamover pods access to a target. Credentials never go into the pod spec: for S3 a
  * Secret owned by the operation holds them, mounted as files (the datamover reads secrets from
- * files only). A filesystem target is passed as its path: the path must be mounted on the nodes
- * (NFS), or be local as in the sandbox.
+ * files only). A filesystem target is mounted into the pod at its own path: the node's folder
+ * (an NFS export mounted on every node, or local on a one-node cluster), or an NFS volume
+ * (`volume.nfs`), so the datamover sees what the backend sees.
  */
 export async function prepareTargetAccess(options: {
   kube: KubeClients;
@@ -22,10 +23,14 @@ export async function prepareTargetAccess(options: {
 }): Promise<TargetAccess> {
   const { target } = options;
   if (target.type === 'filesystem') {
+    // The pod sees the target where the backend does: the node's folder, or the NFS export.
+    const source = target.volume?.nfs
+      ? { nfs: { server: target.volume.nfs.server, path: target.volume.nfs.path } }
+      : { hostPath: { path: target.path, type: 'DirectoryOrCreate' } };
     return {
       env: [env('FERRY_TARGET_TYPE', 'filesystem'), env('FERRY_TARGET_PATH', target.path)],
-      volumes: [],
-      mounts: [],
+      volumes: [{ name: 'target', ...source }],
+      mounts: [{ name: 'target', mountPath: target.path }],
     };
   }
   const variables = [
