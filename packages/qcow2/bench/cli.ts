@@ -8,7 +8,9 @@
  * Options: --sync (fdatasync the output before exit), --cluster-size <bytes>, --chunk-bytes <bytes>,
  * --read-depth <reads in flight>, --async (thread-pool I/O instead of blocking I/O),
  * --read-threads <worker threads scanning the volume (default: 2 from 1 GiB read)>,
- * --read-ahead <thread-pool reads in flight in blocking mode without read threads>.
+ * --read-ahead <thread-pool reads in flight in blocking mode without read threads>,
+ * --compress deflate|zstd [--level <n>] (compressed clusters), --encrypt <passphrase file>
+ * [--iterations <PBKDF2 iterations>] (LUKS), --passphrase-file <file> (restore of encrypted images).
  * Raw inputs are regular files: their holes are found with fileAllocation (FIEMAP) and not read.
  */
 import { promises as fs } from 'node:fs';
@@ -25,17 +27,28 @@ import {
   writeOverlayFromRaw,
 } from '../src';
 import { ParallelScanner, STORE } from '../src/file/ParallelScanner';
+import type { CompressionOptions } from '../src/compress/clusterCodec';
+import type { EncryptionOptions } from '../src/writer/Qcow2Writer';
 
 async function openChain(
   image: string,
+  passphrase?: Buffer,
 ): Promise<{ chain: Qcow2Chain; source: FileRangeSource }> {
   const source = await FileRangeSource.open({ path: image });
   const chain = await Qcow2Chain.open({
     source,
     name: image,
     resolveBacking: fileBackingResolver,
+    passphrase,
   });
   return { chain, source };
+}
+
+/** A passphrase file's bytes, without one trailing newline. */
+async function readPassphrase(file: string): Promise<Buffer> {
+  const bytes = await fs.readFile(file);
+  const end = bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
+  return bytes.subarray(0, end);
 }
 
 async function main(): Promise<void> {
@@ -50,6 +63,22 @@ async function main(): Promise<void> {
   const blocking = !args.includes('--async');
   const readThreads = valueOf('--read-threads');
   const readAhead = valueOf('--read-ahead');
+  const textOf = (flag: string) =>
+    args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
+  const compressType = textOf('--compress');
+  const compression: CompressionOptions | undefined = compressType
+    ? { type: compressType as CompressionOptions['type'], level: valueOf('--level') }
+    : undefined;
+  const encryptFile = textOf('--encrypt');
+  const encryption: EncryptionOptions | undefined = encryptFile
+    ? {
+        format: 'luks',
+        passphrase: await readPassphrase(encryptFile),
+        iterations: valueOf('--iterations'),
+      }
+    : undefined;
+  const passphraseFile = textOf('--passphrase-file');
+  const passphrase = passphraseFile ? await readPassphrase(passphraseFile) : undefined;
   const switches = new Set([
     '--sync',
     '--async',
@@ -92,11 +121,14 @@ async function main(): Promise<void> {
       blocking,
       readThreads,
       readAhead,
+      compression,
+      encryption,
     });
     await source.close();
     process.stdout.write(
       `${JSON.stringify({
         dataClusters: result.dataClusters,
+        compressedClusters: result.compressedClusters,
         imageSize: result.imageSize,
       })}\n`,
     );
@@ -129,7 +161,7 @@ async function main(): Promise<void> {
     );
   } else if (command === 'restore') {
     const [image, out] = files;
-    const { chain, source } = await openChain(image);
+    const { chain, source } = await openChain(image, passphrase);
     const sink = await FileDiskSink.open({
       path: out,
       size: chain.virtualSize,

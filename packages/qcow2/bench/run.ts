@@ -1,123 +1,31 @@
 /**
  * npm run bench:qcow2 — the standard QCOW2 workload, ours against qemu-img, side by side.
  * Environment: FERRY_BENCH_DIR (scratch parent, default the OS temp dir), BENCH_RUNS (3),
- * BENCH_SIZE_GIB (4), BENCH_BIG_GIB (64; 0 skips the large sparse volume), BENCH_BIG_RUNS (1).
+ * BENCH_SIZE_GIB (4), BENCH_BIG_GIB (64; 0 skips the large sparse volume), BENCH_BIG_RUNS (1),
+ * BENCH_PROTECTION (0 skips the compressed and encrypted rows, bench/protection.ts),
+ * BENCH_ONLY=protection (only those rows).
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Measurement, measure, median, run } from './measure';
+import { cli, compare, identical, sizeOf, warm } from './compare';
+import { measure, median, run } from './measure';
+import { protectionWorkload } from './protection';
 import { formatTable, row } from './table';
 import { applyChanges, writeInitialState } from './workload';
 
 const GiB = 1024 ** 3;
-const cli = process.env.BENCH_CLI ?? path.join(__dirname, 'cli.js');
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const sizeGiB = Number(process.env.BENCH_SIZE_GIB ?? 4);
 const bigGiB = Number(process.env.BENCH_BIG_GIB ?? 64);
 const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
+/** BENCH_PROTECTION=0 skips the compressed and encrypted rows. */
+const protection = process.env.BENCH_PROTECTION !== '0';
+/** BENCH_ONLY=protection runs only the compressed and encrypted rows. */
+const only = process.env.BENCH_ONLY;
 
 /** Seconds of `cli.js scan` over the 4 GiB volume with zero bytes, one per round. */
 const floor: number[] = [];
-
-async function sizeOf(file: string): Promise<number> {
-  return (await fs.stat(file)).size;
-}
-
-/**
- * Runs both sides, alternating who goes first, each from the same state: dirty pages flushed and
- * the inputs read into the page cache right before it (so neither side pays for reading what the
- * other side's run or the previous round pushed out of the cache).
- */
-async function compare(options: {
-  name: string;
-  dir: string;
-  round: number;
-  /** Files both sides read (warmed before each side). */
-  inputs: string[];
-  ours: { args: string[]; output: string };
-  theirs: Array<{ args: string[] }>;
-  theirsOutput: string;
-}): Promise<void> {
-  const target = row(options.name);
-  const oursFirst = options.round % 2 === 0;
-  const prepare = async () => {
-    await run('sync', [], options.dir);
-    for (const input of options.inputs) await warm(options.dir, input);
-  };
-  const doOurs = async () => {
-    await fs.rm(path.join(options.dir, options.ours.output), { force: true });
-    await prepare();
-    target.ours.push(
-      await measure({
-        command: process.execPath,
-        args: [cli, ...options.ours.args],
-        cwd: options.dir,
-        scratch: options.dir,
-      }),
-    );
-    target.oursBytes = await sizeOf(
-      path.join(options.dir, options.ours.output),
-    );
-  };
-  const doTheirs = async () => {
-    await fs.rm(path.join(options.dir, options.theirsOutput), { force: true });
-    await prepare();
-    let seconds = 0;
-    let maxRssMiB = 0;
-    let cpuSeconds = 0;
-    for (const step of options.theirs) {
-      const m = await measure({
-        command: 'qemu-img',
-        args: step.args,
-        cwd: options.dir,
-        scratch: options.dir,
-      });
-      seconds += m.seconds;
-      maxRssMiB = Math.max(maxRssMiB, m.maxRssMiB);
-      cpuSeconds += m.cpuSeconds;
-    }
-    target.theirs.push({ seconds, maxRssMiB, cpuSeconds, stdout: '' });
-    target.theirsBytes = await sizeOf(
-      path.join(options.dir, options.theirsOutput),
-    );
-  };
-  if (oursFirst) {
-    await doOurs();
-    await doTheirs();
-  } else {
-    await doTheirs();
-    await doOurs();
-  }
-  const last = (ms: Measurement[]) => ms[ms.length - 1].seconds.toFixed(2);
-  process.stderr.write(
-    `  ${options.name}: ours ${last(target.ours)} s, qemu-img ${last(
-      target.theirs,
-    )} s${oursFirst ? ' (ours first)' : ''}\n`,
-  );
-}
-
-/**
- * Reads a file's data into the page cache. GNU cp skips holes (SEEK_DATA), so a sparse 64 GiB
- * volume warms in a fraction of a second; a dense one is read whole.
- */
-async function warm(dir: string, file: string): Promise<void> {
-  await run('cp', ['--sparse=always', file, '/dev/null'], dir);
-}
-
-async function identical(
-  dir: string,
-  a: string,
-  aFormat: string,
-  b: string,
-  bFormat: string,
-): Promise<void> {
-  await run(
-    'qemu-img',
-    ['compare', '-q', '-f', aFormat, '-F', bFormat, a, b],
-    dir,
-  );
-}
 
 async function standardWorkload(options: {
   dir: string;
@@ -332,17 +240,30 @@ async function main(): Promise<void> {
         'qemu-img not found: install Debian qemu-utils (scripts/apt-packages.txt)',
       );
     });
-    const standard = path.join(root, 'standard');
-    await fs.mkdir(standard);
-    await standardWorkload({
-      dir: standard,
-      size: sizeGiB * GiB,
-      label: `${sizeGiB} GiB`,
-      rounds: runs,
-      withZeros: true,
-    });
-    await fs.rm(standard, { recursive: true, force: true });
-    if (bigGiB > 0) {
+    if (only !== 'protection') {
+      const standard = path.join(root, 'standard');
+      await fs.mkdir(standard);
+      await standardWorkload({
+        dir: standard,
+        size: sizeGiB * GiB,
+        label: `${sizeGiB} GiB`,
+        rounds: runs,
+        withZeros: true,
+      });
+      await fs.rm(standard, { recursive: true, force: true });
+    }
+    if (protection) {
+      const protectedDir = path.join(root, 'protection');
+      await fs.mkdir(protectedDir);
+      await protectionWorkload({
+        dir: protectedDir,
+        size: sizeGiB * GiB,
+        label: `${sizeGiB} GiB`,
+        rounds: runs,
+      });
+      await fs.rm(protectedDir, { recursive: true, force: true });
+    }
+    if (bigGiB > 0 && only !== 'protection') {
       const big = path.join(root, 'big');
       await fs.mkdir(big);
       await standardWorkload({

@@ -1,14 +1,23 @@
 import { randomFillSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { prng, randomInt } from '../src/testing/volumes';
+import { fillText, prng, randomInt } from '../src/testing/volumes';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** A pool of random bytes that data extents are cut from (random data, incompressible). */
-function randomPool(): Buffer {
+/**
+ * A pool of bytes that data extents are cut from: random (incompressible), or with
+ * `compressible` every other 64 KiB of it text-like words instead (the pool then compresses
+ * to a little over half with deflate or zstd, as a mix of text and binary data would).
+ */
+function randomPool(compressible = false): Buffer {
   const pool = Buffer.allocUnsafe(64 * MiB);
   randomFillSync(pool);
+  if (compressible) {
+    const random = prng(99);
+    for (let at = 0; at < pool.length; at += 128 * KiB)
+      fillText(random, pool.subarray(at, at + 64 * KiB));
+  }
   return pool;
 }
 
@@ -44,9 +53,11 @@ export async function writeInitialState(options: {
   size: number;
   dataFraction: number;
   seed: number;
+  /** Data that compresses (half text), for the compressed rows; random otherwise. */
+  compressible?: boolean;
 }): Promise<number> {
   const random = prng(options.seed);
-  const pool = randomPool();
+  const pool = randomPool(options.compressible);
   const file = await fs.open(options.path, 'w');
   await file.truncate(options.size);
   const target = options.size * options.dataFraction;

@@ -48,8 +48,17 @@ export function compressionSettings(
   return { type, level };
 }
 
-function deflateOptions(level: number): zlib.ZlibOptions {
-  return { level, windowBits: 12, memLevel: 9 };
+/**
+ * One output buffer for a whole cluster (Node's default is 16 KiB pieces). Then zstd also
+ * compresses the cluster in one shot, sizing its tables for the input rather than for a
+ * stream: 2 to 4 times less CPU per 64 KiB cluster of incompressible data here.
+ */
+function outputChunk(clusterSize: number): number {
+  return clusterSize + Math.ceil(clusterSize / 128) + 1024;
+}
+
+function deflateOptions(level: number, clusterSize: number): zlib.ZlibOptions {
+  return { level, windowBits: 12, memLevel: 9, chunkSize: outputChunk(clusterSize) };
 }
 
 /**
@@ -58,6 +67,7 @@ function deflateOptions(level: number): zlib.ZlibOptions {
  */
 function zstdOptions(level: number, clusterBits: number): zlib.ZstdOptions {
   return {
+    chunkSize: outputChunk(2 ** clusterBits),
     params: {
       [zlib.constants.ZSTD_c_compressionLevel]: level,
       [zlib.constants.ZSTD_c_windowLog]: Math.max(10, clusterBits),
@@ -70,12 +80,14 @@ export class ClusterCompressor {
   readonly type: CompressionType;
   readonly level: number;
   private readonly zstd: zlib.ZstdOptions;
+  private readonly deflate: zlib.ZlibOptions;
 
   constructor(options: CompressionOptions & { clusterSize: number }) {
     const settings = compressionSettings(options);
     this.type = settings.type;
     this.level = settings.level;
     this.zstd = zstdOptions(this.level, Math.log2(options.clusterSize));
+    this.deflate = deflateOptions(this.level, options.clusterSize);
   }
 
   /** The compressed bytes of `cluster` (a whole cluster; the caller keeps it until this resolves). */
@@ -84,7 +96,7 @@ export class ClusterCompressor {
       const done = (error: Error | null, result: Buffer) =>
         error ? reject(error) : resolve(result);
       if (this.type === 'deflate')
-        zlib.deflateRaw(cluster, deflateOptions(this.level), done);
+        zlib.deflateRaw(cluster, this.deflate, done);
       else zlib.zstdCompress(cluster, this.zstd, done);
     });
   }
@@ -103,6 +115,11 @@ export interface CompressedInput {
 function zstdInput(input: CompressedInput): Uint8Array {
   const length = zstdFrameLength(input.bytes, 0, input.what);
   return input.bytes.subarray(0, length);
+}
+
+/** At most a cluster out, in one buffer. */
+function decompressOptions(input: CompressedInput) {
+  return { maxOutputLength: input.clusterSize, chunkSize: input.clusterSize };
 }
 
 function checked(input: CompressedInput, output: Buffer): Buffer {
@@ -131,12 +148,8 @@ export function decompressClusterSync(input: CompressedInput): Buffer {
   try {
     const output =
       input.type === 'deflate'
-        ? zlib.inflateRawSync(input.bytes, {
-            maxOutputLength: input.clusterSize,
-          })
-        : zlib.zstdDecompressSync(zstdInput(input), {
-            maxOutputLength: input.clusterSize,
-          });
+        ? zlib.inflateRawSync(input.bytes, decompressOptions(input))
+        : zlib.zstdDecompressSync(zstdInput(input), decompressOptions(input));
     return checked(input, output);
   } catch (error) {
     throw failed(input, error);
@@ -158,17 +171,9 @@ export function decompressCluster(input: CompressedInput): Promise<Buffer> {
     };
     try {
       if (input.type === 'deflate') {
-        zlib.inflateRaw(
-          input.bytes,
-          { maxOutputLength: input.clusterSize },
-          done,
-        );
+        zlib.inflateRaw(input.bytes, decompressOptions(input), done);
       } else {
-        zlib.zstdDecompress(
-          zstdInput(input),
-          { maxOutputLength: input.clusterSize },
-          done,
-        );
+        zlib.zstdDecompress(zstdInput(input), decompressOptions(input), done);
       }
     } catch (error) {
       reject(failed(input, error));
