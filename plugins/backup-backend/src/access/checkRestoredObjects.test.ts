@@ -59,6 +59,54 @@ const owner = userGrants({ namespace: 'demo', anywhere: false, privileged: false
 const admin = userGrants({ namespace: 'demo', anywhere: true, privileged: true });
 const app = [object('ConfigMap', 'demo-config', 'demo', { data: { a: '1' } }), object('Deployment', 'demo-web', 'demo')];
 
+/**
+ * What a restore with these inputs would do wrong: an untyped refusal, or an object that keeps
+ * less than its kind and name, lands outside the granted namespaces, is cluster-scoped without
+ * privilege, or grants rights to an account in a namespace the grants do not allow.
+ */
+function violations(input: {
+  objects: KubernetesObject[];
+  namespaceMap: Record<string, string>;
+  patches: Array<{ kind: string; operations: unknown[] }>;
+  namespace: string;
+  grants: RestoreGrants;
+}): string[] {
+  const { objects, grants } = input;
+  // The API refuses a request namespace outside the grants before anything else.
+  if (!mayWriteInto(grants, input.namespace)) return [];
+  let result;
+  try {
+    result = restore({
+      objects,
+      namespace: input.namespace,
+      namespaceMap: input.namespaceMap,
+      patches: input.patches.map(p => ({ target: { kind: p.kind }, operations: p.operations as never[] })),
+      grants,
+    });
+  } catch (error) {
+    const typed = error instanceof InputError || error instanceof NotAllowedError || error instanceof TransformError;
+    return typed ? [] : [`untyped refusal: ${error}`];
+  }
+  const problems: string[] = [];
+  for (const [index, restored] of result.restored.entries()) {
+    const original = objects[index];
+    const label = `${original.kind} ${original.metadata?.name}`;
+    if (restored.kind !== original.kind || restored.metadata?.name !== original.metadata?.name) problems.push(`${label} changed identity`);
+    if (CLUSTER_SCOPED.has(restored.kind!)) {
+      if (!grants.privileged) problems.push(`${label} is cluster-scoped without privilege`);
+      continue;
+    }
+    if (!mayWriteInto(grants, restored.metadata?.namespace ?? '')) problems.push(`${label} lands in ${restored.metadata?.namespace}`);
+    const before = (original as { subjects?: Array<{ namespace: string }> }).subjects ?? [];
+    for (const subject of (restored as { subjects?: Array<{ namespace: string }> }).subjects ?? []) {
+      if (!before.some(o => o.namespace === subject.namespace) && !mayWriteInto(grants, subject.namespace)) {
+        problems.push(`${label} grants rights in ${subject.namespace}`);
+      }
+    }
+  }
+  return problems;
+}
+
 describe('checkRestoredObjects', () => {
   it('lets an owner restore their application into its own namespace and says where it writes', () => {
     const { checked } = restore({ objects: app, namespace: 'demo', grants: owner });
@@ -146,7 +194,7 @@ describe('checkRestoredObjects', () => {
       userGrants({ namespace: 'demo', anywhere: true, privileged: false }),
       resourceGrants({ resourceNamespace: 'demo', ferryNamespace: 'ferry-system' }),
     );
-    fc.assert(
+    const run = fc.check(
       fc.property(
         fc.array(objectArb, { minLength: 1, maxLength: 6 }),
         fc.dictionary(fc.constantFrom(...namespaces), fc.constantFrom(...namespaces), { maxKeys: 3 }),
@@ -163,40 +211,11 @@ describe('checkRestoredObjects', () => {
               subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: s.namespace }],
             }),
           );
-          let result;
-          try {
-            // The API refuses a request namespace outside the grants before anything else.
-            if (!mayWriteInto(grants, namespace)) return;
-            result = restore({
-              objects,
-              namespace,
-              namespaceMap,
-              patches: patches.map(p => ({ target: { kind: p.kind }, operations: p.operations as never[] })),
-              grants,
-            });
-          } catch (error) {
-            // Refusals are typed; nothing else may escape.
-            expect(error instanceof InputError || error instanceof NotAllowedError || error instanceof TransformError).toBe(true);
-            return;
-          }
-          for (const [index, restored] of result.restored.entries()) {
-            expect(restored.kind).toBe(objects[index].kind);
-            expect(restored.metadata?.name).toBe(objects[index].metadata?.name);
-            if (CLUSTER_SCOPED.has(restored.kind!)) {
-              expect(grants.privileged).toBe(true);
-            } else {
-              expect(mayWriteInto(grants, restored.metadata!.namespace!)).toBe(true);
-              for (const subject of (restored as { subjects?: Array<{ namespace: string }> }).subjects ?? []) {
-                const original = (objects[index] as { subjects?: Array<{ namespace: string }> }).subjects ?? [];
-                if (!original.some(o => o.namespace === subject.namespace)) {
-                  expect(mayWriteInto(grants, subject.namespace)).toBe(true);
-                }
-              }
-            }
-          }
+          return violations({ objects, namespaceMap, patches, namespace, grants }).length === 0;
         },
       ),
       { numRuns: 3000, seed: 18 },
     );
+    expect({ failed: run.failed, counterexample: run.counterexample }).toEqual({ failed: false, counterexample: null });
   });
 });

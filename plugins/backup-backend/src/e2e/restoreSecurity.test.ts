@@ -69,9 +69,9 @@ beforeAll(async () => {
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-security-'));
   backend = await startFerryBackend({ sandbox, repositoryDir, entities: [demoEntity, blogEntity], permissions: policy });
   const created = await request(backend.server).post(`${shop}/backups`).set('Authorization', as(OWNER)).send({ type: 'full' });
-  expect(created.status).toBe(201);
+  if (created.status !== 201) throw new Error(`the owner's backup was refused: ${JSON.stringify(created.body)}`);
   const backup = await waitForOperation({ server: backend.server, kind: 'backups', id: created.body.id });
-  expect(backup.phase).toBe('Completed');
+  if (backup.phase !== 'Completed') throw new Error(`the owner's backup ended ${backup.phase}: ${backup.message}`);
   backupId = backup.id;
 });
 

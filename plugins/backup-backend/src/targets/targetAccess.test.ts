@@ -36,7 +36,7 @@ const s3 = {
 };
 
 describe('prepareTargetAccess', () => {
-  it('mounts a filesystem target at its path, the node's folder or an NFS export, with no Secret', async () => {
+  it("mounts a filesystem target at its path, the node's folder or an NFS export, with no Secret", async () => {
     const { kube } = fakeKube();
     const nfs = await prepareTargetAccess({
       kube,
