@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* eslint-disable no-console */
 // Measures the sandbox's warm start (binaries built, PKI cached) and stop times.
-// Usage: bash ../../scripts/run.sh node scripts/measure-start.cjs [runs=3]
+// Usage: bash ../../scripts/run.sh node scripts/measure-start.cjs [runs=3] [--real-node]
 require('@backstage/cli/config/nodeTransform.cjs');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -9,18 +9,20 @@ const path = require('node:path');
 const { startSandbox } = require('../src/index.ts');
 
 async function main() {
-  const runs = Number(process.argv[2] ?? 3);
+  const args = process.argv.slice(2);
+  const node = args.includes('--real-node') ? 'real' : 'simulated';
+  const runs = Number(args.find(a => /^\d+$/.test(a)) ?? 3);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sandbox-measure-'));
   const starts = [];
   const stops = [];
   try {
     // The first start creates the PKI: not counted.
     const first = Date.now();
-    await (await startSandbox({ dataDir })).stop();
+    await (await startSandbox({ dataDir, node })).stop();
     console.log(`cold start + stop (new PKI): ${((Date.now() - first) / 1000).toFixed(1)} s`);
     for (let i = 0; i < runs; i++) {
       let t = Date.now();
-      const sandbox = await startSandbox({ dataDir });
+      const sandbox = await startSandbox({ dataDir, node });
       starts.push((Date.now() - t) / 1000);
       t = Date.now();
       await sandbox.stop();
