@@ -255,9 +255,12 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       cleanups.push(() => simulated.stop());
     }
 
-    log('Applying VolumeSnapshot CRDs, storage classes and extra CRDs');
-    const builtIn = path.join(packageRoot, 'manifests');
-    await applyObjects(kubeConfig, readManifestDirs([builtIn]));
+    // A real node's storage stack applied the upstream snapshot CRDs and its storage objects: the
+    // built-in (trimmed) CRDs are for the simulated node only.
+    if (!storage) {
+      log('Applying VolumeSnapshot CRDs, storage classes and extra CRDs');
+      await applyObjects(kubeConfig, readManifestDirs([path.join(packageRoot, 'manifests')]));
+    }
     if (options.crdDirs?.length) await applyObjects(kubeConfig, readManifestDirs(options.crdDirs));
 
     log('Manifests applied; waiting for the controller-manager and the node');
