@@ -6,6 +6,22 @@ import { row } from './table';
 
 export const cli = process.env.BENCH_CLI ?? path.join(__dirname, 'cli.js');
 
+/**
+ * qemu-img's LUKS creation times its key derivation and fails now and then on a busy machine
+ * ("Unable to get accurate CPU usage"): such a run is repeated (a failed run is not counted).
+ */
+async function measureRetrying(
+  options: Parameters<typeof measure>[0],
+): Promise<Measurement> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await measure(options);
+    } catch (error) {
+      if (attempt === 5 || !/accurate CPU usage/.test(String(error))) throw error;
+    }
+  }
+}
+
 export async function sizeOf(file: string): Promise<number> {
   return (await fs.stat(file)).size;
 }
@@ -53,7 +69,7 @@ export async function compare(options: {
     let maxRssMiB = 0;
     let cpuSeconds = 0;
     for (const step of options.theirs) {
-      const m = await measure({
+      const m = await measureRetrying({
         command: 'qemu-img',
         args: step.args,
         cwd: options.dir,

@@ -10,7 +10,8 @@ import { zstdFrameLength } from './zstdFrames';
  *   memLevel 9, level 6 (Z_DEFAULT_COMPRESSION) by default;
  * - zstd (compression type 1): one zstd frame per cluster, level 3 (zstd's default, which
  *   qemu uses) by default.
- * Both run in Node's thread pool (`node:zlib`), so several clusters compress at once.
+ * Compression runs in Node's thread pool on long-lived streams (`CompressionLanes`),
+ * decompression in the thread pool or on the calling thread.
  */
 export interface CompressionOptions {
   type: CompressionType;
@@ -48,11 +49,7 @@ export function compressionSettings(
   return { type, level };
 }
 
-/**
- * One output buffer for a whole cluster (Node's default is 16 KiB pieces). Then zstd also
- * compresses the cluster in one shot, sizing its tables for the input rather than for a
- * stream: 2 to 4 times less CPU per 64 KiB cluster of incompressible data here.
- */
+/** One output buffer for a whole cluster's frame (Node's default is 16 KiB pieces). */
 function outputChunk(clusterSize: number): number {
   return clusterSize + Math.ceil(clusterSize / 128) + 1024;
 }
@@ -75,31 +72,15 @@ function zstdOptions(level: number, clusterBits: number): zlib.ZstdOptions {
   };
 }
 
-/** Compresses whole clusters in Node's thread pool. */
-export class ClusterCompressor {
-  readonly type: CompressionType;
-  readonly level: number;
-  private readonly zstd: zlib.ZstdOptions;
-  private readonly deflate: zlib.ZlibOptions;
-
-  constructor(options: CompressionOptions & { clusterSize: number }) {
-    const settings = compressionSettings(options);
-    this.type = settings.type;
-    this.level = settings.level;
-    this.zstd = zstdOptions(this.level, Math.log2(options.clusterSize));
-    this.deflate = deflateOptions(this.level, options.clusterSize);
-  }
-
-  /** The compressed bytes of `cluster` (a whole cluster; the caller keeps it until this resolves). */
-  compress(cluster: Uint8Array): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const done = (error: Error | null, result: Buffer) =>
-        error ? reject(error) : resolve(result);
-      if (this.type === 'deflate')
-        zlib.deflateRaw(cluster, this.deflate, done);
-      else zlib.zstdCompress(cluster, this.zstd, done);
-    });
-  }
+/** The node:zlib options that give qemu's codecs. */
+export function compressorOptions(options: {
+  type: CompressionType;
+  level: number;
+  clusterSize: number;
+}): zlib.ZlibOptions | zlib.ZstdOptions {
+  return options.type === 'deflate'
+    ? deflateOptions(options.level, options.clusterSize)
+    : zstdOptions(options.level, Math.log2(options.clusterSize));
 }
 
 /** What to decompress: the bytes read at a compressed cluster's host offset (to its last sector). */

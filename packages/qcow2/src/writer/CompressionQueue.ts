@@ -1,25 +1,23 @@
-import type { ClusterCompressor } from '../compress/clusterCodec';
+import type { CompressionLanes } from '../compress/CompressionLanes';
 
 /** What the queue hands back, in the order the clusters were given. */
 export interface CompressionSink {
-  /** A cluster and its compressed bytes (maybe not smaller: the sink decides). */
-  storeCompressed(index: number, cluster: Buffer, compressed: Buffer): Promise<void>;
+  /** A cluster and its compressed bytes, undefined when they are not smaller (stored as is). */
+  storeCompressed(index: number, cluster: Buffer, compressed: Buffer | undefined): Promise<void>;
   storeZero(index: number): Promise<void>;
 }
 
 type Job =
-  | { kind: 'data'; index: number; cluster: Buffer; compressed: Promise<Buffer> }
+  | { kind: 'data'; index: number; cluster: Buffer; compressed: Promise<Buffer | undefined> }
   | { kind: 'zero'; index: number };
 
-/** Bytes of clusters compressing at once (several run in Node's thread pool). */
-const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
-
 /**
- * Compresses clusters several at a time in Node's thread pool and hands the results to the
+ * Has clusters compressed several at a time (in the thread pool) and hands the results to the
  * sink strictly in order (zero marks keep their place among them), so host offsets are still
  * assigned in one sequential pass. Each cluster is copied into a buffer of a bounded pool
- * first (the caller reuses its bytes once `add` resolves): memory is at most `depth`
- * clusters and their compressed copies.
+ * first (the caller reuses its bytes once `add` resolves; a cluster that does not get smaller
+ * is stored from that copy): memory is at most `depth` clusters and their compressed copies,
+ * and the compression streams' contexts.
  */
 export class CompressionQueue {
   private readonly jobs: Job[] = [];
@@ -28,12 +26,12 @@ export class CompressionQueue {
 
   constructor(
     private readonly options: {
-      compressor: ClusterCompressor;
+      compressor: CompressionLanes;
       clusterSize: number;
       sink: CompressionSink;
     },
   ) {
-    this.depth = Math.min(16, Math.max(2, Math.floor(IN_FLIGHT_BYTES / options.clusterSize)));
+    this.depth = Math.max(2, options.compressor.depth);
   }
 
   /** Queues one cluster (`bytes` shorter than a cluster for the disk's last one: zero padded). */
@@ -57,7 +55,7 @@ export class CompressionQueue {
     return this.drain(0);
   }
 
-  /** Forgets queued clusters (their compression still finishes in the thread pool). */
+  /** Forgets queued clusters. */
   discard(): void {
     this.jobs.length = 0;
   }

@@ -1,8 +1,6 @@
 import type { PositionalSink } from '../io';
-import {
-  ClusterCompressor,
-  type CompressionOptions,
-} from '../compress/clusterCodec';
+import type { CompressionOptions } from '../compress/clusterCodec';
+import { CompressionLanes } from '../compress/CompressionLanes';
 import { ClusterGeometry } from '../format/ClusterGeometry';
 import { MAX_L1_BYTES, MIN_WRITER_CLUSTER_BITS } from '../format/constants';
 import { invalidArgument } from '../format/errors';
@@ -144,7 +142,7 @@ export async function createQcow2Writer(
     throw invalidArgument(COMPRESSION_WITH_ENCRYPTION);
   }
   const compressor = options.compression
-    ? new ClusterCompressor({ ...options.compression, clusterSize })
+    ? new CompressionLanes({ ...options.compression, clusterSize })
     : undefined;
   const luks = await encryptionKey(options.encryption);
   const l1Clusters = geometry.clustersFor(geometry.l1Entries * 8);

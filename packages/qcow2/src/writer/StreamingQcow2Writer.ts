@@ -1,6 +1,6 @@
 import type { PositionalSink } from '../io';
 import type { ClusterGeometry } from '../format/ClusterGeometry';
-import type { ClusterCompressor } from '../compress/clusterCodec';
+import type { CompressionLanes } from '../compress/CompressionLanes';
 import {
   compressedClusterSpan,
   compressedLayout,
@@ -42,7 +42,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
   private readonly luks?: LuksKey;
   private encryptionHeader?: { headerOffset: number; headerLength: number };
   private scratch?: Buffer;
-  private readonly compressor?: ClusterCompressor;
+  private readonly compressor?: CompressionLanes;
   private readonly queue?: CompressionQueue;
   private readonly refcounts?: StreamingRefcounts;
   private l2Index = -1;
@@ -62,7 +62,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     batchBytes: number;
     blocking?: boolean;
     luks?: LuksKey;
-    compressor?: ClusterCompressor;
+    compressor?: CompressionLanes;
   }) {
     this.sink = options.sink;
     this.geometry = options.geometry;
@@ -90,7 +90,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
         sink: {
           storeZero: index => this.storeZero(index),
           storeCompressed: (index, cluster, compressed) =>
-            compressed.length < cs
+            compressed && compressed.length < cs
               ? this.storeCompressed(index, compressed, layout)
               : this.storeClusters(index, cluster),
         },
@@ -155,6 +155,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     this.state = 'finished';
     try {
       await this.queue?.flush();
+      this.compressor?.close();
       await this.flushL2();
       const cs = this.geometry.clusterSize;
       let refcounts: {
@@ -206,6 +207,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
         },
       };
     } catch (error) {
+      this.compressor?.close();
       await this.sink.abort().catch(() => undefined);
       throw error;
     }
@@ -215,6 +217,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     if (this.state === 'aborted') return;
     this.state = 'aborted';
     this.queue?.discard();
+    this.compressor?.close();
     await this.batcher.flush().catch(() => undefined);
     await this.sink.abort();
   }
