@@ -21,8 +21,9 @@ const USAGE = `ferry-datamover <command> [flags]
 
   volume backup   --app A --pvc P --backup-id ID --device PATH [--parent ID]
                   [--changed-ranges FILE] [--cluster-size BYTES] [--commit]
+                  [--compress deflate|zstd] [--passphrase-file FILE]  (LUKS; not both)
   volume restore  --app A --pvc P --backup-id ID --device PATH
-                  [--create] [--assume-zeroed] [--verify-after]
+                  [--create] [--assume-zeroed] [--verify-after] [--passphrase-file FILE]
   backup commit   --app A --backup-id ID          (manifest of every staged volume)
   backup list     [--app A]                        (apps, or backups of an app)
   backup delete   --app A --backup-id ID
@@ -46,6 +47,8 @@ const COMMAND_FLAGS = {
   device: { type: 'string' },
   'changed-ranges': { type: 'string' },
   'cluster-size': { type: 'string' },
+  compress: { type: 'string' },
+  'passphrase-file': { type: 'string' },
   commit: { type: 'boolean' },
   create: { type: 'boolean' },
   'assume-zeroed': { type: 'boolean' },
@@ -126,6 +129,8 @@ export async function main(
             device: need('device'),
             changedRanges: rangesFile ? parseChangedRanges(await fs.readFile(rangesFile, 'utf8'), rangesFile) : undefined,
             clusterSize: clusterSizeFlag(get('cluster-size')),
+            compression: compressFlag(get('compress')),
+            passphrase: await passphraseFile(get('passphrase-file')),
             progress,
             signal,
           });
@@ -150,6 +155,7 @@ export async function main(
             create: flag('create'),
             assumeZeroed: flag('assume-zeroed'),
             verifyAfter: flag('verify-after'),
+            passphrase: await passphraseFile(get('passphrase-file')),
             progress,
           });
           break;
@@ -230,6 +236,25 @@ function clusterSizeFlag(value: string | undefined): number | undefined {
     throw new DatamoverError('USAGE', `--cluster-size ${value} must be a power of two from 4096 to 2097152`);
   }
   return n;
+}
+
+function compressFlag(value: string | undefined): { type: 'deflate' | 'zstd' } | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'deflate' && value !== 'zstd') {
+    throw new DatamoverError('USAGE', `--compress ${value} must be deflate or zstd`);
+  }
+  return { type: value };
+}
+
+/** The passphrase in a file (one trailing newline dropped); its bytes are never logged. */
+async function passphraseFile(file: string | undefined): Promise<Uint8Array | undefined> {
+  if (file === undefined) return undefined;
+  const bytes = await fs.readFile(file).catch(e => {
+    throw new DatamoverError('USAGE', `--passphrase-file ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  });
+  const end = bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
+  if (end === 0) throw new DatamoverError('USAGE', `--passphrase-file ${file} is empty`);
+  return bytes.subarray(0, end);
 }
 
 function fail(out: Output, e: DatamoverError, terminate = true): number {

@@ -13,8 +13,9 @@ import { ProgressReporter, type ProgressSink } from '../io/Progress';
 import { toClusterRuns, type ByteRange } from './changedRanges';
 import { IndexReader, encodeIndexHeader } from './clusterIndex';
 import { DeltaEngine } from './DeltaEngine';
+import { encryptionFor, protectionError, type VolumeProtection } from './protection';
 
-export interface VolumeBackupOptions {
+export interface VolumeBackupOptions extends VolumeProtection {
   repo: Repository;
   app: string;
   pvc: string;
@@ -86,11 +87,14 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     const clusterCount = Math.ceil(virtualSize / clusterSize);
 
     let parent: { backupId: string; record: ObjectRef } | null = null;
+    let parentLayer;
     if (o.parentBackupId) {
       const opened = await openParent(o, virtualSize, clusterSize);
       parent = { backupId: o.parentBackupId, record: opened.recordRef };
       parentIndex = opened.index;
+      parentLayer = opened.layer;
     }
+    const encryption = await encryptionFor({ repo: o.repo, parent: parentLayer, passphrase: o.passphrase });
 
     const { key: imageKey, sink } = await o.repo.openImageSink({
       app: o.app,
@@ -103,6 +107,11 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
       virtualSize,
       clusterSize,
       backing: parent ? { name: layout.backingName(parent.backupId), format: 'qcow2' } : undefined,
+      compression: o.compression,
+      encryption,
+    }).catch(async e => {
+      await sink.abort().catch(() => undefined);
+      throw protectionError(e);
     });
     indexUpload = o.repo.putStreamObject(layout.index(o.app, o.pvc, o.backupId), indexQueue);
     indexUpload.catch(e => indexQueue.fail(e));
@@ -246,7 +255,7 @@ async function openParent(o: VolumeBackupOptions, virtualSize: number, clusterSi
   } catch (e) {
     throw new DatamoverError('PARENT_UNUSABLE', `digest index of parent backup ${parentId} is unusable: ${(e as Error).message}`, { cause: e, hint });
   }
-  return { recordRef: layer.recordRef, index };
+  return { recordRef: layer.recordRef, index, layer };
 }
 
 async function takeParent(index: IndexReader, count: number): Promise<Uint8Array> {

@@ -7,6 +7,7 @@ import { DeviceSink } from '../io/DeviceSink';
 import { ProgressReporter, type ProgressSink } from '../io/Progress';
 import { DIGEST_BYTES, IndexReader, clusterDigestInto } from './clusterIndex';
 import { ZeroCheck } from './ZeroCheck';
+import { protectionError } from './protection';
 
 export interface VolumeRestoreOptions {
   repo: Repository;
@@ -22,6 +23,8 @@ export interface VolumeRestoreOptions {
   verifyAfter?: boolean;
   concurrency?: number;
   progress?: ProgressSink;
+  /** Opens encrypted (LUKS) images; a missing or wrong one fails before anything is written. */
+  passphrase?: Uint8Array;
 }
 
 export interface VolumeRestoreResult {
@@ -65,6 +68,9 @@ export async function restoreVolume(o: VolumeRestoreOptions): Promise<VolumeRest
       resolveBacking: o.repo.backingResolver(layers),
       // 2 MiB of L2 tables per layer map 16 GiB of guest each; plenty for a front-to-back walk
       l2CacheBytes: 2 * 1024 * 1024,
+      passphrase: o.passphrase,
+    }).catch(e => {
+      throw protectionError(e);
     });
     if (chain.virtualSize !== virtualSize) {
       throw new DatamoverError('INTEGRITY', `image ${top.record.image.key} has virtual size ${chain.virtualSize}, its record says ${virtualSize}`);
