@@ -7,16 +7,33 @@ import {
 import { orgPlugin } from '@backstage/plugin-org';
 import { UserSettingsPage } from '@backstage/plugin-user-settings';
 import { BackupPlatformPage } from '@ferry/plugin-backup';
-import {
-  AlertDisplay,
-  OAuthRequestDialog,
-  SignInPage,
-} from '@backstage/core-components';
+import { AlertDisplay, OAuthRequestDialog } from '@backstage/core-components';
 import { createApp } from '@backstage/app-defaults';
 import { AppRouter, FlatRoutes } from '@backstage/core-app-api';
 import { apis } from './apis';
 import { entityPage } from './components/catalog/EntityPage';
 import { Root } from './components/Root';
+import { DemoSignInPage, DemoUser } from './components/SignIn';
+
+/**
+ * Who one may sign in as in the demo: catalog users of examples/org.yaml, allowed by the
+ * backend's `auth.providers.demo.users` (app-config.yaml). An adopter's app lists its real sign-in
+ * providers here instead (e.g. `<SignInPage providers={[githubProvider]} />`).
+ */
+const demoUsers: DemoUser[] = [
+  {
+    userEntityRef: 'user:default/shop-owner',
+    title: 'Service owner',
+    description:
+      'Member of team-shop, which owns Shop: backs up Shop and restores it into its own namespace and cluster (sandbox / demo), patching what a service owner may patch. Other teams\' components and the platform page are not theirs.',
+  },
+  {
+    userEntityRef: 'user:default/platform-admin',
+    title: 'Platform administrator',
+    description:
+      'Member of platform-team (ferry.permissions.adminRefs): the Backups platform page (targets, policies, coverage), every component, restores into any namespace or configured cluster, privileged changes.',
+  },
+];
 
 const app = createApp({
   apis,
@@ -26,7 +43,7 @@ const app = createApp({
     });
   },
   components: {
-    SignInPage: props => <SignInPage {...props} auto providers={['guest']} />,
+    SignInPage: props => <DemoSignInPage {...props} users={demoUsers} />,
   },
 });
 

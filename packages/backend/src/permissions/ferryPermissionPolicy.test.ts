@@ -1,6 +1,8 @@
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
+  backupAdminReadPermission,
   backupCreatePermission,
+  backupPermissions,
   backupRestoreAnywherePermission,
   backupRestorePrivilegedPermission,
 } from '@ferry/plugin-backup-common';
@@ -15,7 +17,7 @@ const claimsOf: Record<string, string[]> = {
 const userInfo = {
   getUserInfo: async (credentials: any) => ({
     userEntityRef: credentials.principal.userEntityRef,
-    ownershipEntityRefs: claimsOf[credentials.principal.userEntityRef],
+    ownershipEntityRefs: claimsOf[credentials.principal.userEntityRef] ?? [credentials.principal.userEntityRef],
   }),
 };
 const user = (userEntityRef: string) => {
@@ -46,7 +48,7 @@ describe('FerryPermissionPolicy', () => {
     });
   });
 
-  it.each([backupRestoreAnywherePermission, backupRestorePrivilegedPermission])(
+  it.each([backupRestoreAnywherePermission, backupRestorePrivilegedPermission, backupAdminReadPermission])(
     'allows administrators only for admin permission %p',
     async permission => {
       const admin = await policy.handle({ permission }, user('user:default/root'));
@@ -55,4 +57,25 @@ describe('FerryPermissionPolicy', () => {
       expect(owner.result).toBe(AuthorizeResult.DENY);
     },
   );
+
+  it.each(backupPermissions.map(p => [p.name, p] as const))(
+    'allows administrators %s on every entity, owned or not',
+    async (_name, permission) => {
+      const decision = await policy.handle({ permission }, user('user:default/root'));
+      expect(decision).toEqual({ result: AuthorizeResult.ALLOW });
+    },
+  );
+
+  it('denies a user without claims the administrators\' permissions', async () => {
+    const decision = await policy.handle({ permission: backupAdminReadPermission }, user('user:default/nobody'));
+    expect(decision.result).toBe(AuthorizeResult.DENY);
+  });
+
+  it('leaves permissions of other plugins alone', async () => {
+    const decision = await policy.handle(
+      { permission: { type: 'basic', name: 'catalog.entity.create', attributes: {} } },
+      user('user:default/ann'),
+    );
+    expect(decision.result).toBe(AuthorizeResult.ALLOW);
+  });
 });

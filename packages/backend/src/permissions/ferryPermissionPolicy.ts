@@ -16,9 +16,10 @@ import {
 
 /**
  * The demo deployment's policy: owners of an entity may back it up and restore it themselves
- * (Ferry's per-entity permissions resolve through the catalog's `isEntityOwner` rule); the
- * administrators' permissions (restore anywhere, the platform page) need membership in one of
- * `adminRefs`; everything else is allowed.
+ * (Ferry's per-entity permissions resolve through the catalog's `isEntityOwner` rule);
+ * administrators — members of one of `adminRefs` — may do everything Ferry offers on every
+ * entity, and alone have the administrators' permissions (restore anywhere, privileged
+ * restores, the platform page); everything else is allowed.
  */
 export class FerryPermissionPolicy implements PermissionPolicy {
   constructor(
@@ -32,13 +33,15 @@ export class FerryPermissionPolicy implements PermissionPolicy {
     const claims = user
       ? (await this.options.userInfo.getUserInfo(user.credentials)).ownershipEntityRefs
       : [];
+    if (claims.some(ref => this.options.adminRefs.includes(ref))) {
+      return { result: AuthorizeResult.ALLOW };
+    }
     if (isResourcePermission(request.permission, 'catalog-entity')) {
       return createCatalogConditionalDecision(
         request.permission,
         catalogConditions.isEntityOwner({ claims }),
       );
     }
-    const isAdmin = claims.some(ref => this.options.adminRefs.includes(ref));
-    return { result: isAdmin ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+    return { result: AuthorizeResult.DENY };
   }
 }

@@ -20,6 +20,8 @@ import {
   useSidebarOpenState,
 } from '@backstage/core-components';
 import { MyGroupsSidebarItem } from '@backstage/plugin-org';
+import { usePermission } from '@backstage/plugin-permission-react';
+import { backupAdminReadPermission } from '@ferry/plugin-backup-common';
 
 const useLogoStyles = makeStyles({
   root: {
@@ -48,6 +50,12 @@ const SidebarLogo = () => {
   );
 };
 
+/** Ferry's platform page, in the sidebar of those who may see it (backup.admin.read). */
+const BackupPlatformSidebarItem = () => {
+  const { allowed } = usePermission({ permission: backupAdminReadPermission });
+  return allowed ? <SidebarItem icon={BackupIcon} to="backup" text="Backups" /> : null;
+};
+
 export const Root = ({ children }: PropsWithChildren<{}>) => (
   <SidebarPage>
     <Sidebar>
@@ -55,7 +63,7 @@ export const Root = ({ children }: PropsWithChildren<{}>) => (
       <SidebarDivider />
       <SidebarGroup label="Menu" icon={<MenuIcon />}>
         <SidebarItem icon={HomeIcon} to="catalog" text="Catalog" />
-        <SidebarItem icon={BackupIcon} to="backup" text="Backups" />
+        <BackupPlatformSidebarItem />
         <MyGroupsSidebarItem singularTitle="My Group" pluralTitle="My Groups" icon={GroupIcon} />
       </SidebarGroup>
       <SidebarSpace />
