@@ -1,10 +1,11 @@
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath, repoRoot } from './binaries';
+import { DemoDatabase, demoDatabase } from './demoDatabase';
 import type { Sandbox } from './sandbox';
 import { PushedImage, pushTestImage } from './testImage';
 import { waitFor } from './waitFor';
@@ -20,53 +21,153 @@ export type InstallDemoAppOptions = {
   chart?: string;
   /** Extra `--set key=value` pairs. */
   set?: Record<string, string>;
-  /** Write recognisable data into every claim of the release (default true). */
+  /**
+   * Write recognisable bytes into the claims that tests own (default true): on the simulated
+   * node every claim; on a real node the `raw` Block claims (data and wal are PostgreSQL's).
+   */
   fillVolumes?: boolean;
+  /**
+   * A Block claim `raw` per db replica that no container uses (chart value db.rawVolume.enabled),
+   * for byte-exact checks. Default: true on a real node, false on the simulated one.
+   */
+  rawVolumes?: boolean;
+  /** Real node: rows written into the table of every db replica after install (default 100; 0: no table). */
+  rows?: number;
 };
 
-/** Images the demo chart runs: pushed into the sandbox's registry when it has one. */
+/** Images the demo chart runs: in the sandbox's registry when it has one (repositories, tag `1.0`). */
 export const demoImages = { web: 'demo/web', db: 'demo/db' } as const;
 
 export type DemoApp = {
   namespace: string;
   release: string;
+  /** Which node runs it: `real` runs PostgreSQL and the web server in containers. */
+  node: 'simulated' | 'real';
+  /** The db pods (`<release>-db-<i>`). */
+  dbPods: string[];
   /** Claim name → the bytes written into it, by offset (what a restore must bring back). */
   written: Map<string, Array<{ offset: number; data: Buffer }>>;
   /** The images the release runs (in the sandbox's registry when it has one). */
   images: PushedImage[];
+  /** Real node: SQL helpers (rows in, count and checksum out, any namespace); undefined on the simulated node. */
+  database?: DemoDatabase;
 };
 
+function helmEnv(sandbox: Sandbox) {
+  return {
+    ...process.env,
+    KUBECONFIG: sandbox.kubeconfigPath,
+    HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm', 'cache'),
+    HELM_CONFIG_HOME: path.join(sandbox.dataDir, 'helm', 'config'),
+  };
+}
+
+/** The demo images of a real node's sandbox (already in its registry), with their manifest digests. */
+async function realNodeImages(sandbox: Sandbox): Promise<Array<[component: string, image: PushedImage]>> {
+  const registry = sandbox.registry!;
+  const headers: Record<string, string> = registry.auth
+    ? { authorization: `Basic ${Buffer.from(`${registry.auth.username}:${registry.auth.password}`).toString('base64')}` }
+    : {};
+  return Promise.all(
+    Object.entries(sandbox.images!.demo).map(async ([component, reference]) => {
+      const [repository, tag] = reference.slice(registry.host.length + 1).split(':');
+      const head = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+        method: 'HEAD',
+        headers: { ...headers, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      const digest = head.headers.get('docker-content-digest');
+      if (head.status !== 200 || !digest) throw new Error(`the sandbox registry does not serve ${reference} (HTTP ${head.status})`);
+      return [component, { reference, digest, blobs: [], uploaded: [] }] as [string, PushedImage];
+    }),
+  );
+}
+
+/** Waits until every pod of the release runs real containers, all ready (a real node's check beyond helm's). */
+async function waitForRealContainers(sandbox: Sandbox, namespace: string, release: string): Promise<V1Pod[]> {
+  const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  return waitFor(
+    async () => {
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items;
+      const ready = pods.every(
+        p =>
+          p.status?.phase === 'Running' &&
+          (p.status.containerStatuses ?? []).length > 0 &&
+          p.status.containerStatuses!.every(s => s.ready && s.state?.running && s.containerID?.startsWith('containerd://')),
+      );
+      return pods.length > 0 && ready ? pods : undefined;
+    },
+    { description: `the pods of release ${release} to run ready containers`, timeoutMs: 120_000, intervalMs: 500 },
+  );
+}
+
+/** Deterministic, scattered extents (a header, three 64 KiB extents, the last 4 KiB) written into a claim. */
+async function fillClaim(sandbox: Sandbox, namespace: string, name: string) {
+  const file = await sandbox.claimVolumePath({ namespace, claim: name });
+  const { size } = fs.statSync(file);
+  const extents: Array<{ offset: number; data: Buffer }> = [];
+  const seed = crypto.createHash('sha256').update(`${namespace}/${name}`).digest();
+  const offsets = [0, Math.floor(size / 3), Math.floor(size / 2) + 12_288, size - 4096].map(o => o - (o % 4096));
+  for (const [i, offset] of offsets.entries()) {
+    const length = i === offsets.length - 1 ? 4096 : 65_536;
+    const data = Buffer.alloc(length);
+    for (let at = 0; at < length; at += 32) {
+      crypto.createHash('sha256').update(seed).update(`${offset + at}`).digest().copy(data, at);
+    }
+    await sandbox.writeVolume({ namespace, claim: name, offset, data });
+    extents.push({ offset, data });
+  }
+  return extents;
+}
+
 /**
- * `helm install` of the demo chart into the sandbox (waits until its pods are Ready and claims
- * Bound), then writes a few deterministic, scattered extents into each claim's volume so that
- * backups carry real data.
+ * `helm upgrade --install` of the demo chart into the sandbox, waiting until its pods are Ready
+ * and claims Bound.
+ *
+ * - Simulated node: the pods have no process; when the sandbox has a registry, small test images
+ *   `demo/web:1.0` and `demo/db:1.0` are pushed first and named; backup hooks are off (there is
+ *   no PostgreSQL to run them in); deterministic extents are written into every claim.
+ * - Real node: the chart runs the images built here (`sandbox.images.demo`: PostgreSQL 15 and a
+ *   busybox httpd) with its Velero backup hooks; the function waits until every container is
+ *   running and ready, creates the table `orders` with `rows` rows in every db replica (through
+ *   `psql`), writes the extents into the `raw` Block claims only, and returns `database`.
  */
 export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOptions = {}): Promise<DemoApp> {
   const namespace = options.namespace ?? 'demo';
   const release = options.release ?? 'demo';
   const chart = options.chart ?? path.join(repoRoot, 'test', 'fixtures', 'charts', 'demo');
+  const real = sandbox.node === 'real';
+  const rawVolumes = options.rawVolumes ?? real;
   const images: PushedImage[] = [];
-  const values: Record<string, string> = {};
-  if (sandbox.registry) {
+  const values: Record<string, string> = { 'db.backupHooks': String(real), 'db.rawVolume.enabled': String(rawVolumes) };
+  if (real) {
+    for (const [component, image] of await realNodeImages(sandbox)) {
+      images.push(image);
+      values[`${component}.image`] = image.reference;
+    }
+  } else if (sandbox.registry) {
     for (const [component, repository] of Object.entries(demoImages)) {
       const image = await pushTestImage(sandbox.registry, { repository, tag: '1.0' });
       images.push(image);
       values[`${component}.image`] = image.reference;
     }
-    if (sandbox.registry.auth) {
-      // The chart makes a pull secret of these and names it in its pods' imagePullSecrets.
-      values['imageCredentials.registry'] = sandbox.registry.host;
-      values['imageCredentials.username'] = sandbox.registry.auth.username;
-      values['imageCredentials.password'] = sandbox.registry.auth.password;
-    }
+  }
+  if (sandbox.registry?.auth) {
+    // The chart makes a pull secret of these and names it in its pods' imagePullSecrets.
+    values['imageCredentials.registry'] = sandbox.registry.host;
+    values['imageCredentials.username'] = sandbox.registry.auth.username;
+    values['imageCredentials.password'] = sandbox.registry.auth.password;
   }
   Object.assign(values, options.set);
   const sets = Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  // A real node pulls the images and runs initdb in each replica, one after the other.
+  const timeout = real ? '300s' : '120s';
   await execFileAsync(
     binaryPath('helm'),
-    ['upgrade', '--install', release, chart, '--namespace', namespace, '--create-namespace', '--wait', '--timeout', '120s', ...sets],
-    { env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, HELM_CACHE_HOME: path.join(sandbox.dataDir, 'helm', 'cache'), HELM_CONFIG_HOME: path.join(sandbox.dataDir, 'helm', 'config') } },
-  );
+    ['upgrade', '--install', release, chart, '--namespace', namespace, '--create-namespace', '--wait', '--timeout', timeout, ...sets],
+    { env: helmEnv(sandbox) },
+  ).catch(error => {
+    throw new Error(`helm install of the demo chart into ${namespace} failed: ${(error as { stderr?: string }).stderr?.trim() || (error as Error).message}`);
+  });
   const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   const apps = sandbox.kubeConfig.makeApiClient(AppsV1Api);
   await waitFor(
@@ -76,6 +177,17 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
     },
     { description: `the stateful sets of release ${release} to be ready`, timeoutMs: 60_000 },
   );
+  const pods = real
+    ? await waitForRealContainers(sandbox, namespace, release)
+    : (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items;
+  const dbPods = pods
+    .filter(p => p.metadata?.labels?.['app.kubernetes.io/component'] === 'db')
+    .map(p => p.metadata!.name!)
+    .sort();
+  const database = real ? demoDatabase(sandbox.kubeConfig, { namespace, release }) : undefined;
+  if (database && (options.rows ?? 100) > 0) {
+    for (const pod of dbPods) await database.addRows({ pod, count: options.rows ?? 100 });
+  }
   const claims = await core.listNamespacedPersistentVolumeClaim({
     namespace,
     labelSelector: `app.kubernetes.io/instance=${release}`,
@@ -84,23 +196,10 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
   if (options.fillVolumes ?? true) {
     for (const claim of claims.items) {
       const name = claim.metadata!.name!;
-      const file = await sandbox.claimVolumePath({ namespace, claim: name });
-      const { size } = fs.statSync(file);
-      const extents: Array<{ offset: number; data: Buffer }> = [];
-      // A header, a few scattered 64 KiB extents, and the last 4 KiB: deterministic per claim.
-      const seed = crypto.createHash('sha256').update(`${namespace}/${name}`).digest();
-      const offsets = [0, Math.floor(size / 3), Math.floor(size / 2) + 12_288, size - 4096].map(o => o - (o % 4096));
-      for (const [i, offset] of offsets.entries()) {
-        const length = i === offsets.length - 1 ? 4096 : 65_536;
-        const data = Buffer.alloc(length);
-        for (let at = 0; at < length; at += 32) {
-          crypto.createHash('sha256').update(seed).update(`${offset + at}`).digest().copy(data, at);
-        }
-        await sandbox.writeVolume({ namespace, claim: name, offset, data });
-        extents.push({ offset, data });
-      }
-      written.set(name, extents);
+      // On a real node only Block claims that no container uses are the tests' to write.
+      if (real && !(claim.spec?.volumeMode === 'Block' && name.startsWith('raw-'))) continue;
+      written.set(name, await fillClaim(sandbox, namespace, name));
     }
   }
-  return { namespace, release, written, images };
+  return { namespace, release, node: sandbox.node, dbPods, written, images, database };
 }

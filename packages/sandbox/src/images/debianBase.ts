@@ -11,6 +11,11 @@ export type DebianRootOptions = {
   packages?: string[];
   /** Bumped when the trimming below changes, so cached layers are made again. */
   revision?: number;
+  /**
+   * More paths (relative to the root) removed after the slim trimming, e.g. a package's files an
+   * image does not need; part of the cache key.
+   */
+  removePaths?: string[];
 };
 
 /** The Debian mirror apt uses on this machine (deb822 `URIs:` or a one-line `deb` entry). */
@@ -62,7 +67,10 @@ export async function debianRootLayer(options: DebianRootOptions = {}): Promise<
   const suite = options.suite ?? 'bookworm';
   const packages = [...(options.packages ?? [])].sort();
   const mirror = debianMirror();
-  const key = `debian-${suite}-minbase-${sha256Hex(JSON.stringify({ packages, mirror, revision: options.revision ?? 1 })).slice(0, 16)}`;
+  const removePaths = [...(options.removePaths ?? [])].sort();
+  const key = `debian-${suite}-minbase-${sha256Hex(
+    JSON.stringify({ packages, mirror, revision: options.revision ?? 1, ...(removePaths.length ? { removePaths } : {}) }),
+  ).slice(0, 16)}`;
   return cachedLayer(key, async () => {
     const work = makeWorkDir('debian');
     const root = path.join(work, 'root');
@@ -73,6 +81,11 @@ export async function debianRootLayer(options: DebianRootOptions = {}): Promise<
         { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
       );
       trimRoot(root);
+      for (const removed of removePaths) {
+        const full = path.resolve(root, removed);
+        if (!full.startsWith(`${root}/`)) throw new Error(`removePaths: ${removed} is outside the root file system`);
+        fs.rmSync(full, { recursive: true, force: true });
+      }
       return await layerFromDirectory(root, { keepOwners: true });
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').slice(-5).join('\n');

@@ -8,6 +8,10 @@ export type ImageRuntimeConfig = {
   Env?: string[];
   WorkingDir?: string;
   User?: string;
+  /** Signal the runtime stops the container with (containerd's CRI honours it), e.g. `SIGINT`. */
+  StopSignal?: string;
+  /** Documentation of the ports the program listens on (`'5432/tcp': {}`). */
+  ExposedPorts?: Record<string, Record<string, never>>;
 };
 
 /** An image whose config, manifest and layers are blobs in the store. */

@@ -1,5 +1,6 @@
 import type { Registry } from '../registry';
 import { buildDatamoverImage } from './datamoverImage';
+import { buildDemoPostgresImage, buildDemoWebImage } from './demoImages';
 import type { Image } from './image';
 import { buildPauseImage } from './pauseImage';
 import { pushImage } from './push';
@@ -12,9 +13,12 @@ export type SandboxImages = {
   datamover: string;
   /** Its manifest digest (`<repository>@<digest>` pins it). */
   datamoverDigest: string;
+  /** The demo app's images (src/images/demoImages.ts): PostgreSQL 15 and a busybox httpd, tag `1.0`. */
+  demo: { db: string; web: string };
 };
 
-export type BuiltSandboxImages = { entries: { pause: SeedEntry; datamover: SeedEntry }; summary: string };
+type SandboxImageEntries = { pause: SeedEntry; datamover: SeedEntry; demoDb: SeedEntry; demoWeb: SeedEntry };
+export type BuiltSandboxImages = { entries: SandboxImageEntries; summary: string };
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const describe = (image: Image) => `${mib(image.size)}, ${mib(image.compressedSize)} compressed`;
@@ -24,14 +28,20 @@ export async function buildSandboxImages(): Promise<BuiltSandboxImages> {
   const started = Date.now();
   const pause = await buildPauseImage();
   const datamover = await buildDatamoverImage();
+  const demoDb = await buildDemoPostgresImage();
+  const demoWeb = await buildDemoWebImage();
+  const cached = pause.cached && datamover.cached && demoDb.cached && demoWeb.cached;
   return {
     entries: {
       pause: { image: pause.image, repository: 'ferry/pause', tag: pause.tag },
       datamover: { image: datamover.image, repository: 'ferry/datamover', tag: 'dev' },
+      demoDb: { image: demoDb.image, repository: 'demo/db', tag: '1.0' },
+      demoWeb: { image: demoWeb.image, repository: 'demo/web', tag: '1.0' },
     },
     summary:
-      `${pause.cached && datamover.cached ? 'from the cache' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
-      `ferry/pause:${pause.tag} (${describe(pause.image)}), ferry/datamover:dev (${describe(datamover.image)}, Node ${datamover.nodeVersion})`,
+      `${cached ? 'from the cache' : 'built'} in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
+      `ferry/pause:${pause.tag} (${describe(pause.image)}), ferry/datamover:dev (${describe(datamover.image)}, Node ${datamover.nodeVersion}), ` +
+      `demo/db:1.0 (PostgreSQL 15, ${describe(demoDb.image)}), demo/web:1.0 (${describe(demoWeb.image)})`,
   };
 }
 
@@ -60,6 +70,11 @@ export async function sandboxImageReferences(registry: Registry, built: BuiltSan
     }
     return `${registry.host}/${repository}:${tag}`;
   };
-  const { pause, datamover } = built.entries;
-  return { pause: await reference(pause), datamover: await reference(datamover), datamoverDigest: datamover.image.digest };
+  const { pause, datamover, demoDb, demoWeb } = built.entries;
+  return {
+    pause: await reference(pause),
+    datamover: await reference(datamover),
+    datamoverDigest: datamover.image.digest,
+    demo: { db: await reference(demoDb), web: await reference(demoWeb) },
+  };
 }
