@@ -19,6 +19,8 @@ import { writeRefcounts } from './writeRefcounts';
 
 /** Bytes encrypted at once into the writer's own buffer (the caller's bytes stay untouched). */
 const ENCRYPT_CHUNK_BYTES = 1024 * 1024;
+/** Uncompressed clusters held back while compressed bytes fill the current host cluster. */
+const DEFERRED_BYTES = 4 * 1024 * 1024;
 
 /**
  * The one-pass writer behind {@link createQcow2Writer}: keeps the current L2 table and the L1
@@ -45,6 +47,11 @@ export class StreamingQcow2Writer implements Qcow2Writer {
   private readonly compressor?: CompressionLanes;
   private readonly queue?: CompressionQueue;
   private readonly refcounts?: StreamingRefcounts;
+  /**
+   * Clusters that did not get smaller, held back (copied) until the current host cluster
+   * is full of compressed bytes: storing each at once would pad that cluster every time.
+   */
+  private readonly deferred: Array<{ index: number; bytes: Buffer }> = [];
   private l2Index = -1;
   private l2Used = false;
   private nextIndex = 0;
@@ -92,7 +99,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
           storeCompressed: (index, cluster, compressed) =>
             compressed && compressed.length < cs
               ? this.storeCompressed(index, compressed, layout)
-              : this.storeClusters(index, cluster),
+              : this.storeIncompressible(index, cluster),
         },
       });
     }
@@ -156,6 +163,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     try {
       await this.queue?.flush();
       this.compressor?.close();
+      await this.storeDeferred();
       await this.flushL2();
       const cs = this.geometry.clusterSize;
       let refcounts: {
@@ -251,6 +259,28 @@ export class StreamingQcow2Writer implements Qcow2Writer {
     }
   }
 
+  /**
+   * A cluster that did not get smaller: stored at once when the position is at a cluster
+   * boundary, else held back (up to 4 MiB) so that compressed bytes keep filling the current
+   * host cluster, then stored together after one padding.
+   */
+  private async storeIncompressible(index: number, cluster: Buffer): Promise<void> {
+    const cs = this.geometry.clusterSize;
+    await this.selectL2(Math.floor(index / this.geometry.l2Entries));
+    if (this.deferred.length === 0 && this.batcher.position % cs === 0) {
+      await this.storeClusters(index, cluster);
+      return;
+    }
+    this.deferred.push({ index, bytes: Buffer.from(cluster) });
+    if (this.deferred.length * cs >= DEFERRED_BYTES) await this.storeDeferred();
+  }
+
+  /** Stores the held-back clusters (they belong to the current L2 table). */
+  private async storeDeferred(): Promise<void> {
+    const held = this.deferred.splice(0);
+    for (const { index, bytes } of held) await this.storeClusters(index, bytes);
+  }
+
   /** Stores compressed bytes right after the previous ones (a new host cluster only when full). */
   private async storeCompressed(
     index: number,
@@ -341,6 +371,7 @@ export class StreamingQcow2Writer implements Qcow2Writer {
   /** Makes `l2Index` the current L2 table, appending the previous one if it holds entries. */
   private async selectL2(l2Index: number): Promise<void> {
     if (l2Index === this.l2Index) return;
+    await this.storeDeferred(); // entries of the table being left
     await this.flushL2();
     this.l2Index = l2Index;
   }
