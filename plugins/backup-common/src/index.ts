@@ -8,3 +8,4 @@ export * from './permissions';
 export * from './phases';
 export * from './api';
 export * from './operations';
+export * from './restoreOptions';

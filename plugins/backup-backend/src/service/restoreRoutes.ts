@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { FerryConfig } from '../config/FerryConfig';
 import { resolveApplication } from '../mapping/resolveApplication';
 import type { EntityAccess } from './EntityAccess';
+import { registerRestoreOptionsRoute } from './restoreOptionsRoute';
 import type { RestoreService } from './RestoreService';
 import { streamOperation } from './streamOperation';
 import { entityParamsSchema, parseInput } from './validation';
@@ -104,7 +105,10 @@ export interface RestoreRoutesOptions {
   pollIntervalMs?: number;
 }
 
-/** Create (or dry-run), read and follow the restores of an entity (see backup-common operations.ts). */
+/**
+ * Create (or dry-run), read and follow the restores of an entity (see backup-common operations.ts),
+ * and say where its backups may be restored (restoreOptionsRoute.ts).
+ */
 export function registerRestoreRoutes(options: RestoreRoutesOptions): void {
   const { router, httpAuth, auditor, entityAccess, restores, ferryConfig } = options;
 
@@ -170,5 +174,14 @@ export function registerRestoreRoutes(options: RestoreRoutesOptions): void {
       load: () => restores.getRestore(query),
       intervalMs: options.pollIntervalMs,
     });
+  });
+
+  registerRestoreOptionsRoute({
+    router,
+    httpAuth,
+    permissions: options.permissions,
+    entityAccess,
+    clusterNames: options.clusterNames,
+    ferryConfig,
   });
 }

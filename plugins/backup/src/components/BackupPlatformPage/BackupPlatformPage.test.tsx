@@ -34,8 +34,8 @@ const overview: PlatformOverview = {
   ],
 };
 
-function render(getPlatformOverview: jest.Mock) {
-  return renderWithApis(<BackupPlatformPage />, { api: { getPlatformOverview }, entity: null });
+function render(getPlatformOverview: jest.Mock, deny: string[] = []) {
+  return renderWithApis(<BackupPlatformPage />, { api: { getPlatformOverview }, entity: null, deny });
 }
 
 describe('BackupPlatformPage', () => {
@@ -65,7 +65,22 @@ describe('BackupPlatformPage', () => {
     expect(titles()).toEqual(['Ledger', 'Search']);
   });
 
-  it('shows the refusal of a user who is not on the platform team', async () => {
+  it('tells a user without backup.admin.read who may see it, without asking the backend', async () => {
+    const getPlatformOverview = jest.fn();
+    await render(getPlatformOverview, ['backup.admin.read']);
+    expect(await screen.findByText("The platform overview is for Ferry's administrators")).toBeInTheDocument();
+    expect(screen.getByText(/needs the backup\.admin\.read permission/)).toHaveTextContent(
+      'members of a group listed in ferry.permissions.adminRefs',
+    );
+    expect(screen.getByText(/Backups and Restores tabs/)).toBeInTheDocument();
+    expect(
+      screen.getByText('You are not allowed to see the platform overview (backup.admin.read).'),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
+    expect(getPlatformOverview).not.toHaveBeenCalled();
+  });
+
+  it("shows the backend's refusal when it still refuses", async () => {
     const error = await responseError(403, 'NotAllowedError', 'not allowed to backup.admin.read');
     await render(jest.fn().mockRejectedValue(error));
     expect((await screen.findAllByText(/not allowed to backup.admin.read/)).length).toBeGreaterThan(0);

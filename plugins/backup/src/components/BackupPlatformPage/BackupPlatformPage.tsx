@@ -1,6 +1,7 @@
 import {
   Content,
   ContentHeader,
+  EmptyState,
   Header,
   InfoCard,
   Page,
@@ -8,9 +9,11 @@ import {
   SupportButton,
 } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
-import { Grid } from '@material-ui/core';
+import { Grid, Typography } from '@material-ui/core';
+import { backupAdminReadPermission } from '@ferry/plugin-backup-common';
 import useAsync from 'react-use/esm/useAsync';
 import { backupApiRef } from '../../api/BackupApi';
+import { useActionPermission } from '../../hooks/useActionPermission';
 import { ApiErrorPanel } from '../ApiErrorPanel';
 import { CoverageTable } from './CoverageTable';
 import { PoliciesTable } from './PoliciesTable';
@@ -46,6 +49,46 @@ const PlatformContent = () => {
   );
 };
 
+/**
+ * What someone without `backup.admin.read` sees instead of the overview: who may see it and
+ * where their own backups are, rather than a refusal.
+ */
+export const PlatformPageNotAllowed = (props: { reason?: string }) => (
+  <EmptyState
+    missing="info"
+    title="The platform overview is for Ferry's administrators"
+    description={
+      <>
+        <Typography variant="body1" component="span" paragraph>
+          It shows every target, policy and component of the catalog, so it needs the
+          backup.admin.read permission. Your Backstage's permission policy decides who has it; in
+          Ferry's demo policy, members of a group listed in ferry.permissions.adminRefs
+          (app-config.yaml).
+        </Typography>
+        <Typography variant="body1" component="span" paragraph>
+          The backups of the components you own are on each component's Backups and Restores tabs.
+        </Typography>
+        {props.reason && (
+          <Typography variant="body2" component="span" color="textSecondary">
+            {props.reason}
+          </Typography>
+        )}
+      </>
+    }
+  />
+);
+
+/** The overview, or the page saying who may see it, by the signed-in user's permission. */
+const PlatformOrNotAllowed = () => {
+  const access = useActionPermission({
+    permission: backupAdminReadPermission,
+    action: 'see the platform overview',
+  });
+  if (access.loading) return <Progress />;
+  if (!access.allowed) return <PlatformPageNotAllowed reason={access.reason} />;
+  return <PlatformContent />;
+};
+
 /** The platform team's page: targets, policies, coverage across the catalog, storage over time. */
 export const BackupPlatformPage = () => (
   <Page themeId="tool">
@@ -57,7 +100,7 @@ export const BackupPlatformPage = () => (
           when it carries a ferry.io or Kubernetes annotation.
         </SupportButton>
       </ContentHeader>
-      <PlatformContent />
+      <PlatformOrNotAllowed />
     </Content>
   </Page>
 );
