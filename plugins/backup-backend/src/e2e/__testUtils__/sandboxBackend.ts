@@ -8,16 +8,19 @@ import type { Entity } from '@backstage/catalog-model';
 import type { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { createServiceAccountToken, Sandbox, startSandbox, StartSandboxOptions } from '@ferry/sandbox';
+import { Sandbox, startSandbox, StartSandboxOptions } from '@ferry/sandbox';
 import fs from 'node:fs';
 import path from 'node:path';
 import { backupPlugin } from '../../plugin';
+import { backendToken } from './ferryChart';
 
 const repoRoot = path.resolve(__dirname, '../../../../..');
 
 /**
  * A sandbox for Ferry's e2e tests: Ferry's CRDs installed, datamover pods run from this checkout,
  * and an OCI registry that holds the demo app's images, so that backups copy them (no internet).
+ * With `node: 'real'`, pods are real containers (kubelet, containerd) and the datamover runs
+ * from its image in the sandbox registry (`binDirs` then serve nothing).
  */
 export function startE2eSandbox(options: Partial<StartSandboxOptions> = {}): Promise<Sandbox> {
   return startSandbox({
@@ -45,9 +48,13 @@ export const demoEntity: Entity = {
   spec: { type: 'service', owner: 'group:default/team-shop', lifecycle: 'production' },
 };
 
-/** One cluster entry of the Kubernetes plugin's config for a sandbox, with a service-account token. */
+/**
+ * One cluster entry of the Kubernetes plugin's config for a sandbox, with a service-account token:
+ * cluster-admin's, or with FERRY_E2E_BACKEND_IDENTITY=chart the Helm chart's backend account
+ * (charts/ferry installed into the sandbox; see ./ferryChart.ts).
+ */
 export async function sandboxCluster(sandbox: Sandbox, name = 'sandbox') {
-  const { token } = await createServiceAccountToken(sandbox);
+  const token = await backendToken(sandbox);
   const cluster = sandbox.kubeConfig.getCurrentCluster()!;
   const caData = cluster.caData ?? fs.readFileSync(cluster.caFile!).toString('base64');
   return {
@@ -69,6 +76,32 @@ export async function sandboxClusterConfig(
       { type: 'config', clusters: [await sandboxCluster(sandbox), ...extraClusters] },
     ],
   };
+}
+
+/**
+ * What Ferry needs to work on a real-node sandbox: the datamover image from the sandbox registry
+ * (datamover Jobs are real containers), and that registry, which listens on the node bridge's
+ * address rather than loopback, reached over plain HTTP (image backup and restore). The
+ * filesystem target needs nothing: datamover pods mount the node's folder at the same path
+ * (hostPath), and the node is this machine.
+ */
+export function realNodeFerryConfig(sandbox: Sandbox): Record<string, unknown> {
+  if (sandbox.node !== 'real') return {};
+  return {
+    datamover: { image: sandbox.images!.datamover },
+    images: { insecureRegistries: [sandbox.registry!.host] },
+  };
+}
+
+/** Merges configuration objects key by key (objects merged, anything else replaced). */
+function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    const bothObjects = [current, value].every(v => typeof v === 'object' && v !== null && !Array.isArray(v));
+    merged[key] = bothObjects ? mergeConfig(current as Record<string, unknown>, value as Record<string, unknown>) : value;
+  }
+  return merged;
 }
 
 /** A Backstage backend with Ferry's plugin against the sandbox, storing into `repositoryDir`. */
@@ -105,11 +138,14 @@ export async function startFerryBackend(options: {
             options.withCluster === false
               ? { clusterLocatorMethods: [{ type: 'config', clusters: [] }] }
               : ((await sandboxClusterConfig(options.sandbox, options.extraClusters)) as JsonObject),
-          ferry: {
-            targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
-            datamover: { parallelism: 2 },
-            ...(options.ferry as JsonObject | undefined),
-          },
+          ferry: mergeConfig(
+            {
+              targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
+              datamover: { parallelism: 2 },
+              ...realNodeFerryConfig(options.sandbox),
+            },
+            options.ferry ?? {},
+          ) as JsonObject,
         },
       }),
     ],
