@@ -1,6 +1,6 @@
 import { requireQemu } from './qemu';
 import { makeTempDir, removeDir } from './tempDir';
-import { differentialRound, RoundReport } from './differential';
+import { differentialRound, Protection, RoundReport } from './differential';
 import { IO_MODES } from './images';
 
 const MiB = 1024 * 1024;
@@ -23,6 +23,7 @@ describe('differential rounds against qemu-img', () => {
           seed,
           dir,
           maxBytes: 24 * MiB,
+          protection: 'none',
         });
         reports.push(report);
         expect(report.states.length).toBeGreaterThanOrEqual(2);
@@ -33,6 +34,26 @@ describe('differential rounds against qemu-img', () => {
       }
     },
     120_000,
+  );
+
+  it.each([
+    [4, 'deflate'],
+    [19, 'zstd'],
+    [22, 'luks'],
+    [29, 'luks'],
+  ] as Array<[number, Protection]>)(
+    'seed %i with %s images: clean and equal to the volume (qemu-img given the passphrase), overlays minimal, read back, hydrated',
+    async (seed, protection) => {
+      const dir = await makeTempDir(`differential-${protection}-${seed}`);
+      try {
+        const report = await differentialRound({ seed, dir, maxBytes: 24 * MiB, protection });
+        expect(report.protection).toBe(protection);
+        expect(report.checks).toBe(5 * report.states.length + 4);
+      } finally {
+        await removeDir(dir);
+      }
+    },
+    180_000,
   );
 
   it('the seeds cover every I/O mode, both allocations, resizing and cluster size changes', () => {

@@ -15,7 +15,7 @@ import {
 } from './images';
 import { imageDifferences } from './imageDifferences';
 import { MemoryDiskSink } from './memory';
-import { qemuCheck, qemuIdentical } from './qemu';
+import { qemuCheck, qemuIdentical, type QemuSecret } from './qemu';
 import {
   changedVolume,
   randomResize,
@@ -33,6 +33,8 @@ const MiB = 1024 * KiB;
 export interface RoundReport {
   seed: number;
   mode: IoMode;
+  /** How our images are stored: plain, compressed or LUKS-encrypted (all layers alike). */
+  protection: Protection;
   /** Whether the writers were given the raw files' allocation (filefrag) or read everything. */
   allocation: 'filefrag' | 'read all';
   /** Per state: volume bytes, our cluster size, clusters our image stores. */
@@ -40,6 +42,10 @@ export interface RoundReport {
   /** Comparisons made, all equal. */
   checks: number;
 }
+
+export type Protection = 'none' | 'deflate' | 'zstd' | 'luks';
+export const PROTECTIONS: Protection[] = ['none', 'deflate', 'zstd', 'luks'];
+const PASSPHRASE = 'differential soak passphrase';
 
 /**
  * One seeded round of differential testing against qemu-img: a random sparse volume (holes,
@@ -53,6 +59,12 @@ export interface RoundReport {
  * chains are hydrated, into a sparse file and into a device holding other bytes, and compared
  * with the last state.
  *
+ * Our images may be compressed (deflate or zstd, a random level now and then) or encrypted
+ * (LUKS; each overlay keeps the previous image's key or gets its own): drawn from a second
+ * generator of the same seed, so the rest of a seed's round is the same with or without it
+ * (`protection: 'none'` turns it off). qemu-img then checks and compares them given the
+ * passphrase.
+ *
  * Throws an error naming the seed and the state on the first difference.
  */
 export async function differentialRound(options: {
@@ -61,9 +73,33 @@ export async function differentialRound(options: {
   dir: string;
   /** Largest volume; 80 MiB by default (more than two 32 MiB scanning windows). */
   maxBytes?: number;
+  /** 'random' (default): drawn per round; or one fixed kind. */
+  protection?: 'random' | Protection;
 }): Promise<RoundReport> {
   const { seed, dir } = options;
   const random = prng(seed);
+  const protect = prng((seed ^ 0x5bd1e995) >>> 0);
+  const protection =
+    options.protection === undefined || options.protection === 'random'
+      ? PROTECTIONS[randomInt(protect, 0, PROTECTIONS.length - 1)]
+      : options.protection;
+  const encrypted = protection === 'luks';
+  const passphrase = encrypted ? PASSPHRASE : undefined;
+  let secret: QemuSecret | undefined;
+  if (encrypted) {
+    secret = { file: path.join(dir, 'passphrase') };
+    await fs.writeFile(secret.file, PASSPHRASE, { mode: 0o600 });
+  }
+  const compression =
+    protection === 'deflate' || protection === 'zstd'
+      ? {
+          type: protection,
+          level:
+            protect() < 0.3
+              ? randomInt(protect, 1, protection === 'zstd' ? 19 : 9)
+              : undefined,
+        }
+      : undefined;
   const maxBytes = options.maxBytes ?? 80 * MiB;
   const pick = <T>(items: readonly T[]): T =>
     items[randomInt(random, 0, items.length - 1)];
@@ -73,6 +109,7 @@ export async function differentialRound(options: {
   const report: RoundReport = {
     seed,
     mode,
+    protection,
     allocation: random() < 0.5 ? 'filefrag' : 'read all',
     states: [],
     checks: 0,
@@ -112,9 +149,20 @@ export async function differentialRound(options: {
         ? await fileAllocation({ path: raw })
         : undefined;
     const ours = path.join(dir, `o${s}.qcow2`);
+    const newKey = encrypted
+      ? ({ format: 'luks', passphrase: PASSPHRASE, iterations: 1000 } as const)
+      : undefined;
     const result =
       s === 0
-        ? await writeBase({ raw, image: ours, clusterSize, allocated, ...io })
+        ? await writeBase({
+            raw,
+            image: ours,
+            clusterSize,
+            allocated,
+            compression,
+            encryption: newKey,
+            ...io,
+          })
         : await writeOverlay({
             raw,
             previous: path.join(dir, `o${s - 1}.qcow2`),
@@ -122,6 +170,10 @@ export async function differentialRound(options: {
             image: ours,
             clusterSize,
             allocated,
+            compression,
+            encryption:
+              encrypted && protect() < 0.5 ? 'previous-key' : newKey,
+            passphrase,
             ...io,
           });
     report.states.push({
@@ -130,7 +182,7 @@ export async function differentialRound(options: {
       dataClusters: result.dataClusters,
     });
 
-    const check = await qemuCheck(ours);
+    const check = await qemuCheck(ours, { secret, backingLayers: s });
     expectEqual(
       s,
       `qemu-img check: ${JSON.stringify(check)}`,
@@ -147,12 +199,15 @@ export async function differentialRound(options: {
         aFormat: 'raw',
         b: ours,
         bFormat: 'qcow2',
+        secret,
+        bBackingLayers: s,
       }),
     );
     const wrong = await imageDifferences({
       image: ours,
       now: volume.bytes,
       before: previous?.bytes,
+      passphrase,
     });
     expectEqual(s, `our image's clusters: ${wrong.join('; ')}`, !wrong.length);
 
@@ -178,7 +233,7 @@ export async function differentialRound(options: {
       expectEqual(
         s,
         `our reader over ${path.basename(image)}`,
-        await readsBack(image, volume.bytes),
+        await readsBack(image, volume.bytes, image === ours ? passphrase : undefined),
       );
     }
   }
@@ -186,7 +241,9 @@ export async function differentialRound(options: {
   // must be written there).
   const hydrated = path.join(dir, 'hydrated.raw');
   for (const image of [`o${overlays}.qcow2`, `q${overlays}.qcow2`]) {
-    const { chain, close } = await openFileChain(path.join(dir, image));
+    const { chain, close } = await openFileChain(path.join(dir, image), {
+      passphrase: image.startsWith('o') ? passphrase : undefined,
+    });
     const device = new MemoryDiskSink(
       chain.virtualSize,
       false,
@@ -233,8 +290,12 @@ export async function differentialRound(options: {
 }
 
 /** True when our reader reads `bytes` from the chain whose top is `image`. */
-async function readsBack(image: string, bytes: Uint8Array): Promise<boolean> {
-  const { chain, close } = await openFileChain(image);
+async function readsBack(
+  image: string,
+  bytes: Uint8Array,
+  passphrase?: string,
+): Promise<boolean> {
+  const { chain, close } = await openFileChain(image, { passphrase });
   try {
     return (
       chain.virtualSize === bytes.length &&

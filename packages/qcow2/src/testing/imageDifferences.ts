@@ -1,4 +1,5 @@
 import { layerExtents } from '../reader/layerExtents';
+import type { Passphrase } from '../luks/LuksKey';
 import { openFileChain } from './images';
 
 const MiB = 1024 * 1024;
@@ -24,15 +25,17 @@ export async function imageDifferences(options: {
   image: string;
   now: Uint8Array;
   before?: Uint8Array;
+  /** Opens encrypted images. */
+  passphrase?: Passphrase;
 }): Promise<string[]> {
-  const { image, now, before } = options;
+  const { image, now, before, passphrase } = options;
   if (!before)
-    return clusterDifferences(image, now, (kind, cluster) =>
+    return clusterDifferences(image, now, passphrase, (kind, cluster) =>
       kind === 'data' ? !allZero(cluster.now) : allZero(cluster.now),
     );
   const previous = new Uint8Array(now.length);
   previous.set(before.subarray(0, now.length));
-  return clusterDifferences(image, now, (kind, cluster) => {
+  return clusterDifferences(image, now, passphrase, (kind, cluster) => {
     const then = previous.subarray(cluster.offset, cluster.end);
     const same = Buffer.from(cluster.now).equals(Buffer.from(then));
     if (kind === 'unallocated') return same;
@@ -45,12 +48,13 @@ export async function imageDifferences(options: {
 async function clusterDifferences(
   image: string,
   now: Uint8Array,
+  passphrase: Passphrase | undefined,
   right: (
     kind: 'data' | 'zero' | 'unallocated',
     cluster: { offset: number; end: number; now: Uint8Array },
   ) => boolean,
 ): Promise<string[]> {
-  const { chain, close } = await openFileChain(image);
+  const { chain, close } = await openFileChain(image, { passphrase });
   const wrong: string[] = [];
   try {
     const clusterSize = chain.top.granularity;

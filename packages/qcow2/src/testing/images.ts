@@ -4,7 +4,10 @@ import { FileSink } from '../file/FileSink';
 import { fileBackingResolver } from '../file/fileBackingResolver';
 import type { ByteRange } from '../plan/segments';
 import { Qcow2Chain, type ChainPassphrase } from '../reader/Qcow2Chain';
+import type { CompressionOptions } from '../compress/clusterCodec';
+import type { Passphrase } from '../luks/LuksKey';
 import { convertRawToQcow2 } from '../writer/convertRawToQcow2';
+import type { EncryptionOptions } from '../writer/Qcow2Writer';
 import { writeOverlayFromRaw } from '../writer/writeOverlayFromRaw';
 
 /** Writes `raw` as a base image at `image` with our writer. */
@@ -17,6 +20,8 @@ export async function writeBase(options: {
   readAhead?: number;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
+  compression?: CompressionOptions;
+  encryption?: EncryptionOptions;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
   try {
@@ -29,6 +34,8 @@ export async function writeBase(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
+      compression: options.compression,
+      encryption: options.encryption,
     });
   } finally {
     await source.close();
@@ -73,9 +80,16 @@ export async function writeOverlay(options: {
   readAhead?: number;
   /** Ranges of the raw file that may hold data (the rest is not read). */
   allocated?: readonly ByteRange[];
+  compression?: CompressionOptions;
+  /** `previous-key`: the previous image's LUKS header and key (see the writer's `encryption.key`). */
+  encryption?: EncryptionOptions | 'previous-key';
+  /** Opens the previous chain when it is encrypted. */
+  passphrase?: Passphrase;
 }) {
   const source = await FileRangeSource.open({ path: options.raw });
-  const { chain, close } = await openFileChain(options.previous);
+  const { chain, close } = await openFileChain(options.previous, {
+    passphrase: options.passphrase,
+  });
   try {
     const sink = await FileSink.create({ path: options.image, sync: false });
     return await writeOverlayFromRaw({
@@ -88,6 +102,11 @@ export async function writeOverlay(options: {
       blocking: options.blocking,
       readThreads: options.readThreads,
       readAhead: options.readAhead,
+      compression: options.compression,
+      encryption:
+        options.encryption === 'previous-key'
+          ? { format: 'luks', key: chain.top.luksKey! }
+          : options.encryption,
     });
   } finally {
     await close();
