@@ -21,7 +21,7 @@ function describe(report: RoundReport): string {
   const sizes = report.states.map(s => (s.size / 1024 / 1024).toFixed(1));
   const clusters = report.states.map(s => `${s.clusterSize / 1024}K`);
   return (
-    `seed ${report.seed}: ${report.mode}, ${report.allocation}, ` +
+    `seed ${report.seed}: ${report.mode}, ${report.allocation}, ${report.protection}, ` +
     `${report.states.length} states of ${sizes.join('/')} MiB, clusters ` +
     `${clusters.join('/')}, ${report.checks} checks`
   );
