@@ -1,11 +1,45 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { mockServices } from '@backstage/backend-test-utils';
+import { LocalPostgres, localPostgresTestDatabase, startLocalPostgres } from './__testUtils__/localPostgres';
 import { openDatabase } from './migrate';
 import { OperationIndex } from './OperationIndex';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+/**
+ * SQLite, and a real PostgreSQL as production Backstage runs (Debian's postgresql on 127.0.0.1,
+ * started here unless BACKSTAGE_TEST_DATABASE_POSTGRES<major>_CONNECTION_STRING names one). The
+ * placeholder lets TestDatabases list the id now; its engine reads the variable only at the first
+ * init(), after beforeAll has put the real server's address there.
+ */
+const postgresDatabase = localPostgresTestDatabase();
+const externalPostgres = Boolean(process.env[postgresDatabase.variable]);
+if (!externalPostgres) process.env[postgresDatabase.variable] = 'postgresql://starting-in-beforeAll';
+const databases = TestDatabases.create({ ids: ['SQLITE_3', postgresDatabase.id], disableDocker: true });
+let postgres: LocalPostgres | undefined;
+
+beforeAll(async () => {
+  if (!externalPostgres) {
+    postgres = await startLocalPostgres();
+    process.env[postgresDatabase.variable] = postgres.connectionString;
+  }
+}, 120_000);
+
+// After TestDatabases' own afterAll (registered first, so run first), which drops its databases.
+afterAll(async () => {
+  await postgres?.stop();
+}, 60_000);
 
 describe('OperationIndex', () => {
+  it('runs on both SQLite and a real PostgreSQL server', async () => {
+    expect(databases.eachSupportedId()).toEqual([['SQLITE_3'], [postgresDatabase.id]]);
+    const knex = await databases.init(postgresDatabase.id);
+    const { rows } = await knex.raw('select version() as version');
+    expect(rows[0].version).toMatch(/^PostgreSQL \d+/);
+    // Ferry's migrations ran there: the index's tables exist.
+    await openDatabase(mockServices.database({ knex }));
+    const tables = await knex('information_schema.tables').where({ table_schema: 'public' }).pluck('table_name');
+    expect(tables).toEqual(expect.arrayContaining(['ferry_backups', 'ferry_restores']));
+  });
+
   it.each(databases.eachSupportedId())('lists backups newest first, paged (%p)', async id => {
     const knex = await databases.init(id);
     const index = new OperationIndex(
