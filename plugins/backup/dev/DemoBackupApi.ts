@@ -9,6 +9,7 @@ import type {
   PlatformOverview,
   RestoreDetail,
   RestoreImagePlan,
+  RestoreOptions,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
@@ -391,6 +392,17 @@ export class DemoBackupApi implements BackupApi {
 
   async listClusters(): Promise<ListClustersResponse> {
     return { items: [{ name: 'production' }, { name: 'sandbox' }, { name: 'staging' }] };
+  }
+
+  /** All permissions are allowed in the dev app: an administrator's options. */
+  async getRestoreOptions(): Promise<RestoreOptions> {
+    return {
+      cluster: 'sandbox',
+      namespace: 'shop',
+      clusters: ['production', 'sandbox', 'staging'],
+      anywhere: true,
+      privileged: true,
+    };
   }
 
   private async stream<T extends { phase: string }>(load: () => Promise<T>, options: StreamOptions<T>) {

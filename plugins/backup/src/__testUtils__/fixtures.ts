@@ -5,6 +5,7 @@ import type {
   BackupSummary,
   ListClustersResponse,
   RestoreDetail,
+  RestoreOptions,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
 
@@ -116,6 +117,20 @@ export function restoreDetail(overrides: Partial<RestoreDetail> = {}): RestoreDe
 /** `GET /clusters` naming the given clusters. */
 export function clusterList(...names: string[]): ListClustersResponse {
   return { items: names.map(name => ({ name })) };
+}
+
+/** `GET …/restore-options` of a service owner of Shop: its own namespace and cluster only. */
+export const ownerRestoreOptions: RestoreOptions = {
+  cluster: 'sandbox',
+  namespace: 'shop',
+  clusters: ['sandbox'],
+  anywhere: false,
+  privileged: false,
+};
+
+/** `GET …/restore-options` of an administrator: any namespace, the given clusters, privileged. */
+export function adminRestoreOptions(...clusters: string[]): RestoreOptions {
+  return { cluster: 'sandbox', namespace: 'shop', clusters, anywhere: true, privileged: true };
 }
 
 /** A ResponseError as the backend sends it (Backstage's error body). */

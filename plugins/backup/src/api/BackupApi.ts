@@ -12,6 +12,7 @@ import type {
   ListRestoresResponse,
   PlatformOverview,
   RestoreDetail,
+  RestoreOptions,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
@@ -64,6 +65,8 @@ export interface BackupApi {
   getPlatformOverview(): Promise<PlatformOverview>;
   /** The configured clusters a restore may name (`GET /clusters`). */
   listClusters(): Promise<ListClustersResponse>;
+  /** Where the signed-in user may restore the entity's backups (`GET …/restore-options`). */
+  getRestoreOptions(entity: CompoundEntityRef): Promise<RestoreOptions>;
 }
 
 export const backupApiRef = createApiRef<BackupApi>({ id: 'plugin.backup.api' });

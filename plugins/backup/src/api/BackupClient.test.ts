@@ -68,19 +68,21 @@ describe('BackupClient', () => {
     expect(fetch.mock.calls[0][1]?.method).toBe('DELETE');
   });
 
-  it('reads status, plan, restore details, the platform overview and the clusters from their routes', async () => {
+  it('reads status, plan, restore details, the platform overview, the clusters and the restore options from their routes', async () => {
     const { api, fetch } = client(() => json({}));
     await api.getStatus(shop);
     await api.getPlan(shop);
     await api.getRestore(shop, 'r1');
     await api.getPlatformOverview();
     await api.listClusters();
+    await api.getRestoreOptions({ kind: 'Component', namespace: 'Default', name: 'Shop' });
     expect(fetch.mock.calls.map(call => call[0])).toEqual([
       `${baseUrl}/entities/component/default/shop/status`,
       `${baseUrl}/entities/component/default/shop/plan`,
       `${baseUrl}/entities/component/default/shop/restores/r1`,
       `${baseUrl}/platform`,
       `${baseUrl}/clusters`,
+      `${baseUrl}/entities/component/default/shop/restore-options`,
     ]);
   });
 

@@ -13,6 +13,7 @@ import type {
   ListRestoresResponse,
   PlatformOverview,
   RestoreDetail,
+  RestoreOptions,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
@@ -96,6 +97,10 @@ export class BackupClient implements BackupApi {
 
   listClusters(): Promise<ListClustersResponse> {
     return this.request('/clusters');
+  }
+
+  getRestoreOptions(entity: CompoundEntityRef): Promise<RestoreOptions> {
+    return this.request(`${entityPath(entity)}/restore-options`);
   }
 
   private async request<T>(

@@ -12,6 +12,8 @@ export const MapEditor = (props: {
   toLabel: string;
   rows: MapRow[];
   errors: RestoreFormErrors;
+  /** A sentence under the label, e.g. where this user may map to. */
+  help?: string;
   onChange: (rows: MapRow[]) => void;
 }) => {
   const update = (index: number, row: Partial<MapRow>) =>
@@ -19,6 +21,11 @@ export const MapEditor = (props: {
   return (
     <Box mb={2}>
       <Typography variant="subtitle2">{props.label}</Typography>
+      {props.help && (
+        <Typography variant="body2" color="textSecondary">
+          {props.help}
+        </Typography>
+      )}
       {props.rows.map((row, index) => (
         <Box key={index} display="flex" alignItems="flex-start" style={{ gap: 8 }} mt={1}>
           <TextField

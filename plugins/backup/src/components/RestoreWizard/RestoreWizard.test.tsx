@@ -3,9 +3,10 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { BackupApi } from '../../api/BackupApi';
 import {
+  adminRestoreOptions,
   backupSummary,
-  clusterList,
   GiB,
+  ownerRestoreOptions,
   responseError,
   restoreDetail,
   restoreSummary,
@@ -72,23 +73,29 @@ const withoutImageRestore: DryRunResult = {
   ],
 };
 
-/** Renders the wizard for backup b1 (taken from sandbox/shop); the clusters default to two. */
+/**
+ * Renders the wizard for backup b1 (taken from sandbox/shop); the user is an administrator of two
+ * clusters unless `getRestoreOptions` says otherwise.
+ */
 async function render(api: Partial<BackupApi>, options: { deny?: string[] } = {}) {
   const callbacks = { onClose: jest.fn(), onCreated: jest.fn() };
-  const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox'));
+  const getRestoreOptions = jest.fn().mockResolvedValue(adminRestoreOptions('production', 'sandbox'));
   await renderWithApis(
     <RestoreWizard entity={shop} backup={backupSummary({ id: 'b1' })} {...callbacks} />,
-    { api: { listClusters, ...api }, ...options },
+    { api: { getRestoreOptions, ...api }, ...options },
   );
   return callbacks;
 }
 
-/** The target cluster select, once the clusters are loaded. */
+/** The target cluster select, once the restore options are loaded (and it can be chosen). */
 async function clusterSelect() {
   const select = screen.getByRole('button', { name: /target cluster/i });
   await waitFor(() => expect(select).not.toHaveAttribute('aria-disabled'));
   return select;
 }
+
+/** The note that says where this user may restore, once the options are loaded. */
+const targetNote = () => screen.findByText(/You may restore/);
 
 /** The options of the target cluster select, as shown. */
 async function clusterOptions() {
@@ -252,40 +259,93 @@ describe('RestoreWizard', () => {
     expect(createRestore).toHaveBeenCalledTimes(1);
   });
 
-  it('warns that restoring elsewhere needs backup.restore.anywhere', async () => {
-    await render({}, { deny: ['backup.restore.anywhere'] });
-    expect(screen.queryByText(/may be refused/)).not.toBeInTheDocument();
-    await type(/target namespace/i, 'shop-2');
-    expect(await screen.findByText(/may be refused/)).toHaveTextContent('(backup.restore.anywhere)');
+  it("offers a service owner only the entity's namespace and cluster, and says why", async () => {
+    const createRestore = jest.fn().mockResolvedValue(preview);
+    const getRestoreOptions = jest.fn().mockResolvedValue({ ...ownerRestoreOptions, namespace: 'shop-prod' });
+    await render({ createRestore, getRestoreOptions });
+    expect(await targetNote()).toHaveTextContent(
+      "You may restore shop's backups only into sandbox / shop-prod, where shop runs: a service owner restores into their own application's namespace. Restoring into another namespace or cluster needs the backup.restore.anywhere permission (platform administrators).",
+    );
+    expect(getRestoreOptions).toHaveBeenCalledWith(shopRef);
+    // The only choice, shown and not editable: the entity's namespace, not the backup's.
+    expect(screen.getByLabelText(/target namespace/i)).toHaveValue('shop-prod');
+    expect(screen.getByLabelText(/target namespace/i)).toBeDisabled();
+    const cluster = screen.getByRole('button', { name: /target cluster/i });
+    expect(cluster).toHaveTextContent('sandbox');
+    expect(cluster).toHaveAttribute('aria-disabled', 'true');
+
+    // The transforms step says what their patches may change, and where a namespace map may go.
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    const rules = screen.getByRole('alert', { name: 'fields you may patch' });
+    expect(rules).toHaveTextContent('Your patches may change only what a service owner may change');
+    expect(within(rules).getAllByRole('listitem').map(item => item.textContent)).toEqual([
+      'labels and annotations (metadata.labels, metadata.annotations)',
+      'spec.replicas of Deployments, StatefulSets, ReplicaSets and ReplicationControllers',
+      "a container's or init container's image, command, args, env, envFrom, resources and imagePullPolicy",
+      "a pod template's labels and annotations",
+      "a claim's (or a StatefulSet claim template's) storageClassName and resources",
+      'ConfigMap data and binaryData, Secret data and stringData',
+    ]);
+    expect(rules).toHaveTextContent(/securityContext.*needs the backup\.restore\.privileged permission/);
+    expect(
+      screen.getByText('You may map only into shop-prod: other namespaces need the backup.restore.anywhere permission.'),
+    ).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    await waitFor(() =>
+      expect(createRestore).toHaveBeenCalledWith(
+        shopRef,
+        expect.objectContaining({ cluster: 'sandbox', namespace: 'shop-prod', dryRun: true }),
+      ),
+    );
+  });
+
+  it('lets an administrator type any namespace and pick any configured cluster', async () => {
+    const createRestore = jest.fn().mockResolvedValue(preview);
+    await render({ createRestore, getRestoreOptions: jest.fn().mockResolvedValue(adminRestoreOptions('production', 'sandbox', 'staging')) });
+    expect(await targetNote()).toHaveTextContent(
+      'You may restore into any namespace, in any of the configured clusters (production, sandbox, staging): you have the backup.restore.anywhere permission. shop runs in sandbox / shop.',
+    );
+    expect(await clusterOptions()).toEqual(['production', 'sandbox', 'staging']);
+    await userEvent.click(screen.getByRole('option', { name: 'staging' }));
+    expect(screen.getByLabelText(/target namespace/i)).toBeEnabled();
+    await type(/target namespace/i, 'shop-copy');
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    expect(screen.queryByRole('alert', { name: 'fields you may patch' })).not.toBeInTheDocument();
+    expect(screen.getByText(/You may patch any field \(backup\.restore\.privileged\), except/)).toBeInTheDocument();
+    expect(screen.queryByText(/You may map only into/)).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    await waitFor(() =>
+      expect(createRestore).toHaveBeenCalledWith(
+        shopRef,
+        expect.objectContaining({ cluster: 'staging', namespace: 'shop-copy', dryRun: true }),
+      ),
+    );
   });
 
   describe('target cluster', () => {
-    it('is a select of the configured clusters, the backup\'s own chosen', async () => {
-      const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox', 'staging'));
-      await render({ listClusters });
+    it("is a select of the clusters this user may restore into, the backup's own chosen", async () => {
+      const getRestoreOptions = jest.fn().mockResolvedValue(adminRestoreOptions('production', 'sandbox', 'staging'));
+      await render({ getRestoreOptions });
       expect(await clusterSelect()).toHaveTextContent('sandbox');
-      expect(screen.getByText('The backup was taken from sandbox')).toBeInTheDocument();
+      expect(screen.getByText('The backup was taken from sandbox / shop')).toBeInTheDocument();
       expect(await clusterOptions()).toEqual(['production', 'sandbox', 'staging']);
-      expect(listClusters).toHaveBeenCalledTimes(1);
+      expect(getRestoreOptions).toHaveBeenCalledTimes(1);
     });
 
-    it('adds the backup\'s cluster when it is not configured, and marks it', async () => {
-      await render({ listClusters: jest.fn().mockResolvedValue(clusterList('production')) });
+    it("adds the backup's cluster when it is not configured, and marks it", async () => {
+      await render({ getRestoreOptions: jest.fn().mockResolvedValue(adminRestoreOptions('production')) });
       expect(await clusterSelect()).toHaveTextContent('sandbox (not configured)');
       expect(await clusterOptions()).toEqual(['production', 'sandbox (not configured)']);
     });
 
-    it('restores into the chosen cluster, noting that it may be refused', async () => {
+    it('keeps the choice when going back, without loading the options again', async () => {
       const createRestore = jest.fn().mockResolvedValue(preview);
-      const listClusters = jest.fn().mockResolvedValue(clusterList('production', 'sandbox'));
-      await render({ createRestore, listClusters }, { deny: ['backup.restore.anywhere'] });
-      expect(await clusterOptions()).toEqual(['production', 'sandbox']);
-      expect(screen.queryByText(/may be refused/)).not.toBeInTheDocument();
+      const getRestoreOptions = jest.fn().mockResolvedValue(adminRestoreOptions('production', 'sandbox'));
+      await render({ createRestore, getRestoreOptions });
+      await clusterOptions();
       await userEvent.click(screen.getByRole('option', { name: 'production' }));
       expect(await clusterSelect()).toHaveTextContent('production');
-      expect(await screen.findByText(/may be refused/)).toHaveTextContent(
-        'Restoring outside sandbox / shop may be refused',
-      );
       await userEvent.click(screen.getByRole('button', { name: 'Next' }));
       await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
       await waitFor(() =>
@@ -294,29 +354,27 @@ describe('RestoreWizard', () => {
           expect.objectContaining({ cluster: 'production', namespace: 'shop', dryRun: true }),
         ),
       );
-      // Back to the target step: the choice is kept and the clusters are not loaded again.
       await userEvent.click(screen.getByRole('button', { name: 'Back' }));
       await userEvent.click(screen.getByRole('button', { name: 'Back' }));
       expect(await clusterSelect()).toHaveTextContent('production');
-      expect(listClusters).toHaveBeenCalledTimes(1);
+      expect(getRestoreOptions).toHaveBeenCalledTimes(1);
     });
 
-    it('falls back to a text field with the error when the clusters cannot be loaded', async () => {
-      const error = await responseError(500, 'Error', 'cluster registry unavailable');
+    it('falls back to text fields with the error when the options cannot be loaded', async () => {
+      const error = await responseError(500, 'Error', 'catalog unavailable');
       const createRestore = jest.fn().mockResolvedValue(preview);
-      await render(
-        { createRestore, listClusters: jest.fn().mockRejectedValue(error) },
-        { deny: ['backup.restore.anywhere'] },
-      );
+      await render({ createRestore, getRestoreOptions: jest.fn().mockRejectedValue(error) });
       expect(
-        await screen.findByText(/could not load the configured clusters \(cluster registry unavailable\)/i),
-      ).toHaveTextContent('The backup was taken from sandbox');
+        await screen.findByText(/could not load where you may restore \(catalog unavailable\)/i),
+      ).toHaveTextContent('The backup was taken from sandbox / shop');
+      expect(screen.queryByText(/You may restore/)).not.toBeInTheDocument();
       const field = screen.getByLabelText(/target cluster/i);
       expect(field).toHaveValue('sandbox');
       expect(field).toHaveAttribute('id', 'restore-cluster');
       await type(/target cluster/i, 'staging');
-      expect(await screen.findByText(/may be refused/)).toBeInTheDocument();
       await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+      // Unknown privileges: no note rather than a wrong one; the backend decides at the preview.
+      expect(screen.queryByRole('alert', { name: 'fields you may patch' })).not.toBeInTheDocument();
       await userEvent.click(screen.getByRole('button', { name: 'Preview' }));
       await waitFor(() =>
         expect(createRestore).toHaveBeenCalledWith(

@@ -14,15 +14,13 @@ import {
 } from '@material-ui/core';
 import {
   BackupSummary,
-  backupRestoreAnywherePermission,
   DryRunResult,
   RestoreRequest,
   RestoreSummary,
 } from '@ferry/plugin-backup-common';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { backupApiRef } from '../../api/BackupApi';
-import { useActionPermission } from '../../hooks/useActionPermission';
 import { useEntityTabLink } from '../../hooks/useEntityTabLink';
 import { ApiErrorPanel } from '../ApiErrorPanel';
 import { RestoreDetailView } from '../RestoreDetail';
@@ -53,15 +51,18 @@ export const RestoreWizard = (props: {
   const api = useApi(backupApiRef);
   const entityRef = useMemo(() => getCompoundEntityRef(props.entity), [props.entity]);
   const restoresLink = useEntityTabLink(props.entity, 'restores');
-  const anywhere = useActionPermission({
-    permission: backupRestoreAnywherePermission,
-    action: 'restore into another namespace or cluster',
-  });
-  // Loaded once for the wizard (the target step unmounts on Next); async so that a missing or
-  // throwing client method rejects instead of throwing in the effect.
-  const clusters = useAsync(async () => api.listClusters(), [api]);
+  // Where this user may restore: loaded once for the wizard (the target step unmounts on Next);
+  // async so that a missing or throwing client method rejects instead of throwing in the effect.
+  const targets = useAsync(async () => api.getRestoreOptions(entityRef), [api, entityRef]);
   const [step, setStep] = useState(0);
   const [form, setForm] = useState<RestoreForm>(() => initialRestoreForm(props.backup));
+  // Without backup.restore.anywhere, the entity's own namespace and cluster are the only choice.
+  useEffect(() => {
+    const options = targets.value;
+    if (options && !options.anywhere) {
+      setForm(current => ({ ...current, cluster: options.cluster, namespace: options.namespace }));
+    }
+  }, [targets.value]);
   const [errors, setErrors] = useState<RestoreFormErrors>({});
   const [preview, setPreview] = useState<Preview>({ state: 'idle' });
   const [creating, setCreating] = useState<{ error?: Error; busy: boolean }>({ busy: false });
@@ -124,12 +125,8 @@ export const RestoreWizard = (props: {
             form={form}
             errors={errors}
             source={props.backup}
-            clusters={{
-              loading: clusters.loading,
-              error: clusters.error,
-              names: clusters.value?.items.map(item => item.name),
-            }}
-            elsewhereReason={anywhere.allowed || anywhere.loading ? undefined : anywhere.reason}
+            entityTitle={props.entity.metadata.title ?? props.entity.metadata.name}
+            targets={{ loading: targets.loading, error: targets.error, options: targets.value }}
             onChange={setForm}
           />
         )}
@@ -138,6 +135,7 @@ export const RestoreWizard = (props: {
             form={form}
             errors={errors}
             sourceNamespace={props.backup.namespace}
+            options={targets.value}
             onChange={setForm}
           />
         )}

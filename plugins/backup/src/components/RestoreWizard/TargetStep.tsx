@@ -9,14 +9,15 @@ import {
   TextField,
 } from '@material-ui/core';
 import { Alert } from '@material-ui/lab';
+import type { RestoreOptions } from '@ferry/plugin-backup-common';
 import { backendMessage } from '../ApiErrorPanel';
 import type { RestoreForm, RestoreFormErrors } from './restoreForm';
 
-/** `GET /clusters` as the wizard loaded it: the clusters a restore may name. */
-export interface ClusterChoices {
+/** `GET …/restore-options` as the wizard loaded it: where this user may restore. */
+export interface RestoreTargets {
   loading: boolean;
   error?: Error;
-  names?: string[];
+  options?: RestoreOptions;
 }
 
 /**
@@ -37,22 +38,48 @@ export function clusterOptions(
   return options;
 }
 
+/**
+ * Why the target is what it is, said before anything is submitted: fixed to the entity's own
+ * namespace and cluster without backup.restore.anywhere, any namespace and configured cluster with it.
+ */
+const TargetNote = (props: { entityTitle: string; options: RestoreOptions }) => {
+  const { options } = props;
+  if (!options.anywhere) {
+    return (
+      <Alert severity="info">
+        You may restore {props.entityTitle}&apos;s backups only into {options.cluster} /{' '}
+        {options.namespace}, where {props.entityTitle} runs: a service owner restores into their
+        own application&apos;s namespace. Restoring into another namespace or cluster needs the
+        backup.restore.anywhere permission (platform administrators).
+      </Alert>
+    );
+  }
+  return (
+    <Alert severity="info">
+      You may restore into any namespace, in any of the configured clusters (
+      {options.clusters.join(', ')}): you have the backup.restore.anywhere permission.{' '}
+      {props.entityTitle} runs in {options.cluster} / {options.namespace}.
+    </Alert>
+  );
+};
+
 /** Step 1: where to restore, what, and what to do with objects that exist. */
 export const TargetStep = (props: {
   form: RestoreForm;
   errors: RestoreFormErrors;
+  /** Where the backup was taken. */
   source: { cluster: string; namespace: string };
-  /** The configured clusters; when they could not be loaded, the cluster is a text field. */
-  clusters: ClusterChoices;
-  /** Why restoring elsewhere may be refused (no backup.restore.anywhere), if so. */
-  elsewhereReason?: string;
+  /** The entity's title, for the sentence that says where one may restore. */
+  entityTitle: string;
+  /** Where this user may restore; when it could not be loaded, both fields are free text. */
+  targets: RestoreTargets;
   onChange: (form: RestoreForm) => void;
 }) => {
-  const { form, errors, onChange } = props;
-  const elsewhere =
-    form.cluster.trim() !== props.source.cluster || form.namespace.trim() !== props.source.namespace;
-  const sourceHelp = `The backup was taken from ${props.source.cluster}`;
-  // The cluster field: a select of the configured clusters, or free text when they could not be loaded.
+  const { form, errors, onChange, targets } = props;
+  const options = targets.options;
+  /** Without backup.restore.anywhere the target is the entity's own: shown, not chosen. */
+  const fixed = Boolean(options && !options.anywhere);
+  const sourceHelp = `The backup was taken from ${props.source.cluster} / ${props.source.namespace}`;
   const clusterField = {
     id: 'restore-cluster',
     label: 'Target cluster',
@@ -62,39 +89,38 @@ export const TargetStep = (props: {
     error: Boolean(errors.cluster),
     onChange: (e: React.ChangeEvent<HTMLInputElement>) => onChange({ ...form, cluster: e.target.value }),
   };
+  const choices = options
+    ? clusterOptions(options.clusters, options.anywhere ? props.source.cluster : '', form.cluster)
+    : [{ name: form.cluster, configured: true }];
   return (
     <Box>
       <Box display="flex" style={{ gap: 16 }} mb={2}>
-        {props.clusters.error ? (
-          // Without the list, the cluster is typed as before; the backend still checks it.
+        {targets.error ? (
+          // Without the options, the target is typed as before; the backend still checks it.
           <TextField
             {...clusterField}
             helperText={
               errors.cluster ??
-              `Could not load the configured clusters (${
-                backendMessage(props.clusters.error) ?? props.clusters.error.message
-              }): type the name. ${sourceHelp}`
+              `Could not load where you may restore (${
+                backendMessage(targets.error) ?? targets.error.message
+              }): type the target, the backend checks it at the preview. ${sourceHelp}`
             }
           />
         ) : (
           <TextField
             {...clusterField}
             select
-            disabled={props.clusters.loading}
+            disabled={targets.loading || fixed}
             helperText={
               errors.cluster ??
-              (props.clusters.loading ? `Loading the configured clusters… ${sourceHelp}` : sourceHelp)
+              (targets.loading ? `Checking where you may restore… ${sourceHelp}` : sourceHelp)
             }
           >
-            {clusterOptions(props.clusters.names ?? [], props.source.cluster, form.cluster).map(
-              option => (
-                <MenuItem key={option.name} value={option.name}>
-                  {option.configured || props.clusters.loading
-                    ? option.name
-                    : `${option.name} (not configured)`}
-                </MenuItem>
-              ),
-            )}
+            {choices.map(option => (
+              <MenuItem key={option.name} value={option.name}>
+                {option.configured ? option.name : `${option.name} (not configured)`}
+              </MenuItem>
+            ))}
           </TextField>
         )}
         <TextField
@@ -103,17 +129,15 @@ export const TargetStep = (props: {
           variant="outlined"
           fullWidth
           value={form.namespace}
+          disabled={targets.loading || fixed}
           error={Boolean(errors.namespace)}
           helperText={errors.namespace ?? `The backup was taken from ${props.source.namespace}`}
           onChange={e => onChange({ ...form, namespace: e.target.value })}
         />
       </Box>
-      {elsewhere && props.elsewhereReason && (
+      {options && (
         <Box mb={2}>
-          <Alert severity="info">
-            Restoring outside {props.source.cluster} / {props.source.namespace} may be refused:{' '}
-            {props.elsewhereReason}
-          </Alert>
+          <TargetNote entityTitle={props.entityTitle} options={options} />
         </Box>
       )}
       <Box display="flex" style={{ gap: 48 }}>

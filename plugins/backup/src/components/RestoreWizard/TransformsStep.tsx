@@ -6,7 +6,9 @@ import {
   TextField,
   Typography,
 } from '@material-ui/core';
+import type { RestoreOptions } from '@ferry/plugin-backup-common';
 import { MapEditor } from './MapEditor';
+import { PatchRulesNote } from './PatchRulesNote';
 import type { RestoreForm, RestoreFormErrors } from './restoreForm';
 
 /** Step 2: transforms (maps, omissions, JSON patches) and image restore. */
@@ -15,6 +17,8 @@ export const TransformsStep = (props: {
   errors: RestoreFormErrors;
   /** The backup's namespace: the default repository is `ferry/<it>`. */
   sourceNamespace: string;
+  /** Where this user may restore and whether privileged changes are allowed (unknown: no note). */
+  options?: RestoreOptions;
   onChange: (form: RestoreForm) => void;
 }) => {
   const { form, errors, onChange } = props;
@@ -34,6 +38,11 @@ export const TransformsStep = (props: {
       />
       <MapEditor
         label="Namespace map"
+        help={
+          props.options && !props.options.anywhere
+            ? `You may map only into ${props.options.namespace}: other namespaces need the backup.restore.anywhere permission.`
+            : undefined
+        }
         field="namespaceMap"
         fromLabel="Namespace in the backup"
         toLabel="Namespace to use"
@@ -63,6 +72,11 @@ export const TransformsStep = (props: {
           onChange={e => onChange({ ...form, omitAnnotations: e.target.value })}
         />
       </Box>
+      {props.options && (
+        <Box mb={1}>
+          <PatchRulesNote privileged={props.options.privileged} />
+        </Box>
+      )}
       <TextField
         id="restore-patches"
         label="JSON patches (optional)"
