@@ -144,6 +144,7 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
       images.push(image);
       values[`${component}.image`] = image.reference;
     }
+    values['web.port'] = '8080'; // busybox httpd runs as a user that cannot bind port 80
   } else if (sandbox.registry) {
     for (const [component, repository] of Object.entries(demoImages)) {
       const image = await pushTestImage(sandbox.registry, { repository, tag: '1.0' });
