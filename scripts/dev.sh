@@ -44,7 +44,7 @@ done
 if curl -sf http://localhost:3000 >/dev/null 2>&1; then
   echo
   echo "  Ferry is running: http://localhost:3000/catalog/default/component/shop/backups"
-  echo "  (sign in as Guest; Ctrl-C stops everything)"
+  echo "  (sign in as Service owner or as Platform administrator: README, \"Two commands\"; Ctrl-C stops everything)"
   echo
 else
   echo "[ferry dev] Backstage did not answer within 5 minutes; see .ferry/backend.log and .ferry/app.log"

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { openAsGuest, screenshot } from '../support/browser';
+import { launchChromium, openAs, screenshot } from '../support/browser';
 import { repoRoot } from '../support/repoRoot';
 import { RunningBackstage, startBackstage } from '../support/startBackstage';
 
@@ -18,12 +18,19 @@ jest.setTimeout(600_000);
 
 const logDir = path.join(repoRoot, 'test-results/browser-backup-restore');
 
-describe('a service owner backs up and restores the demo app in the browser', () => {
+/**
+ * The README's first flows ("Two commands"), as written, for the user each names: the service
+ * owner backs Shop up and restores what was deleted into Shop's own namespace (the only target
+ * the wizard offers them); the platform administrator restores Shop into a new namespace.
+ */
+describe("the README's first flows in the browser, as the service owner and as the platform administrator", () => {
   let sandbox: Sandbox;
   let repositoryDir: string;
   let backstage: RunningBackstage;
   let browser: Browser;
-  let page: Page;
+  /** Signed in as the service owner (team-shop) and as the platform administrator (platform-team). */
+  let owner: Page;
+  let admin: Page;
 
   beforeAll(async () => {
     sandbox = await startSandbox({
@@ -41,6 +48,7 @@ describe('a service owner backs up and restores the demo app in the browser', ()
       appPort: 3320,
       backendPort: 7320,
       logDir,
+      // The demo's own users and permissions (app-config.yaml): no test-only administrators.
       extraConfig: {
         kubernetes: {
           serviceLocatorMethod: { type: 'multiTenant' },
@@ -59,14 +67,12 @@ describe('a service owner backs up and restores the demo app in the browser', ()
             },
           ],
         },
-        ferry: {
-          targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }],
-          // The guest restores into a new namespace: an administrator's permission.
-          permissions: { adminRefs: ['user:default/guest'] },
-        },
+        ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] },
       },
     });
-    ({ browser, page } = await openAsGuest(backstage.appUrl));
+    browser = await launchChromium();
+    owner = await openAs(browser, backstage.appUrl, 'Service owner');
+    admin = await openAs(browser, backstage.appUrl, 'Platform administrator');
   });
 
   afterAll(async () => {
@@ -76,36 +82,74 @@ describe('a service owner backs up and restores the demo app in the browser', ()
     if (repositoryDir) await fs.rm(repositoryDir, { recursive: true, force: true });
   });
 
-  it('backs up from the Backups tab and watches it complete', async () => {
-    await page.goto(`${backstage.appUrl}/catalog/default/component/shop/backups`);
-    await page.getByText('No backups yet for Shop').waitFor();
-    await screenshot(page, 'flow-01-no-backups');
-    await page.getByRole('button', { name: /back up now/i }).first().click();
-    const completed = page.getByRole('cell').getByText('Completed', { exact: true }).first();
+  it('the service owner backs up Shop from the Backups tab and watches it complete', async () => {
+    await owner.goto(`${backstage.appUrl}/catalog/default/component/shop/backups`);
+    await owner.getByText('No backups yet for Shop').waitFor();
+    await screenshot(owner, 'flow-01-no-backups');
+    await owner.getByRole('button', { name: /back up now/i }).first().click();
+    const completed = owner.getByRole('cell').getByText('Completed', { exact: true }).first();
     await completed.waitFor({ timeout: 120_000 });
     expect(await completed.isVisible()).toBe(true);
-    await screenshot(page, 'flow-02-backup-completed');
+    await screenshot(owner, 'flow-02-backup-completed');
   });
 
-  it('restores into a new namespace through the wizard, with a dry-run preview', async () => {
-    await page.locator('[aria-label^="restore "]').first().click();
-    const wizard = page.getByRole('dialog');
+  it("the service owner restores a deleted ConfigMap into Shop's own namespace, the only target offered", async () => {
+    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+    const original = await core.readNamespacedConfigMap({ namespace: 'demo', name: 'demo-config' });
+    await core.deleteNamespacedConfigMap({ namespace: 'demo', name: 'demo-config' });
+
+    await owner.locator('[aria-label^="restore "]').first().click();
+    const wizard = owner.getByRole('dialog');
+    const note = wizard.getByText(/You may restore Shop's backups only into sandbox \/ demo/);
+    await note.waitFor();
+    expect(await note.textContent()).toContain('needs the backup.restore.anywhere permission');
+    const namespace = wizard.getByLabel('Target namespace');
+    expect(await namespace.inputValue()).toBe('demo');
+    expect(await namespace.isDisabled()).toBe(true);
+    await screenshot(owner, 'flow-03-owner-wizard-target');
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    const rules = wizard.getByRole('alert', { name: 'fields you may patch' });
+    expect(await rules.textContent()).toContain('Your patches may change only what a service owner may change');
+    await screenshot(owner, 'flow-03b-owner-wizard-transforms');
+    await wizard.getByRole('button', { name: 'Preview' }).click();
+    // Everything else exists and is skipped (the default): only the deleted ConfigMap is created.
+    await wizard.getByText('1 to create').waitFor({ timeout: 60_000 });
+    const created = wizard.getByRole('table', { name: 'objects' }).getByRole('row').filter({ hasText: 'demo-config' });
+    expect(await created.textContent()).toMatch(/Create.*ConfigMap.*demo-config/i);
+    await screenshot(owner, 'flow-04-owner-dry-run');
+    await wizard.getByRole('button', { name: 'Restore', exact: true }).click();
+    const done = wizard.getByText('Completed', { exact: true }).first();
+    await done.waitFor({ timeout: 240_000 });
+    await screenshot(owner, 'flow-05-owner-restore-completed');
+
+    const restored = await core.readNamespacedConfigMap({ namespace: 'demo', name: 'demo-config' });
+    expect(restored.data).toEqual(original.data);
+    expect(restored.metadata?.uid).not.toBe(original.metadata?.uid);
+    await owner.keyboard.press('Escape');
+  });
+
+  it('the platform administrator restores the backup into a new namespace, with a dry-run preview', async () => {
+    await admin.goto(`${backstage.appUrl}/catalog/default/component/shop/backups`);
+    await admin.getByRole('cell').getByText('Completed', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await admin.locator('[aria-label^="restore "]').first().click();
+    const wizard = admin.getByRole('dialog');
+    await wizard.getByText(/You may restore into any namespace/).waitFor();
     await wizard.getByLabel('Target namespace').fill('demo-restored');
-    await screenshot(page, 'flow-03-wizard-target');
+    await screenshot(admin, 'flow-06-admin-wizard-target');
     await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByRole('button', { name: 'Preview' }).click();
     const toCreate = wizard.getByText(/\d+ to create/);
     await toCreate.waitFor({ timeout: 60_000 });
     expect(Number((await toCreate.textContent())!.split(' ')[0])).toBeGreaterThan(5);
-    await screenshot(page, 'flow-04-dry-run-preview');
+    await screenshot(admin, 'flow-07-admin-dry-run-preview');
     // The image plan sits below the objects: scrolled into view for its own screenshot.
     await wizard.getByRole('table', { name: 'images' }).scrollIntoViewIfNeeded();
-    await screenshot(page, 'flow-04b-dry-run-images');
+    await screenshot(admin, 'flow-07b-admin-dry-run-images');
     await wizard.getByRole('button', { name: 'Restore', exact: true }).click();
     const done = wizard.getByText('Completed', { exact: true }).first();
     await done.waitFor({ timeout: 240_000 });
     expect(await done.isVisible()).toBe(true);
-    await screenshot(page, 'flow-05-restore-completed');
+    await screenshot(admin, 'flow-08-admin-restore-completed');
 
     const apps = sandbox.kubeConfig.makeApiClient(AppsV1Api);
     const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
@@ -123,14 +167,16 @@ describe('a service owner backs up and restores the demo app in the browser', ()
       const restored = await fs.readFile(await sandbox.claimVolumePath({ namespace: 'demo-restored', claim: claim.metadata!.name! }));
       expect(restored.equals(original)).toBe(true);
     }
+    await admin.keyboard.press('Escape');
   });
 
-  it('lists the restore in the Restores tab', async () => {
-    await page.keyboard.press('Escape');
-    await page.goto(`${backstage.appUrl}/catalog/default/component/shop/restores`);
-    const row = page.getByText('sandbox / demo-restored').first();
-    await row.waitFor();
-    expect(await row.isVisible()).toBe(true);
-    await screenshot(page, 'flow-06-restores-tab');
+  it('lists both restores in the Restores tab', async () => {
+    await owner.goto(`${backstage.appUrl}/catalog/default/component/shop/restores`);
+    for (const target of ['sandbox / demo-restored', 'sandbox / demo']) {
+      const row = owner.getByRole('cell', { name: target, exact: true }).first();
+      await row.waitFor();
+      expect(await row.isVisible()).toBe(true);
+    }
+    await screenshot(owner, 'flow-09-restores-tab');
   });
 });

@@ -59,17 +59,17 @@ export const PlatformPageNotAllowed = (props: { reason?: string }) => (
     title="The platform overview is for Ferry's administrators"
     description={
       <>
-        <Typography variant="body1" component="span" paragraph>
+        <Typography variant="body1" component="span" display="block" paragraph>
           It shows every target, policy and component of the catalog, so it needs the
           backup.admin.read permission. Your Backstage's permission policy decides who has it; in
           Ferry's demo policy, members of a group listed in ferry.permissions.adminRefs
           (app-config.yaml).
         </Typography>
-        <Typography variant="body1" component="span" paragraph>
+        <Typography variant="body1" component="span" display="block" paragraph>
           The backups of the components you own are on each component's Backups and Restores tabs.
         </Typography>
         {props.reason && (
-          <Typography variant="body2" component="span" color="textSecondary">
+          <Typography variant="body2" component="span" display="block" color="textSecondary">
             {props.reason}
           </Typography>
         )}
