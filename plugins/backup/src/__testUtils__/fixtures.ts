@@ -3,7 +3,6 @@ import { ResponseError } from '@backstage/errors';
 import type {
   BackupDetail,
   BackupSummary,
-  ListClustersResponse,
   RestoreDetail,
   RestoreOptions,
   RestoreSummary,
@@ -112,11 +111,6 @@ export function restoreDetail(overrides: Partial<RestoreDetail> = {}): RestoreDe
     failures: [],
     ...overrides,
   };
-}
-
-/** `GET /clusters` naming the given clusters. */
-export function clusterList(...names: string[]): ListClustersResponse {
-  return { items: names.map(name => ({ name })) };
 }
 
 /** `GET …/restore-options` of a service owner of Shop: its own namespace and cluster only. */
