@@ -41,7 +41,7 @@ let incrementalId: string;
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 /** Each timeline entry (mostly written when its step ended) in seconds after the first one. */
-const stepStarts = (timeline: Array<{ time: string; step: string }>) =>
+const timelineOffsets = (timeline: Array<{ time: string; step: string }>) =>
   timeline.map(e => `${e.step} +${((Date.parse(e.time) - Date.parse(timeline[0].time)) / 1000).toFixed(1)}`).join(', ');
 
 async function statesOf(namespace: string): Promise<Map<string, DemoTableState>> {
@@ -55,7 +55,7 @@ async function backup(type: 'full' | 'incremental') {
   const created = await request(server).post(`${shopPath}/backups`).send({ type });
   expect(created.status).toBe(201);
   const detail = await waitForOperation({ server, kind: 'backups', id: created.body.id, timeoutMs: 600_000 });
-  timings.push(`backup ${type}: ${seconds(started)} (timeline entries, s after the start: ${stepStarts(detail.timeline)})`);
+  timings.push(`backup ${type}: ${seconds(started)} (timeline entries, s after the start: ${timelineOffsets(detail.timeline)})`);
   return detail;
 }
 
@@ -66,7 +66,7 @@ async function restore(namespace: string) {
     .send({ backupId: incrementalId, namespace, readyTimeoutSeconds: 300 });
   expect(created.status).toBe(201);
   const detail = await waitForOperation({ server, kind: 'restores', id: created.body.id, timeoutMs: 600_000 });
-  timings.push(`restore into ${namespace}: ${seconds(started)} (timeline entries, s after the start: ${stepStarts(detail.timeline)})`);
+  timings.push(`restore into ${namespace}: ${seconds(started)} (timeline entries, s after the start: ${timelineOffsets(detail.timeline)})`);
   return detail;
 }
 
