@@ -103,6 +103,17 @@ function decompressOptions(input: CompressedInput) {
   return { maxOutputLength: input.clusterSize, chunkSize: input.clusterSize };
 }
 
+/**
+ * zstd: also a window of at most 4 MiB (a cluster is at most 2 MiB; zstd's own limit, 128 MiB,
+ * would let a damaged frame header make every cluster allocate that much).
+ */
+function zstdDecompressOptions(input: CompressedInput): zlib.ZstdOptions {
+  return {
+    ...decompressOptions(input),
+    params: { [zlib.constants.ZSTD_d_windowLogMax]: 22 },
+  };
+}
+
 function checked(input: CompressedInput, output: Buffer): Buffer {
   if (output.length !== input.clusterSize) {
     throw corrupt(
@@ -130,7 +141,7 @@ export function decompressClusterSync(input: CompressedInput): Buffer {
     const output =
       input.type === 'deflate'
         ? zlib.inflateRawSync(input.bytes, decompressOptions(input))
-        : zlib.zstdDecompressSync(zstdInput(input), decompressOptions(input));
+        : zlib.zstdDecompressSync(zstdInput(input), zstdDecompressOptions(input));
     return checked(input, output);
   } catch (error) {
     throw failed(input, error);
@@ -154,7 +165,7 @@ export function decompressCluster(input: CompressedInput): Promise<Buffer> {
       if (input.type === 'deflate') {
         zlib.inflateRaw(input.bytes, decompressOptions(input), done);
       } else {
-        zlib.zstdDecompress(zstdInput(input), decompressOptions(input), done);
+        zlib.zstdDecompress(zstdInput(input), zstdDecompressOptions(input), done);
       }
     } catch (error) {
       reject(failed(input, error));

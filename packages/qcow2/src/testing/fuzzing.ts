@@ -5,6 +5,7 @@ import { hydrate } from '../hydrate/hydrate';
 import type { BackingResolver } from '../io';
 import { layerExtents } from '../reader/layerExtents';
 import { Qcow2Chain } from '../reader/Qcow2Chain';
+import type { CompressionOptions } from '../compress/clusterCodec';
 import { createQcow2Writer } from '../writer/Qcow2Writer';
 import {
   MemoryDiskSink,
@@ -13,7 +14,7 @@ import {
   MemorySource,
 } from './memory';
 import { qemuImg, qemuIo } from './qemu';
-import { fillRandom, prng, randomInt } from './volumes';
+import { fillRandom, fillText, prng, randomInt } from './volumes';
 
 /*
  * Fuzzing the reader with mutated images: a corpus of valid images (ours and qemu-img's), seeded
@@ -38,12 +39,15 @@ async function ourImage(options: {
   virtualSize: number;
   seed: number;
   backing?: string;
+  /** Compressed clusters (half of the data clusters then hold text, which compresses). */
+  compression?: CompressionOptions;
 }): Promise<Uint8Array> {
   const sink = new MemorySink();
   const writer = await createQcow2Writer({
     sink,
     virtualSize: options.virtualSize,
     clusterSize: options.clusterSize,
+    compression: options.compression,
     backing: options.backing
       ? { name: options.backing, format: 'qcow2' }
       : undefined,
@@ -53,7 +57,8 @@ async function ourImage(options: {
   for (let index = 0; index < writer.geometry.clusterCount; index++) {
     const roll = random();
     if (roll < 0.3) {
-      fillRandom(random, cluster);
+      if (options.compression && roll < 0.15) fillText(random, cluster);
+      else fillRandom(random, cluster);
       await writer.writeCluster(index, cluster);
     } else if (roll < 0.4) {
       await writer.markZero(index);
@@ -86,7 +91,8 @@ async function qemuImage(options: {
 
 /**
  * The corpus: our base (4 KiB clusters) and overlay (64 KiB), a qemu-img image (4 KiB clusters,
- * data, a zero cluster, data at the end) and a qemu-img version 2 image. `dir` holds qemu-img's
+ * data, a zero cluster, data at the end), a qemu-img version 2 image, our zstd-compressed image
+ * and a qemu-img image with compressed (zlib) clusters. `dir` holds qemu-img's
  * files while they are made.
  */
 export async function fuzzCorpus(dir: string): Promise<FuzzSeed[]> {
@@ -128,6 +134,30 @@ export async function fuzzCorpus(dir: string): Promise<FuzzSeed[]> {
       options: 'compat=0.10,cluster_size=8192',
       size: '1M',
       writes: ['write -P 0x71 0 24k', 'write -P 0x72 600k 8k'],
+    }),
+  });
+  // Appended after the first four so that their mutations stay the same for the same seed.
+  seeds.push({
+    name: 'our zstd-compressed image, 4K clusters',
+    bytes: await ourImage({
+      clusterSize: 4 * KiB,
+      virtualSize: MiB,
+      seed: 3,
+      compression: { type: 'zstd' },
+    }),
+  });
+  seeds.push({
+    name: 'qemu image with compressed (zlib) clusters',
+    bytes: await qemuImage({
+      path: path.join(dir, 'compressed.qcow2'),
+      options: 'cluster_size=8192',
+      size: '1M',
+      writes: [
+        'write -c -P 0x41 0 8k',
+        'write -c -P 0x42 64k 16k',
+        'write -P 0x43 200k 8k',
+        'write -c -P 0x44 1016k 8k',
+      ],
     }),
   });
   return seeds;
