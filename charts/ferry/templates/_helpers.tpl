@@ -13,12 +13,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- .Values.namespace.name | default .Release.Namespace -}}
 {{- end }}
 
-{{/* The datamover image reference: repository@digest, else repository:tag. */}}
+{{/* The datamover image reference. */}}
 {{- define "ferry.datamoverImage" -}}
-{{- $image := .Values.datamover.image -}}
-{{- if $image.digest -}}
-{{- printf "%s@%s" (required "datamover.image.repository is required" $image.repository) $image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" (required "datamover.image.repository is required" $image.repository) (required "datamover.image.tag or digest is required" (toString $image.tag)) -}}
-{{- end -}}
+{{- required "datamover.image is required: the datamover image your cluster pulls (packages/datamover/Dockerfile)" .Values.datamover.image -}}
 {{- end }}

@@ -182,7 +182,7 @@ describe('charts/ferry, statically', () => {
     await expect(run('bash', [path.join(repoRoot, 'scripts/sync-chart-crds.sh'), '--check'])).resolves.toBeDefined();
   });
 
-  it('renders the optional VolumeSnapshotClass, extra rules and a digest-pinned datamover image from values', async () => {
+  it('renders the optional VolumeSnapshotClass, extra rules and the datamover image from values', async () => {
     const { stdout } = await run(binaryPath('helm'), [
       'template', 'ferry', ferryChartDir, '--namespace', 'ferry-system',
       '--set', 'volumeSnapshotClass.create=true', '--set', 'volumeSnapshotClass.driver=ebs.csi.aws.com',
@@ -190,7 +190,7 @@ describe('charts/ferry, statically', () => {
       '--set', 'backend.rbac.extraRules[0].apiGroups[0]=postgresql.cnpg.io',
       '--set', 'backend.rbac.extraRules[0].resources[0]=clusters',
       '--set', 'backend.rbac.extraRules[0].verbs={get,list}',
-      '--set', 'datamover.image.digest=sha256:0123',
+      '--set', 'datamover.image=registry.example.com/ferry/datamover@sha256:0123',
     ]);
     const objects = parseAllDocuments(stdout).map(d => d.toJS()).filter(Boolean);
     const snapshotClass = objects.find(o => o.kind === 'VolumeSnapshotClass');
@@ -202,7 +202,7 @@ describe('charts/ferry, statically', () => {
     const backendRole = objects.find(o => o.kind === 'ClusterRole' && o.metadata.name === 'ferry-backend');
     expect(backendRole.rules).toContainEqual({ apiGroups: ['postgresql.cnpg.io'], resources: ['clusters'], verbs: ['get', 'list'] });
     const datamover = objects.find(o => o.kind === 'ServiceAccount' && o.metadata.name === 'ferry-datamover');
-    expect(datamover.metadata.annotations['ferry.io/datamover-image']).toBe('ferry.io/datamover@sha256:0123');
+    expect(datamover.metadata.annotations['ferry.io/datamover-image']).toBe('registry.example.com/ferry/datamover@sha256:0123');
     await expect(
       run(binaryPath('helm'), ['template', 'ferry', ferryChartDir, '--set', 'volumeSnapshotClass.create=true']),
     ).rejects.toThrow(/volumeSnapshotClass.driver is required/);
