@@ -2,12 +2,18 @@
 # Installs everything Ferry needs on a fresh machine; each step is skipped when already done.
 #   Node 22 (scripts/node-env.sh), Debian packages (scripts/apt-packages.txt), npm packages,
 #   the sandbox's binaries (built from Go modules, cached by version outside the repository),
-#   the datamover bundle.
+#   the datamover bundle, the sandbox node's images (pause, datamover, demo app; cached by the
+#   digest of their inputs outside the repository). Each step prints how long it took.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/node-env.sh
-step() { printf '\n[ferry setup] %s\n' "$*"; }
+step_started=$(date +%s)
+step() {
+  [ -z "${step_name:-}" ] || printf '[ferry setup] %s: %s s\n' "$step_name" "$(( $(date +%s) - step_started ))"
+  step_name="$*"; step_started=$(date +%s)
+  printf '\n[ferry setup] %s\n' "$*"
+}
 
 step "Debian packages"
 missing=()
@@ -46,3 +52,14 @@ if [ -f packages/datamover/scripts/bundle.sh ]; then
   step "datamover bundle"
   (cd packages/datamover && PATH="$root/node_modules/.bin:$PATH" bash scripts/bundle.sh)
 fi
+
+if [ -f packages/sandbox/src/images/sandboxImages.ts ]; then
+  # Built here rather than by the first sandbox start (cold: debootstrap of two Debian roots).
+  step "sandbox node images (cached in ${FERRY_CACHE:-$HOME/.cache/ferry}/images)"
+  if [ "$(id -u)" -eq 0 ]; then
+    PATH="$root/node_modules/.bin:$PATH" nice -n 10 node packages/sandbox/bin/sandbox.cjs build-images
+  else
+    echo "skipped: building them (debootstrap) and running the sandbox's node need root"
+  fi
+fi
+step "done"

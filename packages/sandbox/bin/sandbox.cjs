@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /* eslint-disable no-console */
-// The sandbox CLI: `start` (foreground until Ctrl-C), `stop`, `build`. See ../README.md.
+// The sandbox CLI: `start` (foreground until Ctrl-C), `stop`, `build`, `build-images`. See ../README.md.
 require('@backstage/cli/config/nodeTransform.cjs');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -11,21 +11,22 @@ const packageRoot = path.resolve(__dirname, '..');
 const repoRoot = path.resolve(packageRoot, '..', '..');
 
 const usage = `usage: npm run sandbox -- <command> [options]
-  start   start the sandbox and keep it running until Ctrl-C (builds missing binaries first)
+  start   start the sandbox and keep it running until Ctrl-C (builds missing binaries first; root only):
+          control plane, S3 server, OCI registry and the real node (kubelet, containerd, runc, CNI,
+          the CSI driver sandbox.ferry.io); sandbox.json names its host address, CRI endpoint,
+          crictl command and images
             --data-dir <dir>   state folder (default .sandbox)
             --crd-dir <dir>    apply every *.yaml of <dir> (repeatable; default plugins/backup-backend/crds when present)
-            --bin-dir <dir>    prepend <dir> to PATH of datamover pods (repeatable)
             --keep             keep the state of the previous run (default: start fresh)
             --app-config <f>   when ready, write a Backstage config fragment to <f>: a Kubernetes
-                               cluster 'sandbox' (URL, CA, cluster-admin service-account token)
+                               cluster 'sandbox' (URL, CA, cluster-admin service-account token) and
+                               what Ferry needs on this node (datamover image, insecure registry)
             --cluster-name <n> name of that cluster entry (default sandbox)
-            --real-node        run pods on the real node (upstream kubelet, containerd, runc, CNI; root only)
-                               instead of the simulated one; sandbox.json names its host address,
-                               CRI endpoint and images
-            --demo             helm-install test/fixtures/charts/demo as release 'demo' in namespace 'demo'
-                               and write data into its volumes
-  stop    stop a sandbox started by 'start' in another terminal (--data-dir as above)
-  build   build the pinned binaries (scripts/build-binaries.sh)`;
+            --demo             helm-install test/fixtures/charts/demo as release 'demo' in namespace 'demo':
+                               PostgreSQL with rows in table orders, a web server, real containers
+  stop    stop a sandbox started by 'start' in another terminal, or reap one that crashed (--data-dir as above)
+  build   build the pinned binaries (scripts/build-binaries.sh)
+  build-images  build the node's images (pause, datamover, demo app), cached by their inputs`;
 
 function build() {
   const result = spawnSync('bash', [path.join(packageRoot, 'scripts', 'build-binaries.sh')], { stdio: 'inherit' });
@@ -35,10 +36,9 @@ function build() {
 async function start(values) {
   const sandboxApi = require('../src/index.ts');
   try {
-    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw', 'helm', 'kubectl'];
-    for (const name of values['real-node'] ? [...names, 'kubelet', 'crictl'] : names) {
-      sandboxApi.binaryPath(name);
-    }
+    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'versitygw', 'helm', 'kubectl', 'kubelet', 'crictl'];
+    for (const name of names) sandboxApi.binaryPath(name);
+    for (const name of ['csi-provisioner', 'csi-snapshotter', 'snapshot-controller']) sandboxApi.csiBinaryPath(name);
   } catch {
     build();
   }
@@ -49,15 +49,14 @@ async function start(values) {
     dataDir,
     reset: !values.keep,
     crdDirs,
-    binDirs: values['bin-dir'] ?? [],
     registry: true,
-    node: values['real-node'] ? 'real' : 'simulated',
+    node: 'real',
     log: message => console.log(`[sandbox] ${message}`),
   });
   const info = {
     kubeconfig: sandbox.kubeconfigPath,
     apiServer: sandbox.apiServerUrl,
-    node: sandbox.nodeName,
+    nodeName: sandbox.nodeName,
     s3: sandbox.s3 && {
       endpoint: sandbox.s3.endpoint,
       region: sandbox.s3.region,
@@ -74,8 +73,14 @@ async function start(values) {
   };
   if (values.demo) {
     console.log('[sandbox] Installing the demo app (helm release demo in namespace demo)');
+    const installed = Date.now();
     const demo = await sandboxApi.installDemoApp(sandbox);
-    console.log(`[sandbox] Demo app ready: ${demo.written.size} volumes with data`);
+    const states = await Promise.all(demo.dbPods.map(pod => demo.database.tableState({ pod })));
+    console.log(
+      `[sandbox] Demo app ready in ${((Date.now() - installed) / 1000).toFixed(1)} s: PostgreSQL in ${demo.dbPods.join(', ')} ` +
+        `(${states.map(s => s.rows).join(', ')} rows in table ${demo.database.table}), the web server, ` +
+        `${demo.written.size} raw Block claims with test bytes`,
+    );
   }
   fs.writeFileSync(path.join(dataDir, 'sandbox.json'), `${JSON.stringify(info, null, 2)}\n`);
   if (values['app-config']) {
@@ -84,6 +89,7 @@ async function start(values) {
   console.log(`[sandbox] Running. KUBECONFIG=${sandbox.kubeconfigPath}`);
   if (sandbox.registry) console.log(`[sandbox] OCI registry ${sandbox.registry.url}`);
   if (sandbox.s3) console.log(`[sandbox] S3 ${sandbox.s3.endpoint} (${sandbox.s3.accessKeyId} / ${sandbox.s3.secretAccessKey})`);
+  console.log(`[sandbox] Containers: ${info.crictl} ps`);
   console.log(`[sandbox] Details in ${path.join(dataDir, 'sandbox.json')}; Ctrl-C stops it.`);
   let stopping = false;
   const shutdown = async () => {
@@ -120,6 +126,15 @@ async function writeAppConfig(sandboxApi, sandbox, file, clusterName) {
     '          authProvider: serviceAccount',
     `          serviceAccountToken: ${token}`,
     `          caData: ${ca}`,
+    // Datamover Jobs are real containers: their image comes from the sandbox registry, which
+    // listens on the node bridge's address (not loopback) over plain HTTP. Filesystem targets
+    // need nothing: datamover pods mount the node's folder (this machine's) at the same path.
+    'ferry:',
+    '  datamover:',
+    `    image: ${JSON.stringify(sandbox.images.datamover)}`,
+    '  images:',
+    '    insecureRegistries:',
+    `      - ${JSON.stringify(sandbox.registry.host)}`,
     '',
   ];
   const target = path.resolve(file);
@@ -127,6 +142,13 @@ async function writeAppConfig(sandboxApi, sandbox, file, clusterName) {
   fs.writeFileSync(`${target}.tmp`, lines.join('\n'), { mode: 0o600 });
   fs.renameSync(`${target}.tmp`, target);
   console.log(`[sandbox] Backstage config written to ${target}`);
+}
+
+/** Builds (or finds in the cache) the images a node needs, so that the first start does not pay for them. */
+async function buildImages() {
+  const { buildSandboxImages } = require('../src/images/sandboxImages.ts');
+  const built = await buildSandboxImages();
+  console.log(`[sandbox] Images ${built.summary}`);
 }
 
 async function stop(values) {
@@ -163,10 +185,8 @@ async function main() {
     options: {
       'data-dir': { type: 'string' },
       'crd-dir': { type: 'string', multiple: true },
-      'bin-dir': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
       demo: { type: 'boolean' },
-      'real-node': { type: 'boolean' },
       'app-config': { type: 'string' },
       'cluster-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -183,6 +203,8 @@ async function main() {
     await stop(values);
   } else if (command === 'build') {
     build();
+  } else if (command === 'build-images') {
+    await buildImages();
   } else {
     console.error(`unknown command '${command}'\n${usage}`);
     process.exit(2);
