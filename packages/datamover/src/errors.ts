@@ -26,6 +26,7 @@ export const EXIT_CODES = {
   REGISTRY_UNREACHABLE: 23,
   REGISTRY_DENIED: 24,
   REGISTRY_ERROR: 25,
+  LOCKED: 26,
 } as const;
 
 export type DatamoverErrorCode = keyof typeof EXIT_CODES;
@@ -59,6 +60,8 @@ const FROM_REPOSITORY: Record<RepositoryError['code'], DatamoverErrorCode> = {
   NO_SPACE: 'NO_SPACE',
   INVALID_INPUT: 'USAGE',
   UNSUPPORTED_FORMAT: 'REPOSITORY_FORMAT',
+  KEY_UNAVAILABLE: 'CREDENTIALS_INVALID',
+  LOCKED: 'LOCKED',
 };
 
 const FROM_REGISTRY: Record<RegistryErrorCode, DatamoverErrorCode> = {

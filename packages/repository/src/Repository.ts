@@ -25,6 +25,21 @@ import { VerifiedRangeSource } from './digest/VerifiedRangeSource';
 import type { AppLock } from './operations/AppLock';
 import { createHash } from 'node:crypto';
 import { checkImagesForCommit } from './images/checkImagesForCommit';
+import { EnvelopeTarget } from './crypto/EnvelopeTarget';
+import type { Keyring } from './crypto/RepositoryKeys';
+import { lockCommittedObjects } from './operations/lockBackup';
+
+export interface OpenRepositoryOptions {
+  /** Initialises an empty target (writes `ferry.json`). */
+  create?: boolean;
+  /**
+   * The repository's keys: objects are sealed in the envelope with the current one and opened
+   * with the one their header names; volume records must say their image is LUKS-encrypted.
+   */
+  keys?: Keyring;
+  /** With `keys`: also read objects stored in the clear (backups made before encryption was on). */
+  readUnencrypted?: boolean;
+}
 
 /** One layer of a volume's chain, top (the backup asked for) first. */
 export interface ChainLayer {
@@ -35,13 +50,35 @@ export interface ChainLayer {
 
 /** The backup repository on one target: layout, manifests, commit, chains (DESIGN.md §5). */
 export class Repository {
+  /** The target seen through the envelope (plaintext objects in, plaintext out). */
+  readonly target: EnvelopeTarget;
+
   private constructor(
-    readonly target: Target,
+    target: Target,
     readonly info: RepositoryInfo,
-  ) {}
+    private readonly options: OpenRepositoryOptions = {},
+  ) {
+    this.target = new EnvelopeTarget(target instanceof EnvelopeTarget ? target.inner : target, options.keys, options.readUnencrypted);
+  }
+
+  /** The keys objects are sealed and opened with (undefined: the repository is used in the clear). */
+  get keys(): Keyring | undefined {
+    return this.options.keys;
+  }
+
+  /** The same repository with other keys (e.g. a keyring read again after a rotation). */
+  withKeys(keys: Keyring | undefined, readUnencrypted = this.options.readUnencrypted): Repository {
+    return new Repository(this.target.inner, this.info, { ...this.options, keys, readUnencrypted });
+  }
 
   /** Opens the repository on `target`; with `create`, initialises an empty target. */
-  static async open(target: Target, options?: { create?: boolean }): Promise<Repository> {
+  static async open(target: Target, options?: OpenRepositoryOptions): Promise<Repository> {
+    const repo = await Repository.openInfo(target instanceof EnvelopeTarget ? target.inner : target, options);
+    await repo.target.checkObjectLock();
+    return repo;
+  }
+
+  private static async openInfo(target: Target, options?: OpenRepositoryOptions): Promise<Repository> {
     const key = layout.repositoryInfo();
     let bytes: Uint8Array | undefined;
     try {
@@ -62,9 +99,9 @@ export class Repository {
       };
       // two initialisers racing: the first one wins, the other reads its file
       if (!(await target.putIfAbsent(key, JSON.stringify(info, null, 2)))) {
-        return Repository.open(target);
+        return Repository.openInfo(target, { ...options, create: false });
       }
-      return new Repository(target, info);
+      return new Repository(target, info, options);
     }
     const info = parseJsonObject(repositoryInfoSchema, key, bytes);
     if (info.version > REPOSITORY_VERSION) {
@@ -72,7 +109,7 @@ export class Repository {
         `repository on ${target.description} has format version ${info.version}; this Ferry reads up to ${REPOSITORY_VERSION}`,
       );
     }
-    return new Repository(target, info);
+    return new Repository(target, info, options);
   }
 
   // ---- listing (from the target alone) ----
@@ -162,6 +199,11 @@ export class Repository {
 
   async putRecord(record: VolumeRecord): Promise<ObjectRef> {
     const parsed = volumeRecordSchema.parse(record);
+    if (this.keys && !parsed.protection?.encryption) {
+      throw new InvalidInputError(
+        `volume image ${parsed.image.key} is not encrypted, but ${this.keys.source} is configured for this target: back it up with the key (LUKS)`,
+      );
+    }
     return this.putObject(
       layout.record(parsed.app, parsed.pvc, parsed.backupId),
       JSON.stringify(parsed, null, 2),
@@ -316,7 +358,11 @@ export class Repository {
         virtualSize: record.virtualSize,
         storedBytes: record.image.size,
         record: v.record,
+        ...(record.protection ? { protection: record.protection } : {}),
       });
+      if (this.keys && record.protection?.encryption?.keyId && !this.keys.byId(record.protection.encryption.keyId)) {
+        throw new InvalidInputError(`volume record ${v.record.key} names LUKS key id ${record.protection.encryption.keyId}, which ${this.keys.source} does not hold`);
+      }
     }
     const objects: ObjectRef[] = [];
     const prefix = layout.backupPrefix(o.app, o.backupId);
@@ -330,6 +376,12 @@ export class Repository {
       objects.push(ref);
     }
     if (o.images) await checkImagesForCommit(this, o.images, o.app, o.backupId);
+    const lock = this.target.objectLock;
+    const retainUntil = lock ? new Date(Date.now() + lock.days * 86_400_000) : undefined;
+    const protection: Manifest['protection'] = {
+      ...(this.keys ? { encryption: { keyId: this.keys.current.id, envelope: 1 as const } } : {}),
+      ...(lock && retainUntil ? { lock: { mode: lock.mode, retainUntil: retainUntil.toISOString() } } : {}),
+    };
     const manifest: Manifest = {
       formatVersion: MANIFEST_VERSION,
       kind: 'ferry.backup',
@@ -340,13 +392,20 @@ export class Repository {
       volumes,
       objects,
       ...(o.images ? { images: o.images } : {}),
+      ...(Object.keys(protection).length ? { protection } : {}),
       metadata: o.metadata ?? {},
     };
     manifestSchema.parse(manifest);
+    if (retainUntil) {
+      // every object the backup reads (its own, its volumes' chains down to the base, its image
+      // blobs) is retained at least as long as the backup, before the backup exists
+      await lockCommittedObjects(this, { manifest, until: retainUntil });
+    }
     await o.lock.check();
     const written = await this.target.putIfAbsent(
       layout.manifest(o.app, o.backupId),
       JSON.stringify(manifest, null, 2),
+      { retainUntil },
     );
     if (!written) throw new AlreadyExistsError(`backup ${o.backupId} of ${o.app} was committed concurrently`);
     return manifest;

@@ -10,7 +10,16 @@ export {
   checkBackupId,
   checkDigest,
 } from './layout';
-export type { Target, ObjectInfo, IncompleteUpload, OpenSinkOptions } from './target/Target';
+export type {
+  Target,
+  ObjectInfo,
+  IncompleteUpload,
+  OpenSinkOptions,
+  PutOptions,
+  ObjectLockMode,
+  ObjectLockSettings,
+  Retention,
+} from './target/Target';
 export { FilesystemTarget } from './target/FilesystemTarget';
 export { S3Target, type S3TargetOptions } from './target/S3Target';
 export { S3PositionalSink, MIN_PART_SIZE } from './target/S3PositionalSink';
@@ -20,12 +29,28 @@ export {
   targetConfigSchema,
   filesystemTargetConfigSchema,
   s3TargetConfigSchema,
+  objectLockConfigSchema,
   type TargetConfig,
 } from './target/targetConfig';
-export { Repository, type ChainLayer } from './Repository';
+export { Repository, type ChainLayer, type OpenRepositoryOptions } from './Repository';
+export { Keyring, RepositoryKey, keyIdOf, MIN_KEY_BYTES, type KeyLookup } from './crypto/RepositoryKeys';
+export { EnvelopeTarget, isEnvelopedKey } from './crypto/EnvelopeTarget';
+export {
+  sealBytes,
+  openBytes,
+  sealStream,
+  openStream,
+  envelopedSize,
+  plaintextSizeOf,
+  parseEnvelopeHeader,
+  isEnvelope,
+  ENVELOPE_HEADER_BYTES,
+  SEGMENT_BYTES,
+} from './crypto/envelope';
+export { objectsOfBackup, backupRetention, assertBackupUnlocked } from './operations/lockBackup';
 export { AppLock, type AcquireLockOptions } from './operations/AppLock';
 export { deleteBackup, type DeleteBackupResult } from './operations/deleteBackup';
-export { collectGarbage, pruneUnneeded, neededImages, type GarbageReport } from './operations/gc';
+export { collectGarbage, pruneUnneeded, neededImages, deleteUnlessLocked, type GarbageReport } from './operations/gc';
 export { verifyRepository, type VerifyReport, type VerifyProblem } from './operations/verify';
 export * from './schema/manifest';
 export * from './schema/objectRef';

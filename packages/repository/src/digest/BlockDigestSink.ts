@@ -18,11 +18,21 @@ export class BlockDigestSink implements PositionalSink {
   private current?: Hash;
   private currentFill = 0;
   private result?: Uint8Array;
+  /** Present when the inner sink has it: the same digesting, then the inner blocking write. */
+  readonly writeSync?: (data: Uint8Array, offset: number) => void;
 
   constructor(
     private readonly inner: PositionalSink,
     private readonly blockSize = DEFAULT_DIGEST_BLOCK,
-  ) {}
+  ) {
+    if (inner.writeSync) {
+      const writeSync = inner.writeSync.bind(inner);
+      this.writeSync = (data, offset) => {
+        this.digest(data, offset);
+        writeSync(data, offset);
+      };
+    }
+  }
 
   async reserveHead(headBytes: number): Promise<void> {
     await this.inner.reserveHead(headBytes);
@@ -36,6 +46,11 @@ export class BlockDigestSink implements PositionalSink {
    * its next append before the previous one has finished, so completion order means nothing.
    */
   write(data: Uint8Array, offset: number): Promise<void> {
+    this.digest(data, offset);
+    return this.inner.write(data, offset);
+  }
+
+  private digest(data: Uint8Array, offset: number): void {
     const heldEnd = this.held.length;
     if (offset < heldEnd) {
       this.held.set(data.subarray(0, Math.min(data.length, heldEnd - offset)), offset);
@@ -52,7 +67,6 @@ export class BlockDigestSink implements PositionalSink {
         if (this.currentFill === this.blockSize) this.finishBlock();
       }
     }
-    return this.inner.write(data, offset);
   }
 
   private finishBlock(): void {

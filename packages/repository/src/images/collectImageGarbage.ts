@@ -1,4 +1,4 @@
-import { IntegrityError } from '../errors';
+import { IntegrityError, ObjectLockedError } from '../errors';
 import { layout, parseImageBlobKey, parseImageIndexKey } from '../layout';
 import type { Repository } from '../Repository';
 import { imageIndexDigests, imageIndexSchema } from '../schema/imageIndex';
@@ -12,6 +12,8 @@ export interface ImageGarbageReport {
   /** Unreferenced blobs younger than the grace period, left for a later run. */
   youngBlobs: number;
   abortedUploads: string[];
+  /** Unreferenced blobs under Object Lock retention until then (left for a later run). */
+  locked: Array<{ key: string; until?: string }>;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function collectImageGarbage(
   o: { graceMs?: number; now?: Date } = {},
 ): Promise<ImageGarbageReport> {
   const cutoff = (o.now ?? new Date()).getTime() - (o.graceMs ?? 3_600_000);
-  const report: ImageGarbageReport = { deletedBlobs: [], freedBytes: 0, referencedBlobs: 0, youngBlobs: 0, abortedUploads: [] };
+  const report: ImageGarbageReport = { deletedBlobs: [], freedBytes: 0, referencedBlobs: 0, youngBlobs: 0, abortedUploads: [], locked: [] };
   const seen = new Map<string, number>(); // index key → modified time read
   const referenced = new Set<string>();
   const readIndexes = async () => {
@@ -59,7 +61,13 @@ export async function collectImageGarbage(
       report.referencedBlobs++;
       continue;
     }
-    await repo.target.delete(c.key);
+    try {
+      await repo.target.delete(c.key);
+    } catch (e) {
+      if (!(e instanceof ObjectLockedError)) throw e;
+      report.locked.push({ key: c.key, until: e.until?.toISOString() });
+      continue;
+    }
     report.deletedBlobs.push(c.key);
     report.freedBytes += c.size;
   }

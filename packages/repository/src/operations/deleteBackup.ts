@@ -1,9 +1,10 @@
-import { InvalidInputError, ObjectNotFoundError } from '../errors';
+import { InvalidInputError, ObjectLockedError, ObjectNotFoundError } from '../errors';
 import { layout } from '../layout';
 import type { Repository } from '../Repository';
 import type { KeepMarker } from '../schema/volumeRecord';
 import type { AppLock } from './AppLock';
 import { neededImages, pruneUnneeded } from './gc';
+import { assertBackupUnlocked } from './lockBackup';
 
 export interface DeleteBackupResult {
   backupId: string;
@@ -19,6 +20,9 @@ export interface DeleteBackupResult {
  * needs them (see `pruneUnneeded`). Restores of every remaining backup stay byte-exact because
  * no byte they read is touched. Crash-safe at every step: the manifest is removed only after
  * the markers exist, and leftovers of an interrupted delete are found again by `collectGarbage`.
+ * On a target with Object Lock a backup still retained is refused (`ObjectLockedError` with the
+ * date) before anything changes; a volume image whose retention a later overlay extended stays,
+ * marked `.keep` with `lockedUntil`, until the lock ends (then `pruneUnneeded` removes it).
  */
 export async function deleteBackup(
   repo: Repository,
@@ -26,19 +30,22 @@ export async function deleteBackup(
 ): Promise<DeleteBackupResult> {
   if (o.lock.app !== o.app) throw new InvalidInputError(`lock is for ${o.lock.app}, not ${o.app}`);
   await o.lock.check();
+  await assertBackupUnlocked(repo, o.app, o.backupId);
   const manifest = await repo.readManifest(o.app, o.backupId);
   const others = (await repo.listBackups(o.app)).filter(id => id !== o.backupId);
   const needed = await neededImages(repo, o.app, others);
   const keptVolumes: string[] = [];
   for (const v of manifest.volumes) {
     const dependants = needed.get(`${v.pvc}/${o.backupId}`);
-    if (!dependants) continue;
+    const locked = await repo.target.retention(layout.image(o.app, v.pvc, o.backupId));
+    if (!dependants && !locked) continue;
     const marker: KeepMarker = {
       formatVersion: 1,
       backupId: o.backupId,
       record: v.record,
       deletedAt: new Date().toISOString(),
-      neededBy: [...dependants].sort(),
+      neededBy: [...(dependants ?? [])].sort(),
+      ...(locked ? { lockedUntil: locked.until.toISOString() } : {}),
     };
     await repo.target.put(layout.keep(o.app, v.pvc, o.backupId), JSON.stringify(marker, null, 2));
     keptVolumes.push(v.pvc);
@@ -62,7 +69,7 @@ export async function deleteBackup(
       layout.record(o.app, v.pvc, o.backupId),
     ]) {
       await repo.target.delete(key).catch(e => {
-        if (!(e instanceof ObjectNotFoundError)) throw e;
+        if (!(e instanceof ObjectNotFoundError || e instanceof ObjectLockedError)) throw e;
       });
       deletedKeys.push(key);
     }

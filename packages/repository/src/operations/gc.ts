@@ -1,3 +1,4 @@
+import { ObjectLockedError } from '../errors';
 import { layout, parseBackupKey, parseImageIndexKey, parseVolumeKey } from '../layout';
 import type { Repository } from '../Repository';
 
@@ -37,6 +38,8 @@ export async function pruneUnneeded(repo: Repository, app: string): Promise<stri
   const deleted: string[] = [];
   for (const k of keeps) {
     if (needed.has(`${k.pvc}/${k.backupId}`)) continue;
+    // still under Object Lock (a later overlay extended it): removed by a later run
+    if (await repo.target.retention(layout.image(app, k.pvc, k.backupId))) continue;
     for (const key of [
       layout.image(app, k.pvc, k.backupId),
       layout.sums(app, k.pvc, k.backupId),
@@ -54,6 +57,19 @@ export async function pruneUnneeded(repo: Repository, app: string): Promise<stri
 export interface GarbageReport {
   deletedKeys: string[];
   abortedUploads: string[];
+  /** Objects that would go but are under Object Lock retention until then (left for a later run). */
+  locked: Array<{ key: string; until?: string }>;
+}
+
+/** Deletes `key`, or records why it cannot go yet (Object Lock). */
+export async function deleteUnlessLocked(repo: Repository, key: string, report: { deletedKeys: string[]; locked: GarbageReport['locked'] }) {
+  try {
+    await repo.target.delete(key);
+    report.deletedKeys.push(key);
+  } catch (e) {
+    if (!(e instanceof ObjectLockedError)) throw e;
+    report.locked.push({ key, until: e.until?.toISOString() });
+  }
 }
 
 /**
@@ -69,7 +85,7 @@ export async function collectGarbage(
   const cutoff = (o.now ?? new Date()).getTime() - (o.graceMs ?? 3_600_000);
   const committed = new Set(await repo.listBackups(o.app));
   const needed = await neededImages(repo, o.app, [...committed]);
-  const report: GarbageReport = { deletedKeys: [], abortedUploads: [] };
+  const report: GarbageReport = { deletedKeys: [], abortedUploads: [], locked: [] };
   const doomed: string[] = [];
   for await (const obj of repo.target.list(layout.appPrefix(o.app))) {
     if (obj.modified.getTime() > cutoff) continue;
@@ -82,16 +98,12 @@ export async function collectGarbage(
   }
   // keep markers last, so an interrupted collection still knows what it was doing
   doomed.sort((a, b) => Number(a.endsWith('.keep')) - Number(b.endsWith('.keep')));
-  for (const key of doomed) {
-    await repo.target.delete(key);
-    report.deletedKeys.push(key);
-  }
+  for (const key of doomed) await deleteUnlessLocked(repo, key, report);
   // image indexes of this app's backups that never committed (their blobs: collectImageGarbage)
   for await (const obj of repo.target.list(layout.imageIndexPrefix(o.app))) {
     const p = parseImageIndexKey(obj.key);
     if (!p || committed.has(p.backupId) || obj.modified.getTime() > cutoff) continue;
-    await repo.target.delete(obj.key);
-    report.deletedKeys.push(obj.key);
+    await deleteUnlessLocked(repo, obj.key, report);
   }
   for await (const u of repo.target.listIncomplete(layout.appPrefix(o.app))) {
     if (u.started.getTime() > cutoff) continue;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Qcow2Image } from '@ferry/qcow2';
-import { RepositoryError } from '../errors';
+import { KeyUnavailableError, RepositoryError } from '../errors';
 import { layout, parseBackupKey, parseVolumeKey } from '../layout';
 import type { Repository } from '../Repository';
 import type { VolumeRecord } from '../schema/volumeRecord';
@@ -197,9 +197,15 @@ async function checkBlob(
 
 /** The QCOW2 header agrees with the record: virtual size, cluster size, backing file name. */
 async function checkStructure(repo: Repository, record: VolumeRecord): Promise<string | undefined> {
+  // an encrypted image is opened with its key: verify also proves the key unlocks it
+  const keyId = record.protection?.encryption?.keyId;
+  const key = keyId ? repo.keys?.byId(keyId) : undefined;
+  if (keyId && !key) {
+    throw new KeyUnavailableError({ key: record.image.key, keyId, source: repo.keys?.source, held: repo.keys?.ids() });
+  }
   const source = await repo.openImage({ backupId: record.backupId, record, recordRef: { key: '', size: 0, digest: '' } });
   try {
-    const image = await Qcow2Image.open({ source, name: record.image.key, l2CacheBytes: 65536 });
+    const image = await Qcow2Image.open({ source, name: record.image.key, l2CacheBytes: 65536, passphrase: key?.secret });
     const wantBacking = record.parent ? layout.backingName(record.parent.backupId) : undefined;
     if (image.virtualSize !== record.virtualSize) {
       return `image has virtual size ${image.virtualSize}, the record says ${record.virtualSize}`;

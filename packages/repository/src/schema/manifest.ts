@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { objectRefSchema } from './objectRef';
+import { volumeProtectionSchema } from './volumeRecord';
 
 export const MANIFEST_VERSION = 1;
 
@@ -11,6 +12,8 @@ export const manifestVolumeSchema = z.object({
   /** Bytes of this backup's own image (not its parents'). */
   storedBytes: z.number().int().nonnegative(),
   record: objectRefSchema,
+  /** From the volume record: compression codec or LUKS key id. */
+  protection: volumeProtectionSchema.optional(),
 });
 export type ManifestVolume = z.infer<typeof manifestVolumeSchema>;
 
@@ -30,6 +33,18 @@ export const manifestSchema = z.object({
   objects: z.array(objectRefSchema),
   /** The backup's image index (`images/index/<app>/<id>.json`), when images were backed up. */
   images: objectRefSchema.optional(),
+  /**
+   * How the backup is protected (absent: in the clear, not locked). `encryption.keyId`: the
+   * repository key its objects were sealed with (also in each envelope's header); `lock`: the
+   * S3 Object Lock retention its objects got at commit (a later overlay may extend its volume
+   * images' retention, never shorten it).
+   */
+  protection: z
+    .object({
+      encryption: z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/), envelope: z.literal(1) }).optional(),
+      lock: z.object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), retainUntil: z.string().datetime() }).optional(),
+    })
+    .optional(),
   /** Free-form facts the writer wants kept (plan, phase, labels); not interpreted here. */
   metadata: z.record(z.string(), z.unknown()).default({}),
 });

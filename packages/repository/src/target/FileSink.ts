@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeSync } from 'node:fs';
 import path from 'node:path';
 import { FlushBehind, type PositionalSink } from '@ferry/qcow2';
 import { InvalidInputError } from '../errors';
@@ -45,15 +45,7 @@ export class FileSink implements PositionalSink {
 
   async write(data: Uint8Array, offset: number): Promise<void> {
     const handle = this.requireOpen();
-    if (offset + data.length <= this.headBytes) {
-      // head write: anywhere inside the reserved region
-    } else if (offset === this.appended) {
-      this.appended += data.length;
-    } else {
-      throw new InvalidInputError(
-        `write at ${offset} is neither inside the head (< ${this.headBytes}) nor the next append (${this.appended})`,
-      );
-    }
+    this.place(data, offset);
     try {
       let done = 0;
       while (done < data.length) {
@@ -64,6 +56,37 @@ export class FileSink implements PositionalSink {
       throw mapFsError(e, this.options.key, this.options.root);
     }
     this.flushes?.wrote(data.length);
+  }
+
+  /**
+   * `write` on the calling thread (no thread-pool round trip); blocks until done. Used by the
+   * QCOW2 writer in blocking mode (a datamover process that does nothing else).
+   */
+  writeSync(data: Uint8Array, offset: number): void {
+    const handle = this.requireOpen();
+    this.place(data, offset);
+    try {
+      let done = 0;
+      while (done < data.length) {
+        done += writeSync(handle.fd, data, done, data.length - done, offset + done);
+      }
+    } catch (e) {
+      throw mapFsError(e, this.options.key, this.options.root);
+    }
+    this.flushes?.wrote(data.length);
+  }
+
+  /** Checks that a write lands inside the head or is the next append, and counts it. */
+  private place(data: Uint8Array, offset: number): void {
+    if (offset + data.length <= this.headBytes) {
+      // head write: anywhere inside the reserved region
+    } else if (offset === this.appended) {
+      this.appended += data.length;
+    } else {
+      throw new InvalidInputError(
+        `write at ${offset} is neither inside the head (< ${this.headBytes}) nor the next append (${this.appended})`,
+      );
+    }
   }
 
   async commit(): Promise<{ size: number }> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -12,12 +12,21 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { PositionalSink, RangeSource } from '@ferry/qcow2';
-import type { IncompleteUpload, ObjectInfo, OpenSinkOptions, Target } from './Target';
+import type {
+  IncompleteUpload,
+  ObjectInfo,
+  ObjectLockSettings,
+  OpenSinkOptions,
+  PutOptions,
+  Retention,
+  Target,
+} from './Target';
 import { checkKey } from './FilesystemTarget';
 import { MIN_PART_SIZE, S3PositionalSink } from './S3PositionalSink';
 import { S3RangeSource } from './S3RangeSource';
 import { mapS3Error, s3Status } from './s3Errors';
-import { ObjectNotFoundError } from '../errors';
+import { ObjectLockedError, ObjectNotFoundError } from '../errors';
+import { S3ObjectLock } from './S3ObjectLock';
 
 export interface S3TargetOptions {
   bucket: string;
@@ -34,6 +43,11 @@ export interface S3TargetOptions {
   partSize?: number;
   /** Parts uploaded in parallel (default 4). */
   queueSize?: number;
+  /**
+   * S3 Object Lock (the bucket must have been created with it): committed objects are
+   * retained `days` in `mode`; deleting a retained object is refused before any request.
+   */
+  objectLock?: ObjectLockSettings;
 }
 
 const DEFAULT_PART = 8 * 1024 * 1024;
@@ -46,6 +60,7 @@ export class S3Target implements Target {
   readonly client: S3Client;
   private readonly prefix: string;
   private atomicCreate?: Promise<boolean>;
+  private readonly lock?: S3ObjectLock;
 
   constructor(private readonly o: S3TargetOptions) {
     const p = (o.prefix ?? '').replace(/^\/+|\/+$/g, '');
@@ -62,6 +77,31 @@ export class S3Target implements Target {
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 5,
     });
+    if (o.objectLock) {
+      this.lock = new S3ObjectLock({
+        client: this.client,
+        bucket: o.bucket,
+        where: this.description,
+        settings: o.objectLock,
+        full: key => this.full(key),
+        root: this.prefix,
+      });
+    }
+  }
+
+  get objectLock(): ObjectLockSettings | undefined {
+    return this.o.objectLock;
+  }
+
+  /** Object Lock headers of a PutObject (with the Content-MD5 S3 requires alongside them). */
+  private lockParams(data: Uint8Array | string, options?: PutOptions) {
+    if (!options?.retainUntil) return {};
+    if (!this.o.objectLock) throw new Error(`S3 target ${this.description} has no objectLock to retain objects with`);
+    return {
+      ObjectLockMode: this.o.objectLock.mode,
+      ObjectLockRetainUntilDate: options.retainUntil,
+      ContentMD5: createHash('md5').update(data).digest('base64'),
+    };
   }
 
   private full(key: string): string {
@@ -77,24 +117,30 @@ export class S3Target implements Target {
     return Math.max(base, Math.ceil(needed / mib) * mib);
   }
 
-  async put(key: string, data: Uint8Array | string): Promise<void> {
+  async put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<void> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.o.bucket, Key: this.full(key), Body: data }),
+        new PutObjectCommand({ Bucket: this.o.bucket, Key: this.full(key), Body: data, ...this.lockParams(data, options) }),
       );
     } catch (e) {
       throw mapS3Error(e, key, this.description);
     }
   }
 
-  async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
-    return this.putIfNoneMatch(this.full(key), key, data);
+  async putIfAbsent(key: string, data: Uint8Array | string, options?: PutOptions): Promise<boolean> {
+    return this.putIfNoneMatch(this.full(key), key, data, options);
   }
 
-  private async putIfNoneMatch(objectKey: string, key: string, data: Uint8Array | string) {
+  private async putIfNoneMatch(objectKey: string, key: string, data: Uint8Array | string, options?: PutOptions) {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.o.bucket, Key: objectKey, Body: data, IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: this.o.bucket,
+          Key: objectKey,
+          Body: data,
+          IfNoneMatch: '*',
+          ...this.lockParams(data, options),
+        }),
       );
       return true;
     } catch (e) {
@@ -189,6 +235,12 @@ export class S3Target implements Target {
   }
 
   async delete(key: string): Promise<void> {
+    if (this.lock) {
+      // On a versioned bucket a delete without a version id "succeeds" on a locked object (it
+      // lays a delete marker over it): refuse it here, so Ferry never hides a locked object.
+      const r = await this.lock.retention(key);
+      if (r) throw new ObjectLockedError({ key, until: r.until, mode: r.mode });
+    }
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: this.full(key) }));
     } catch (e) {
@@ -287,6 +339,27 @@ export class S3Target implements Target {
       }
     })();
     return this.atomicCreate;
+  }
+
+  async retention(key: string): Promise<Retention | undefined> {
+    return this.lock?.retention(key);
+  }
+
+  async retain(key: string, until: Date): Promise<void> {
+    await this.lock?.retain(key, until);
+  }
+
+  async checkObjectLock(): Promise<void> {
+    await this.lock?.check();
+  }
+
+  /**
+   * Removes delete markers laid over versions still under retention below `prefix` (see
+   * `S3ObjectLock.undelete`); returns the keys brought back. Needs `objectLock`.
+   */
+  async undeleteLocked(prefix: string): Promise<string[]> {
+    if (!this.lock) return [];
+    return this.lock.undelete(prefix);
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,26 @@ export interface OpenSinkOptions {
   sizeHint?: number;
 }
 
+/** S3 Object Lock retention modes (governance: a permitted user may bypass it; compliance: nobody). */
+export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A target's Object Lock: every committed object is retained `days` from its commit, in `mode`. */
+export interface ObjectLockSettings {
+  mode: ObjectLockMode;
+  days: number;
+}
+
+/** The retention of one object version. */
+export interface Retention {
+  mode: ObjectLockMode;
+  until: Date;
+}
+
+export interface PutOptions {
+  /** Writes the object under retention until then, in the target's mode (targets with `objectLock`). */
+  retainUntil?: Date;
+}
+
 /**
  * A place where repository objects live: a filesystem path or an S3 bucket (+ prefix).
  * Every write is all-or-nothing: a reader never sees a partly written object.
@@ -28,9 +48,9 @@ export interface Target {
   /** Human-readable location, for logs and errors (no secrets). */
   readonly description: string;
   /** Writes a small object atomically, replacing any previous one. */
-  put(key: string, data: Uint8Array | string): Promise<void>;
+  put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** Writes only if the key does not exist yet; returns false when it already did. */
-  putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;
+  putIfAbsent(key: string, data: Uint8Array | string, options?: PutOptions): Promise<boolean>;
   /** Writes a stream of unknown length; visible only once it completes. */
   putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<{ size: number }>;
   /** Reads a whole (small) object. Throws ObjectNotFoundError. */
@@ -53,4 +73,12 @@ export interface Target {
   /** Whether `putIfAbsent` is atomic on this target (S3 servers without If-None-Match: no). */
   supportsAtomicCreate(): Promise<boolean>;
   close(): Promise<void>;
+  /** Object Lock of the target (S3 with a bucket created with Object Lock); absent: nothing is ever locked. */
+  readonly objectLock?: ObjectLockSettings;
+  /** The current retention of an object (undefined: none, or expired). Targets with `objectLock` only. */
+  retention?(key: string): Promise<Retention | undefined>;
+  /** Locks an object until `until` in the target's mode, or extends its lock; never shortens one. */
+  retain?(key: string, until: Date): Promise<void>;
+  /** Checks that the target can lock objects (the bucket has Object Lock enabled). */
+  checkObjectLock?(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import {
   CredentialsError,
   NoSpaceError,
+  ObjectLockedError,
   ObjectNotFoundError,
   RepositoryError,
   TargetUnreachableError,
@@ -47,6 +48,10 @@ export function mapS3Error(e: unknown, key: string, where: string): Error {
   const name = err.name ?? err.Code ?? '';
   const code = err.code ?? '';
   const status = s3Status(e);
+  // AWS and versitygw answer 403 AccessDenied "… protected by object lock": not the credentials
+  if (status === 403 && /object lock/i.test(err.message ?? '')) {
+    return new ObjectLockedError({ key }, { cause: e });
+  }
   if (CREDENTIAL_NAMES.has(name) || status === 403 || status === 401) {
     return new CredentialsError(
       `S3 target ${where} rejected the credentials for ${key} (${name || status})`,

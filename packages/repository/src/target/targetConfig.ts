@@ -4,10 +4,22 @@ import { FilesystemTarget } from './FilesystemTarget';
 import { S3Target } from './S3Target';
 import type { Target } from './Target';
 
+/** S3 Object Lock of a target: `governance` or `compliance` (either case), retention in days. */
+export const objectLockConfigSchema = z.object({
+  mode: z
+    .enum(['governance', 'compliance', 'GOVERNANCE', 'COMPLIANCE'])
+    .transform(m => m.toUpperCase() as 'GOVERNANCE' | 'COMPLIANCE'),
+  days: z.number().int().min(1).max(36500),
+});
+
 export const filesystemTargetConfigSchema = z.object({
   type: z.literal('filesystem'),
   /** Folder of the repository (a local path or an NFS mount). */
   path: z.string().min(1),
+  /** Refused: a folder cannot keep its owner from deleting files (S3 Object Lock only). */
+  objectLock: z
+    .never({ errorMap: () => ({ message: 'cannot be set on a filesystem target: only S3 Object Lock makes objects undeletable' }) })
+    .optional(),
 });
 
 export const s3TargetConfigSchema = z.object({
@@ -23,6 +35,7 @@ export const s3TargetConfigSchema = z.object({
   sessionToken: z.string().min(1).optional(),
   partSize: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 * 1024 * 1024).optional(),
   queueSize: z.number().int().min(1).max(64).optional(),
+  objectLock: objectLockConfigSchema.optional(),
 });
 
 export const targetConfigSchema = z.discriminatedUnion('type', [
@@ -60,5 +73,6 @@ export function createTarget(config: unknown): Target {
         : undefined,
     partSize: c.partSize,
     queueSize: c.queueSize,
+    objectLock: c.objectLock,
   });
 }
