@@ -104,3 +104,46 @@ export function impersonating(kube: KubeClients, user: string): KubeClients {
   });
   return new KubeClients(kube.cluster, config);
 }
+
+/**
+ * The restorer for a dry run's server-side apply previews (`existing: patch`): bound in a
+ * namespace the first time an object there needs a preview, unbound by `release`. The dry run
+ * changes no object of the application; its only write is this binding of Ferry's, for the
+ * duration of the preview.
+ */
+export class RestorerPreview {
+  readonly client: KubeClients;
+  private readonly bound = new Map<string, Promise<void>>();
+  private readonly owner: OperationOwner;
+
+  constructor(private readonly options: { kube: KubeClients; previewId: string }) {
+    this.client = impersonating(options.kube, RESTORER_USER);
+    // No owner reference: the preview has no resource of its own; the label finds leftovers.
+    this.owner = {
+      apiVersion: 'ferry.io/v1alpha1',
+      kind: 'Restore',
+      name: options.previewId,
+      namespace: '',
+      uid: '',
+      labels: { 'app.kubernetes.io/managed-by': 'ferry', 'ferry.io/restore': options.previewId },
+    };
+  }
+
+  /** The clients to preview an apply in `namespace` with. */
+  async in(namespace: string): Promise<KubeClients> {
+    let binding = this.bound.get(namespace);
+    if (!binding) {
+      binding = ensureRestorerRole(this.options.kube).then(() =>
+        bindRestorer({ kube: this.options.kube, restorer: this.client, namespace, restoreId: this.options.previewId, owner: this.owner }),
+      );
+      this.bound.set(namespace, binding);
+    }
+    await binding;
+    return this.client;
+  }
+
+  async release(): Promise<void> {
+    await Promise.allSettled(this.bound.values());
+    await unbindRestorer({ kube: this.options.kube, namespaces: this.bound.keys(), restoreId: this.options.previewId });
+  }
+}

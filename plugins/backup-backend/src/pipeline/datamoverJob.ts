@@ -68,6 +68,8 @@ export function buildDatamoverJob(options: {
         spec: {
           restartPolicy: 'Never',
           serviceAccountName: options.config.serviceAccountName,
+          // The datamover needs no Kubernetes API: no token in its pods.
+          automountServiceAccountToken: false,
           nodeSelector: options.config.nodeSelector,
           containers: [
             {

@@ -46,6 +46,7 @@ import {
 import { checkRestoredObjects } from '../access/checkRestoredObjects';
 import { checkTransforms, usesPrivilegedPatches } from '../access/checkTransforms';
 import { mayWriteInto, RestoreGrants, userGrants } from '../access/RestoreGrants';
+import { RestorerPreview } from '../access/RestoreIdentity';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 import { planRestoreImages } from '../images/planRestoreImages';
 import { dockerConfigOf } from '../images/registryAccess';
@@ -299,13 +300,20 @@ export class RestoreService {
     const valid = await this.validate(options);
     const { kube, spec, types } = valid;
     const objects = spec.scope === 'data-only' ? [] : valid.objects;
-    const changes = await planObjectChanges({
-      kube,
-      types,
-      objects,
-      existing: spec.existing ?? 'skip',
-      restoredClaims: new Set(valid.volumes.map(v => v.pvc)),
-    });
+    const preview = new RestorerPreview({ kube, previewId: `preview-${newBackupId().toLowerCase()}` });
+    let changes;
+    try {
+      changes = await planObjectChanges({
+        kube,
+        previewIn: namespace => preview.in(namespace),
+        types,
+        objects,
+        existing: spec.existing ?? 'skip',
+        restoredClaims: new Set(valid.volumes.map(v => v.pvc)),
+      });
+    } finally {
+      await preview.release();
+    }
     const volumes = [];
     for (const volume of valid.volumes) {
       const exists = await kube.core

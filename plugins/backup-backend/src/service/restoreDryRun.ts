@@ -11,6 +11,8 @@ import { restoreOrder } from '../pipeline/restoreOrder';
 /** Claims whose data the restore hydrates: an existing one is left alone (its data kept). */
 export interface DryRunOptions {
   kube: KubeClients;
+  /** Who previews a server-side apply of an object into a namespace (the restorer there). */
+  previewIn: (namespace: string) => Promise<KubeClients>;
   types: DiscoveredTypes;
   objects: KubernetesObject[];
   existing: 'skip' | 'patch';
@@ -55,7 +57,9 @@ export async function planObjectChanges(options: DryRunOptions): Promise<ObjectC
       continue;
     }
     try {
-      const applied = await json.patch<KubernetesObject>({
+      // As the restore would apply it: through the restorer, whose rights end at the namespace.
+      const previewer = ref.namespace ? (await options.previewIn(ref.namespace)).json : json;
+      const applied = await previewer.patch<KubernetesObject>({
         path: location.path,
         body: object,
         type: 'apply',
