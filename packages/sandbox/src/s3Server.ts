@@ -27,6 +27,12 @@ export type StartS3ServerOptions = {
    * address, so pods reach the server too. Default: loopback only.
    */
   hostAddress?: string;
+  /**
+   * Keep object versions (versitygw's `--versioning-dir`, a folder beside `dataDir`), as AWS
+   * does for buckets with Object Lock: a delete without a version id then lays a delete marker.
+   * Default false (buckets created with Object Lock still refuse deletes of locked objects).
+   */
+  versioning?: boolean;
 };
 
 export type S3Server = {
@@ -54,6 +60,8 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
   const region = options.region ?? 'us-east-1';
   const logFile =
     options.logFile ?? path.join(base ?? path.dirname(dataDir), `versitygw-${port}.log`);
+  const versionsDir = options.versioning ? `${dataDir.replace(/\/+$/, '')}-versions` : undefined;
+  if (versionsDir) fs.mkdirSync(versionsDir, { recursive: true });
   let server: ReturnType<typeof startProcess>;
   try {
     server = startProcess({
@@ -63,7 +71,9 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
         '--port',
         `127.0.0.1:${port}`,
         ...(options.hostAddress ? ['--port', `${options.hostAddress}:${port}`] : []),
-        '--region', region, '--health', '/health', '--quiet', 'posix', dataDir],
+        '--region', region, '--health', '/health', '--quiet', 'posix',
+        ...(versionsDir ? ['--versioning-dir', versionsDir] : []),
+        dataDir],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -103,6 +113,7 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     async stop() {
       await server.stop();
       if (base) fs.rmSync(base, { recursive: true, force: true });
+      if (base && versionsDir) fs.rmSync(versionsDir, { recursive: true, force: true });
     },
   };
 }

@@ -70,11 +70,12 @@ export class AppLock {
     }
     // absent (non-atomic target) or expired: write ours, then confirm nobody overwrote it
     if (current) await o.target.delete(key);
-    if (atomic) {
-      if (!(await o.target.putIfAbsent(key, text))) {
+    if (!atomic || !(await o.target.putIfAbsent(key, text))) {
+      // Refused although nothing was there: a versioned bucket whose server counts a delete
+      // marker as an object (versitygw; AWS lets the write through). The lease protocol decides.
+      if (atomic && (await readLock(o.target, key))) {
         throw new LockHeldError(`application ${o.app} was locked by another writer just now`);
       }
-    } else {
       await o.target.put(key, text);
     }
     await new Promise(r => setTimeout(r, o.confirmDelayMs ?? 1000));
