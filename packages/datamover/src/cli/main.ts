@@ -16,6 +16,7 @@ import { createOutput, errorLine, type Output } from './output';
 import { TARGET_FLAGS, targetFromConfig } from './targetFromConfig';
 import { IMAGE_FLAGS, IMAGE_USAGE, runImageCheck, runImageCommand, validateImageFlags } from './imageCommands';
 import { collectImageGarbage } from '@ferry/repository';
+import { ENCRYPTION_FLAGS, ENCRYPTION_USAGE, chainPassphrase, readKeyring } from './encryptionKeys';
 
 const USAGE = `ferry-datamover <command> [flags]
 
@@ -36,6 +37,7 @@ Target (flag or environment):
 ${Object.entries(TARGET_FLAGS)
   .map(([f, d]) => `  --${f.padEnd(22)} ${d.env.padEnd(28)} ${d.help}`)
   .join('\n')}
+${ENCRYPTION_USAGE}
 Each flag F also reads FERRY_<F> from the environment (e.g. FERRY_APP, FERRY_DEVICE).
 Secrets come from files only; progress and the result are JSON lines on stdout.`;
 
@@ -57,6 +59,7 @@ const COMMAND_FLAGS = {
   'grace-seconds': { type: 'string' },
   help: { type: 'boolean' },
   ...IMAGE_FLAGS,
+  ...ENCRYPTION_FLAGS,
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -110,9 +113,14 @@ export async function main(
       out.terminate(r);
       return 0;
     }
+    const keys = await readKeyring({ dir: get('encryption-key-dir'), current: get('encryption-key'), source: get('encryption-key-source') });
     const target = await targetFromConfig(values, env);
     try {
-      const repo = await Repository.open(target, { create: command === 'volume backup' || command === 'image backup' });
+      const repo = await Repository.open(target, {
+        create: command === 'volume backup' || command === 'image backup',
+        keys,
+        readUnencrypted: flag('read-unencrypted'),
+      });
       const progress = (e: object) => out.line(e);
       let result: object;
       switch (command) {
@@ -129,8 +137,9 @@ export async function main(
             device: need('device'),
             changedRanges: rangesFile ? parseChangedRanges(await fs.readFile(rangesFile, 'utf8'), rangesFile) : undefined,
             clusterSize: clusterSizeFlag(get('cluster-size')),
-            compression: compressFlag(get('compress')),
-            passphrase: await passphraseFile(get('passphrase-file')),
+            compression: compressFlag(get('compress'), Boolean(keys)),
+            // an encrypted target's volumes are LUKS images whose passphrase is the current key
+            passphrase: (await passphraseFile(get('passphrase-file'))) ?? keys?.current.secret,
             progress,
             signal,
           });
@@ -155,7 +164,9 @@ export async function main(
             create: flag('create'),
             assumeZeroed: flag('assume-zeroed'),
             verifyAfter: flag('verify-after'),
-            passphrase: await passphraseFile(get('passphrase-file')),
+            passphrase:
+              (await passphraseFile(get('passphrase-file'))) ??
+              (await chainPassphrase({ repo, app: need('app'), pvc: need('pvc'), backupId: need('backup-id') })),
             progress,
           });
           break;
@@ -238,10 +249,16 @@ function clusterSizeFlag(value: string | undefined): number | undefined {
   return n;
 }
 
-function compressFlag(value: string | undefined): { type: 'deflate' | 'zstd' } | undefined {
+function compressFlag(value: string | undefined, encrypted: boolean): { type: 'deflate' | 'zstd' } | undefined {
   if (value === undefined) return undefined;
   if (value !== 'deflate' && value !== 'zstd') {
     throw new DatamoverError('USAGE', `--compress ${value} must be deflate or zstd`);
+  }
+  if (encrypted) {
+    throw new DatamoverError(
+      'USAGE',
+      `--compress ${value} cannot be used with --encryption-key-dir: an encrypted target stores LUKS images, and qemu's format has no encrypted compressed clusters`,
+    );
   }
   return { type: value };
 }

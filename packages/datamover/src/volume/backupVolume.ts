@@ -13,7 +13,7 @@ import { ProgressReporter, type ProgressSink } from '../io/Progress';
 import { toClusterRuns, type ByteRange } from './changedRanges';
 import { IndexReader, encodeIndexHeader } from './clusterIndex';
 import { DeltaEngine } from './DeltaEngine';
-import { encryptionFor, protectionError, type VolumeProtection } from './protection';
+import { encryptionFor, protectionError, recordProtection, type VolumeProtection } from './protection';
 
 export interface VolumeBackupOptions extends VolumeProtection {
   repo: Repository;
@@ -189,6 +189,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
       index: indexRef,
       stats: { ...stats, durationMs: finished.getTime() - started.getTime() },
       source: { changedRanges: Boolean(runs) },
+      protection: recordProtection({ repo: o.repo, compression: o.compression, encryption, parent: parentLayer, passphrase: o.passphrase }),
       createdAt: finished.toISOString(),
     };
     const recordRef = await o.repo.putRecord(record);

@@ -3,7 +3,7 @@ import {
   type CompressionOptions,
   type EncryptionOptions,
 } from '@ferry/qcow2';
-import type { ChainLayer, Repository } from '@ferry/repository';
+import { keyIdOf, type ChainLayer, type Repository, type VolumeRecord } from '@ferry/repository';
 import { DatamoverError } from '../errors';
 
 /** Compression and encryption of a volume's image (packages/qcow2: qemu's formats). */
@@ -28,8 +28,11 @@ export async function encryptionFor(o: {
   let parentKey;
   if (o.parent) {
     const source = await o.repo.openImage(o.parent);
+    // the parent's own key when the repository's keyring holds it (a chain keeps its LUKS key)
+    const keyId = o.parent.record.protection?.encryption?.keyId;
+    const passphrase = (keyId && o.repo.keys?.byId(keyId)?.secret) || o.passphrase;
     try {
-      parentKey = await openLuksKey({ source, name: o.parent.record.image.key, passphrase: o.passphrase });
+      parentKey = await openLuksKey({ source, name: o.parent.record.image.key, passphrase });
     } catch (e) {
       throw protectionError(e);
     } finally {
@@ -38,6 +41,26 @@ export async function encryptionFor(o: {
   }
   if (parentKey) return { format: 'luks', key: parentKey };
   return o.passphrase ? { format: 'luks', passphrase: o.passphrase } : undefined;
+}
+
+/**
+ * What the volume record says of its image: the codec, or LUKS with the id of the key whose
+ * bytes are the passphrase (the parent's, when the image keeps its parent's LUKS key).
+ */
+export function recordProtection(o: {
+  repo: Repository;
+  compression?: CompressionOptions;
+  encryption?: EncryptionOptions;
+  parent?: ChainLayer;
+  passphrase?: Uint8Array;
+}): VolumeRecord['protection'] {
+  if (o.encryption) {
+    const keyId =
+      o.parent?.record.protection?.encryption?.keyId ??
+      (o.passphrase ? keyIdOf(o.passphrase) : o.repo.keys?.current.id);
+    return keyId ? { encryption: { format: 'luks', keyId } } : undefined;
+  }
+  return o.compression ? { compression: o.compression.type } : undefined;
 }
 
 /** Qcow2's passphrase and option errors as the datamover's (other errors pass unchanged). */
