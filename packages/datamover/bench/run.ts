@@ -1,170 +1,140 @@
 /**
- * Benchmark of the datamover CLI (one process per step, measured with /usr/bin/time for peak
- * RSS) against qemu-img on the same volume and plain lib-storage/GetObject on the same bytes.
- * Prints a table of seconds, ratios (ferry / reference; < 1 means ferry is faster) and RSS.
+ * npm run bench:datamover -- [--size-gib 1] [--rounds 3] [--only folder,sparse,s3] [--big-gib 0]
+ *                            [--big-rounds 1] [--dir /tmp] [--keep]
+ *
+ * The datamover CLI as a Job runs it (its bundle, FERRY_* environment, default I/O mode) beside
+ * qemu-img and plain lib-storage/GetObject, on the same input: a loop device over each volume
+ * state (both tools read a real block device, no holes to skip for either). Rows labelled
+ * "sparse file" read the volume file instead (qemu-img skips its holes, the datamover does not).
+ * Every step is its own process under /usr/bin/time (wall, CPU = user + system of all threads,
+ * peak RSS); medians of `--rounds`. Workload: bench:qcow2's (packages/qcow2/bench/workload.ts):
+ * state 0 has 10 % data in extents of 64 KiB to 4 MiB, states 1 to 5 change 1 % each in
+ * scattered 4 to 256 KiB writes (1 in 10 of zeros); volumes above 4 GiB keep 4 GiB's amounts.
+ * Needs root (losetup), qemu-img, /usr/bin/time, cmp, and versitygw (sandbox binaries).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server } from '@ferry/sandbox/src/s3Server';
-import { mutate, writeState0 } from './workload';
+import { applyChanges, writeInitialState } from '../../qcow2/bench/workload';
+import { attachLoop, detachAll } from './devices';
+import { measure, median, watchServer } from './measure';
+import { folderRound, s3Round, type Workload } from './rounds';
+import { plainS3, type S3Access } from './steps';
+import { formatTable } from './table';
 
-const MiB = 1024 * 1024;
-const CLI = process.env.BENCH_CLI!;
-const PLAIN = process.env.BENCH_PLAIN_S3!;
+const GiB = 1024 ** 3;
+const { values } = parseArgs({
+  options: {
+    'size-gib': { type: 'string', default: process.env.BENCH_SIZE_GIB ?? '1' },
+    rounds: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
+    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'folder,sparse,s3' },
+    'big-gib': { type: 'string', default: process.env.BENCH_BIG_GIB ?? '0' },
+    'big-rounds': { type: 'string', default: '1' },
+    dir: { type: 'string', default: process.env.FERRY_BENCH_DIR ?? os.tmpdir() },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const sizeGiB = Number(values['size-gib']);
+const rounds = Number(values.rounds);
+const only = new Set(values.only!.split(','));
+const bigGiB = Number(values['big-gib']);
 
-interface M {
-  seconds: number;
-  rssMiB: number;
-  stdout: string;
-}
-
-async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<M> {
-  const tf = path.join(os.tmpdir(), `ferry-bench-time-${process.pid}-${Math.random()}`);
-  const t0 = process.hrtime.bigint();
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const c = spawn('/usr/bin/time', ['-f', '%M', '-o', tf, cmd, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', d => (out += d));
-    c.stderr.on('data', d => (err += d));
-    c.on('close', code => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${err}\n${out.slice(-2000)}`))));
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rssMiB = Number((await fs.readFile(tf, 'utf8')).trim().split('\n').pop()) / 1024;
-  await fs.rm(tf, { force: true });
-  return { seconds, rssMiB, stdout };
-}
-
-const node = process.execPath;
-const resultOf = (m: M) => JSON.parse(m.stdout.trim().split('\n').pop()!);
-
-interface Row {
-  what: string;
-  ferry: M;
-  ref: M;
-  refName: string;
-  bytes?: string;
-}
-
-function table(rows: Row[]): string {
-  const f = (n: number) => n.toFixed(2);
-  const lines = [
-    '| step | ferry s | reference | ref s | ratio | ferry peak RSS MiB | ref peak RSS MiB | stored |',
-    '|---|---:|---|---:|---:|---:|---:|---|',
-  ];
-  for (const r of rows) {
-    lines.push(`| ${r.what} | ${f(r.ferry.seconds)} | ${r.refName} | ${f(r.ref.seconds)} | ${f(r.ferry.seconds / r.ref.seconds)} | ${r.ferry.rssMiB.toFixed(0)} | ${r.ref.rssMiB.toFixed(0)} | ${r.bytes ?? ''} |`);
+async function makeWorkload(o: { dir: string; sizeGiB: number; label: string; warmCache: boolean }): Promise<Workload> {
+  const size = Math.round(o.sizeGiB * GiB);
+  const scale = Math.min(1, (4 * GiB) / size);
+  await fs.mkdir(o.dir, { recursive: true });
+  process.stderr.write(`Preparing ${o.label}: state 0 and 5 later states\n`);
+  const files = [...Array(6).keys()].map(i => path.join(o.dir, `state${i}.raw`));
+  await writeInitialState({ path: files[0], size, dataFraction: 0.1 * scale, seed: 7 });
+  for (let k = 1; k <= 5; k++) {
+    execFileSync('cp', ['--sparse=always', files[k - 1], files[k]]);
+    await applyChanges({ path: files[k], size, changedFraction: 0.01 * scale, seed: 100 + k });
   }
-  return lines.join('\n');
+  const devices = [];
+  for (const file of files) devices.push(await attachLoop(file, { readOnly: true }));
+  return { label: o.label, dir: o.dir, size, files, devices, warmCache: o.warmCache };
+}
+
+async function startS3(work: string): Promise<{ s3: S3Access; stop: () => Promise<void> }> {
+  const pidDir = path.join(work, 's3-pid');
+  await fs.mkdir(pidDir, { recursive: true });
+  const server = await startS3Server({ dataDir: path.join(work, 's3'), pidDir });
+  watchServer(Number((await fs.readFile(path.join(pidDir, 'versitygw.pid'), 'utf8')).trim()) || undefined);
+  const credentialsDir = path.join(work, 's3-credentials');
+  await fs.mkdir(credentialsDir, { recursive: true });
+  await fs.writeFile(path.join(credentialsDir, 'accessKeyId'), server.accessKeyId);
+  await fs.writeFile(path.join(credentialsDir, 'secretAccessKey'), server.secretAccessKey);
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  client.destroy();
+  const s3: S3Access = { ...server, bucket: 'bench', credentialsDir, dataDir: server.dataDir };
+  return { s3, stop: () => server.stop() };
+}
+
+/** Runs a workload's rounds: folder (block device), sparse-file rows, S3. */
+async function runWorkload(w: Workload, o: { rounds: number; s3?: S3Access; firstReads: number[]; groups: Set<string> }) {
+  let rawKey: string | undefined;
+  if (o.s3) {
+    rawKey = 'raw/state5.raw';
+    await plainS3({ s3: o.s3, op: 'upload', file: w.files[5], key: rawKey });
+  }
+  for (let round = 0; round < o.rounds; round++) {
+    process.stderr.write(`${w.label}: round ${round + 1}/${o.rounds}\n`);
+    const folder = await folderRound({ w, round, source: 'device', restore: true, firstReads: o.firstReads });
+    if (o.groups.has('sparse')) await folderRound({ w, round, source: 'file', restore: false, firstReads: [] });
+    if (o.s3 && rawKey) await s3Round({ w, round, s3: o.s3, folder, rawKey });
+  }
+}
+
+async function startupReferences(): Promise<string> {
+  const times = async (command: string, args: string[]) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 7; i++) ms.push((await measure({ command, args })).seconds * 1000);
+    return median(ms).toFixed(0);
+  };
+  return `node -e 0: ${await times(process.execPath, ['-e', '0'])} ms; qemu-img --version: ${await times('qemu-img', ['--version'])} ms (wall, median of 7)`;
 }
 
 async function main() {
-  const sizeMiB = Number(process.env.FERRY_BENCH_SIZE_MIB ?? 1024);
-  const size = sizeMiB * MiB;
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-dm-bench-'));
-  const s3 = await startS3Server();
+  const work = await fs.mkdtemp(path.join(values.dir!, 'ferry-dm-bench-'));
+  const load = () => os.loadavg().map(l => l.toFixed(1)).join(' ');
+  const header = [
+    `Datamover benchmark, ${new Date().toISOString()}, commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname }).toString().trim()}`,
+    `${execFileSync('qemu-img', ['--version']).toString().split('\n')[0]}, node ${process.version}, ${os.availableParallelism()} CPUs, load at start ${load()}`,
+    `median of ${rounds} rounds (big volume: ${values['big-rounds']}); ratio = ferry / reference (< 1: ferry faster); incremental rows are per overlay`,
+  ];
+  let stopS3: (() => Promise<void>) | undefined;
+  const firstReads: number[] = [];
   try {
-    process.stderr.write(`Preparing a ${sizeMiB} MiB volume (10 % data) and 5 later states (1 % changed each)\n`);
-    const states: string[] = [];
-    const live = path.join(work, 'live.raw');
-    await writeState0(live, size);
-    for (let i = 0; i < 6; i++) {
-      if (i > 0) await mutate(live, size, i);
-      const s = path.join(work, `state-${i}.raw`);
-      await fs.copyFile(live, s);
-      states.push(s);
+    let s3: S3Access | undefined;
+    if (only.has('s3')) ({ s3, stop: stopS3 } = await startS3(work));
+    if (only.has('folder') || only.has('s3') || only.has('sparse')) {
+      const w = await makeWorkload({ dir: path.join(work, 'main'), sizeGiB, label: `${sizeGiB} GiB`, warmCache: true });
+      await runWorkload(w, { rounds, s3, firstReads, groups: only });
     }
-    const creds = path.join(work, 'secret');
-    await fs.mkdir(creds);
-    await fs.writeFile(path.join(creds, 'accessKeyId'), s3.accessKeyId);
-    await fs.writeFile(path.join(creds, 'secretAccessKey'), s3.secretAccessKey);
-    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-    await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    client.destroy();
-    const targets: Record<string, NodeJS.ProcessEnv> = {
-      filesystem: { FERRY_TARGET_TYPE: 'filesystem', FERRY_TARGET_PATH: path.join(work, 'repo') },
-      s3: {
-        FERRY_TARGET_TYPE: 's3',
-        FERRY_S3_BUCKET: 'bench',
-        FERRY_S3_PREFIX: 'repo',
-        FERRY_S3_ENDPOINT: s3.endpoint,
-        FERRY_S3_REGION: s3.region,
-        FERRY_S3_FORCE_PATH_STYLE: 'true',
-        FERRY_S3_CREDENTIALS_DIR: creds,
-      },
-    };
-    const plainEnv = { ...targets.s3, BENCH_ACCESS_KEY_ID: s3.accessKeyId, BENCH_SECRET_ACCESS_KEY: s3.secretAccessKey };
-
-    // qemu-img references: full = convert; incremental = overlay on the new raw state rebased
-    // onto the previous image (qemu-img's own way to diff a raw state); restore = convert to raw.
-    const q = path.join(work, 'qemu');
-    await fs.mkdir(q);
-    const qFull = await measure('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', states[0], path.join(q, 'b0.qcow2')]);
-    const qInc: M[] = [];
-    for (let i = 1; i < 6; i++) {
-      const o = path.join(q, `b${i}.qcow2`);
-      const a = await measure('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', states[i], '-F', 'raw', o]);
-      const b = await measure('qemu-img', ['rebase', '-f', 'qcow2', '-b', `b${i - 1}.qcow2`, '-F', 'qcow2', o]);
-      qInc.push({ seconds: a.seconds + b.seconds, rssMiB: Math.max(a.rssMiB, b.rssMiB), stdout: '' });
+    if (bigGiB > 0) {
+      const w = await makeWorkload({ dir: path.join(work, 'big'), sizeGiB: bigGiB, label: `${bigGiB} GiB sparse (cold cache)`, warmCache: false });
+      await runWorkload(w, { rounds: Number(values['big-rounds']), firstReads: [], groups: new Set() });
     }
-    const qIncBytes = (await Promise.all([1, 2, 3, 4, 5].map(i => fs.stat(path.join(q, `b${i}.qcow2`))))).reduce((s, x) => s + x.size, 0);
-    const out = path.join(work, 'out.raw');
-    await fs.rm(out, { force: true });
-    const qRestore = await measure('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', path.join(q, 'b5.qcow2'), out]);
-
-    const rows: Row[] = [];
-    let fsFullImage = '';
-    for (const [name, env] of Object.entries(targets)) {
-      const ids: string[] = [];
-      const inc: M[] = [];
-      let full!: M;
-      let incBytes = 0;
-      let fullBytes = 0;
-      for (let i = 0; i < 6; i++) {
-        const id = resultOf(await measure(node, [CLI, 'backup', 'new-id'])).backupId;
-        const args = [CLI, 'volume', 'backup', '--app', 'bench', '--pvc', 'vol', '--backup-id', id, '--device', states[i], '--commit'];
-        if (i > 0) args.push('--parent', ids[i - 1]);
-        const m = await measure(node, args, env);
-        const r = resultOf(m);
-        if (i === 0) {
-          full = m;
-          fullBytes = r.image.size;
-        } else {
-          inc.push(m);
-          incBytes += r.image.size;
-        }
-        ids.push(id);
-      }
-      await fs.rm(out, { force: true });
-      const restore = await measure(node, [CLI, 'volume', 'restore', '--app', 'bench', '--pvc', 'vol', '--backup-id', ids[5], '--device', out, '--create'], env);
-      const sumInc = (ms: M[]) => ({ seconds: ms.reduce((s, m) => s + m.seconds, 0), rssMiB: Math.max(...ms.map(m => m.rssMiB)), stdout: '' });
-      const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
-      if (name === 'filesystem') {
-        fsFullImage = path.join(work, 'repo', 'apps', 'bench', 'volumes', 'vol', `${ids[0]}.qcow2`);
-        rows.push({ what: `full backup → folder`, ferry: full, ref: qFull, refName: 'qemu-img convert', bytes: mib(fullBytes) });
-        rows.push({ what: `5 incrementals → folder`, ferry: sumInc(inc), ref: sumInc(qInc), refName: 'qemu-img create -b raw + rebase', bytes: `${mib(incBytes)} (qemu ${mib(qIncBytes)})` });
-        rows.push({ what: `restore chain of 6 ← folder`, ferry: restore, ref: qRestore, refName: 'qemu-img convert -O raw' });
-      } else {
-        const up = await measure(node, [PLAIN, 'upload', fsFullImage, 'plain/full.qcow2'], plainEnv);
-        const rawUp = await measure(node, [PLAIN, 'upload', states[0], 'plain/state0.raw'], plainEnv);
-        const down = path.join(work, 'down.bin');
-        const dl = await measure(node, [PLAIN, 'download', down, 'plain/state0.raw'], plainEnv);
-        rows.push({ what: `full backup → S3`, ferry: full, ref: up, refName: 'lib-storage Upload of the same image bytes', bytes: mib(fullBytes) });
-        rows.push({ what: `full backup → S3`, ferry: full, ref: rawUp, refName: 'lib-storage Upload of the raw volume', bytes: mib(size) });
-        rows.push({ what: `5 incrementals → S3`, ferry: sumInc(inc), ref: sumInc(qInc), refName: 'qemu-img create -b raw + rebase (local)', bytes: mib(incBytes) });
-        rows.push({ what: `restore chain of 6 ← S3`, ferry: restore, ref: dl, refName: 'GetObject of the raw volume to a file' });
-      }
-      const same = await fs.readFile(out).then(async b => b.equals(await fs.readFile(states[5])));
-      if (!same) throw new Error(`restore from ${name} differs from state 5`);
-    }
-    process.stdout.write(`\nDatamover benchmark: ${sizeMiB} MiB volume, ~10 % data, 5 states with ~1 % changed; warm page cache; ${os.cpus().length} cores\n\n`);
-    process.stdout.write(`${table(rows)}\n`);
+    header.push(`load at end ${load()}`);
+    const startup = firstReads.length
+      ? `Datamover start-up, process start → first device read (full backup → folder, timings.firstReadMs): ${median(firstReads).toFixed(0)} ms (median of ${firstReads.length}; ${Math.min(...firstReads).toFixed(0)} to ${Math.max(...firstReads).toFixed(0)}); for scale, ${await startupReferences()}`
+      : '';
+    process.stdout.write(`\n${header.join('\n')}\n\n${formatTable()}\n\n${startup}\n`);
   } finally {
-    await s3.stop();
-    await fs.rm(work, { recursive: true, force: true });
+    await stopS3?.().catch(() => undefined);
+    await detachAll();
+    if (!values.keep) await fs.rm(work, { recursive: true, force: true });
+    else process.stderr.write(`Kept ${work}\n`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readSync } from 'node:fs';
 import { DatamoverError } from '../errors';
 
 /**
@@ -45,6 +45,24 @@ export class Device {
       done += bytesRead;
     }
     return into.subarray(0, length);
+  }
+
+  /** `read` on the calling thread (no thread-pool round trip); blocks until done. */
+  readSync(into: Uint8Array, offset: number, length: number): Uint8Array {
+    let done = 0;
+    while (done < length) {
+      const got = readSync(this.handle.fd, into, done, length - done, offset + done);
+      if (got === 0) {
+        throw new DatamoverError('DEVICE_MISSING', `device ${this.path} ended at ${offset + done}, expected ${this.size} bytes`);
+      }
+      done += got;
+    }
+    return into.subarray(0, length);
+  }
+
+  /** The open descriptor (scanning threads read it with pread). */
+  get fd(): number {
+    return this.handle.fd;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,9 @@ import { FilesystemTarget, S3Target, type Target } from '@ferry/repository';
  * (versitygw, posix backend) the file in `<dataDir>/<bucket>/<prefix><key>`. For tests that
  * damage stored bytes on purpose.
  */
-export function objectFile(target: Target, key: string, s3DataDir?: string): string {
+export function objectFile(outer: Target, key: string, s3DataDir?: string): string {
+  // Repository.open wraps its target (EnvelopeTarget, which passes volume images through)
+  const target = (outer as Target & { inner?: Target }).inner ?? outer;
   if (target instanceof FilesystemTarget) {
     return path.join(target.description.replace(/^file:\/\//, ''), ...key.split('/'));
   }

@@ -1,14 +1,13 @@
 import type { Qcow2Writer } from '@ferry/qcow2';
-import type { AsyncQueue } from '../io/AsyncQueue';
 import { DIGEST_BYTES, clusterDigestInto } from './clusterIndex';
+import type { IndexOutput } from './IndexOutput';
 import { ZeroCheck } from './ZeroCheck';
 
-const INDEX_FLUSH = 256 * 1024;
-
-/** Per chunk: digest every cluster, decide what the image stores, append to the new index. */
+/**
+ * Per chunk: digest every cluster, decide what the image stores, append to the new index. Used
+ * for the changed-ranges (CBT) path, which reads only some clusters; full scans use `scanPass`.
+ */
 export class DeltaEngine {
-  private indexBuf = Buffer.alloc(INDEX_FLUSH);
-  private indexFill = 0;
   private readonly zero: ZeroCheck;
   bytesWritten = 0;
 
@@ -18,7 +17,7 @@ export class DeltaEngine {
       clusterSize: number;
       virtualSize: number;
       stats: { dataClusters: number; zeroClusters: number; changedClusters: number };
-      index: AsyncQueue;
+      index: IndexOutput;
     },
   ) {
     this.zero = new ZeroCheck(o.clusterSize);
@@ -77,26 +76,6 @@ export class DeltaEngine {
       if (parentHad) this.o.stats.changedClusters++;
     }
     await flushRun(c.count);
-    await this.pushIndex(digests);
-  }
-
-  private async pushIndex(d: Buffer): Promise<void> {
-    let pos = 0;
-    while (pos < d.length) {
-      const n = Math.min(d.length - pos, this.indexBuf.length - this.indexFill);
-      d.copy(this.indexBuf, this.indexFill, pos, pos + n);
-      this.indexFill += n;
-      pos += n;
-      if (this.indexFill === this.indexBuf.length) await this.flushIndex();
-    }
-  }
-
-  async flushIndex(): Promise<void> {
-    if (this.indexFill === 0) return;
-    const out = this.indexBuf.subarray(0, this.indexFill);
-    this.indexBuf = Buffer.alloc(INDEX_FLUSH);
-    this.indexFill = 0;
-    await this.o.index.push(out);
+    await this.o.index.push(digests);
   }
 }
-

@@ -10,9 +10,11 @@ import { DatamoverError, toDatamoverError } from '../errors';
 import { AsyncQueue } from '../io/AsyncQueue';
 import { Device } from '../io/Device';
 import { ProgressReporter, type ProgressSink } from '../io/Progress';
-import { toClusterRuns, type ByteRange } from './changedRanges';
+import { type ByteRange } from './changedRanges';
+import { changedRangesPass } from './changedRangesPass';
 import { IndexReader, encodeIndexHeader } from './clusterIndex';
-import { DeltaEngine } from './DeltaEngine';
+import { IndexOutput } from './IndexOutput';
+import { scanPass } from './scanPass';
 import { encryptionFor, protectionError, recordProtection, type VolumeProtection } from './protection';
 
 export interface VolumeBackupOptions extends VolumeProtection {
@@ -27,8 +29,10 @@ export interface VolumeBackupOptions extends VolumeProtection {
   /** Only these byte ranges changed since the parent (CBT); needs a parent. */
   changedRanges?: ByteRange[];
   clusterSize?: number;
-  /** Bytes read from the device at a time (a multiple of the cluster size); 4 MiB. */
+  /** Bytes read from the device at a time by the changed-ranges pass (whole clusters); 4 MiB. */
   chunkBytes?: number;
+  /** Threads scanning the device (full passes); by default one per core for volumes of 1 GiB or more. */
+  scanThreads?: number;
   progress?: ProgressSink;
   /** Stops the backup between chunks (SIGTERM): the upload is aborted, nothing stays. */
   signal?: AbortSignal;
@@ -49,11 +53,17 @@ export interface VolumeBackupResult {
   /** The volume record to list in the backup's manifest at commit. */
   record: ObjectRef;
   stats: VolumeRecord['stats'] & { storedBytes: number };
-  timings: { startedAt: string; finishedAt: string; durationMs: number; readMiBps: number };
+  timings: {
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+    readMiBps: number;
+    /** Milliseconds from the process's start (`performance.timeOrigin`) to the first device read. */
+    firstReadMs?: number;
+  };
 }
 
 const DEFAULT_CLUSTER = 64 * 1024;
-const READ_AHEAD = 2;
 
 /**
  * Reads a volume once, front to back, and writes a QCOW2 image straight into the repository:
@@ -102,8 +112,12 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
       backupId: o.backupId,
       sizeHint: virtualSize,
     });
+    // A local file sink writes on this thread (no thread-pool round trip per write): this
+    // process does nothing else while it backs up.
+    const blocking = typeof sink.writeSync === 'function';
     writer = await createQcow2Writer({
       sink,
+      blocking,
       virtualSize,
       clusterSize,
       backing: parent ? { name: layout.backingName(parent.backupId), format: 'qcow2' } : undefined,
@@ -118,57 +132,41 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     await indexQueue.push(encodeIndexHeader({ clusterSize, virtualSize, clusterCount }));
 
     const stats = { bytesRead: 0, clusters: clusterCount, dataClusters: 0, zeroClusters: 0, changedClusters: 0 };
-    const engine = new DeltaEngine({ writer, clusterSize, virtualSize, stats, index: indexQueue });
-    const runs = o.changedRanges ? toClusterRuns(o.changedRanges, clusterSize, clusterCount) : undefined;
-    const perChunk = chunkBytes / clusterSize;
-    // READ_AHEAD chunks are read while one is digested (device reads go through libuv's pool)
-    const buffers = Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(chunkBytes));
-    let runAt = 0;
-    const readChunk = (first: number, count: number, buf: Buffer) =>
-      device.read(buf, first * clusterSize, Math.min(count * clusterSize, virtualSize - first * clusterSize));
-    const pending: Array<Promise<Uint8Array>> = [];
-    let nextRead = 0;
-    const fillReadAhead = () => {
-      while (!runs && pending.length < READ_AHEAD && nextRead < clusterCount) {
-        const read = readChunk(nextRead, perChunk, buffers[(nextRead / perChunk) % buffers.length]);
-        read.catch(() => undefined); // reported when awaited; not unhandled if we stop early
-        pending.push(read);
-        nextRead += perChunk;
-      }
-    };
-    fillReadAhead();
-    for (let first = 0; first < clusterCount; first += perChunk) {
-      if (o.signal?.aborted) {
-        throw new DatamoverError('INTERRUPTED', `backup of ${o.app}/${o.pvc} was interrupted; nothing was committed`);
-      }
-      const count = Math.min(perChunk, clusterCount - first);
-      const parentDigests = parentIndex ? await takeParent(parentIndex, count) : undefined;
-      if (!runs) {
-        const data = await pending.shift()!;
-        fillReadAhead();
-        stats.bytesRead += data.length;
-        progress.bytesRead = stats.bytesRead;
-        await engine.chunk({ first, count, data, parentDigests, touched: undefined });
-      } else {
-        // CBT: read only clusters inside changed runs; the others keep the parent's digest
-        while (runAt < runs.length && runs[runAt][1] <= first) runAt++;
-        const touched: Array<[number, number]> = [];
-        for (let r = runAt; r < runs.length && runs[r][0] < first + count; r++) {
-          touched.push([Math.max(runs[r][0], first), Math.min(runs[r][1], first + count)]);
-        }
-        const data = buffers[0];
-        for (const [a, b] of touched) {
-          const got = await readChunk(a, b - a, buffers[1]);
-          data.set(got, (a - first) * clusterSize);
-          stats.bytesRead += got.length;
-        }
-        progress.bytesRead = stats.bytesRead;
-        await engine.chunk({ first, count, data, parentDigests, touched });
-      }
-      progress.bytesWritten = engine.bytesWritten;
-      progress.report('read');
+    const index = new IndexOutput(indexQueue);
+    let firstReadMs: number | undefined;
+    const onFirstRead = () => (firstReadMs = performance.now());
+    if (o.changedRanges) {
+      await changedRangesPass({
+        ranges: o.changedRanges,
+        device,
+        writer,
+        clusterSize,
+        virtualSize,
+        chunkBytes,
+        parentDigests: count => takeParent(parentIndex!, count),
+        index,
+        stats,
+        progress,
+        signal: o.signal,
+        onFirstRead,
+      });
+    } else {
+      await scanPass({
+        device,
+        writer,
+        clusterSize,
+        virtualSize,
+        parentDigests: parentIndex ? count => takeParent(parentIndex!, count) : undefined,
+        index,
+        stats,
+        progress,
+        blocking,
+        threads: o.scanThreads,
+        signal: o.signal,
+        onFirstRead,
+      });
     }
-    await engine.flushIndex();
+    await index.flush();
     if (parentIndex) await finishParent(parentIndex);
     indexQueue.end();
     progress.report('finish', true);
@@ -188,7 +186,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
       image: { key: imageKey, size: written.imageSize, blockSize: o.repo.info.imageDigestBlockSize, sums: sumsRef },
       index: indexRef,
       stats: { ...stats, durationMs: finished.getTime() - started.getTime() },
-      source: { changedRanges: Boolean(runs) },
+      source: { changedRanges: Boolean(o.changedRanges) },
       protection: recordProtection({ repo: o.repo, compression: o.compression, encryption, parent: parentLayer, passphrase: o.passphrase }),
       createdAt: finished.toISOString(),
     };
@@ -215,6 +213,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
         finishedAt: finished.toISOString(),
         durationMs,
         readMiBps: Math.round((stats.bytesRead / 1048576 / Math.max(durationMs, 1)) * 1000 * 10) / 10,
+        firstReadMs: firstReadMs === undefined ? undefined : Math.round(firstReadMs * 10) / 10,
       },
     };
   } catch (e) {
