@@ -34,6 +34,43 @@ export interface Config {
         /** @visibility secret */
         secretAccessKey: string;
       };
+      /**
+       * Encryption at rest of everything stored on this target. The key is in a Kubernetes
+       * Secret (never in app-config, a Backup's spec, a log, an event, a status or an API
+       * answer): its data key `key` is the key new backups are encrypted with, at least 32
+       * bytes (e.g. `head -c 32 /dev/urandom | base64`); every other data key of the Secret is
+       * an older key still read (rotation: put the new key under `key`, keep the old one under
+       * another name). Volume images become QCOW2 with LUKS (the key's bytes are the
+       * passphrase: `qemu-img --object secret,id=k,file=<key file>` opens them), everything
+       * else (resources YAML and Secrets, manifests, volume records and digest indexes, image
+       * blobs) goes into an authenticated envelope (AES-256-GCM). Not with a policy's
+       * `compression`: qemu's format has no encrypted compressed clusters.
+       */
+      encryption?: {
+        secret: {
+          name: string;
+          /** Default: Ferry's namespace (`controller.namespace`). */
+          namespace?: string;
+          /** The data key to encrypt new backups with (default `key`). */
+          key?: string;
+          /** The cluster holding the Secret (default: the first configured cluster). */
+          cluster?: string;
+        };
+        /** Also read backups stored in the clear before encryption was turned on (default false). */
+        readUnencrypted?: boolean;
+      };
+      /**
+       * s3 only: S3 Object Lock. Every object of a committed backup (and the volume images of
+       * the chain it depends on, and its image blobs) is retained for `days` in `mode`:
+       * governance (a user with s3:BypassGovernanceRetention may still delete) or compliance
+       * (nobody may, until the date). The bucket must have been created with Object Lock.
+       * Ferry's delete, retention and gc leave such backups until the date and say so. A
+       * filesystem target with objectLock is refused.
+       */
+      objectLock?: {
+        mode: 'governance' | 'compliance';
+        days: number;
+      };
     }>;
     /** Name of the target used when a policy names none. */
     defaultTarget?: string;
@@ -50,6 +87,12 @@ export interface Config {
       fullEvery?: number;
       /** Do not copy container images into the backup. */
       skipImageBackup?: boolean;
+      /**
+       * Compressed volume images (QCOW2 compressed clusters, which qemu reads): `zstd` (fast)
+       * or `deflate` (qemu's "zlib"). Refused when the policy's target is encrypted: qemu's
+       * format cannot hold clusters both compressed and encrypted (qemu-img refuses it too).
+       */
+      compression?: 'deflate' | 'zstd';
       /**
        * Entities this policy applies to, e.g. `{ kind: component, spec.lifecycle: production }`.
        * Without a filter, the policy applies only to entities that name it (`ferry.io/policy`).

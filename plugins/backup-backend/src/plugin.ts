@@ -16,6 +16,7 @@ import { RestoreService } from './service/RestoreService';
 import { setupSchedules } from './schedule/setupSchedules';
 import { createRouter } from './service/router';
 import { TargetRegistry } from './targets/TargetRegistry';
+import { TargetKeys } from './protection/TargetKeys';
 
 /**
  * Ferry's backend plugin: Kubernetes application backup and restore for catalog entities.
@@ -52,7 +53,11 @@ export const backupPlugin = createBackendPlugin({
         for (const { reason } of clusters.unsupportedClusters()) {
           deps.logger.warn(`Leaving out a Kubernetes cluster: ${reason}`);
         }
-        const targets = new TargetRegistry(ferryConfig.targets, ferryConfig.defaultTarget);
+        const targets = new TargetRegistry(
+          ferryConfig.targets,
+          ferryConfig.defaultTarget,
+          new TargetKeys({ targets: ferryConfig.targets, ferryNamespace: ferryConfig.controller.namespace, clusters }),
+        );
         const backups = new BackupService({
           clusters,
           targets,

@@ -133,6 +133,23 @@ export interface HookResult {
   stderr?: string;
 }
 
+/** How a backup is protected at rest (issue 20); absent parts: in the clear, uncompressed, not locked. */
+export interface BackupProtection {
+  /** Encrypted (LUKS volumes, everything else in an authenticated envelope) with the key of this id (a keyed hash, never the key). */
+  encryption?: { keyId: string };
+  /** The codec of its compressed volume images. */
+  compression?: 'deflate' | 'zstd';
+  /** S3 Object Lock: nobody deletes it before `until` (compliance), or only those allowed to bypass governance. */
+  lock?: { mode: 'governance' | 'compliance'; until: string };
+}
+
+/** How a target protects what it stores (the platform page). */
+export interface TargetProtection {
+  /** Where the key is (a Secret's namespace, name and data key, never the key) and the current key's id. */
+  encryption?: { secret: string; keyId?: string; problem?: string };
+  objectLock?: { mode: 'governance' | 'compliance'; days: number };
+}
+
 export interface BackupDetail extends BackupSummary {
   /** The Backup resource (namespace/name) driving this backup. */
   resourceName: string;
@@ -146,6 +163,8 @@ export interface BackupDetail extends BackupSummary {
   hooks: HookResult[];
   /** Whether the caller may delete it now, and why not. */
   deletion: { allowed: boolean; reason?: string };
+  /** Encryption, compression and lock of what it stored (once committed). */
+  protection?: BackupProtection;
 }
 
 /** JSON patch operation (RFC 6902) for restore transforms. */
@@ -262,6 +281,8 @@ export interface PlatformOverview {
     healthy: boolean;
     message?: string;
     usedBytes?: number;
+    /** Encryption and Object Lock of the target. */
+    protection?: TargetProtection;
   }>;
   policies: Array<{
     name: string;
@@ -272,6 +293,8 @@ export interface PlatformOverview {
     keepLast?: number;
     fullEvery: number;
     skipImageBackup: boolean;
+    /** Compressed volume images. */
+    compression?: 'deflate' | 'zstd';
   }>;
   coverage: Array<{
     entityRef: string;

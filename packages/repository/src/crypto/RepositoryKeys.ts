@@ -94,4 +94,9 @@ export class Keyring implements KeyLookup {
   ids(): string[] {
     return [...this.keys.keys()];
   }
+
+  /** Every key (the current one first), e.g. to hand them to a datamover Job as files. */
+  list(): RepositoryKey[] {
+    return [this.current, ...[...this.keys.values()].filter(k => k !== this.current)];
+  }
 }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { cronProblem } from '../schedule/cronSchedule';
+import {
+  checkProtection,
+  compressionConfigSchema,
+  encryptionConfigSchema,
+  objectLockConfigSchema,
+} from '../protection/protectionConfig';
 
 const nameSchema = z
   .string()
@@ -14,6 +20,9 @@ const filesystemTargetSchema = z.object({
     .object({ nfs: z.object({ server: z.string().min(1), path: z.string().startsWith('/') }).strict() })
     .strict()
     .optional(),
+  encryption: encryptionConfigSchema.optional(),
+  /** Refused with a message (checkProtection): kept here so that it is not silently dropped. */
+  objectLock: z.unknown().optional(),
 });
 
 const s3TargetSchema = z.object({
@@ -27,6 +36,8 @@ const s3TargetSchema = z.object({
   credentials: z
     .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) })
     .optional(),
+  encryption: encryptionConfigSchema.optional(),
+  objectLock: objectLockConfigSchema.optional(),
 });
 
 export const targetConfigSchema = z.discriminatedUnion('type', [
@@ -47,6 +58,8 @@ export const policyConfigSchema = z.object({
   keepLast: z.number().int().positive().optional(),
   fullEvery: z.number().int().positive().default(10),
   skipImageBackup: z.boolean().default(false),
+  /** Compressed volume images (not on an encrypted target). */
+  compression: compressionConfigSchema.optional(),
   filter: z.record(z.string()).optional(),
 });
 
@@ -107,6 +120,7 @@ export const ferryConfigSchema = z
         message: `names no configured target ('${value.defaultTarget}')`,
       });
     }
+    checkProtection(value, ctx);
     value.policies.forEach((policy, index) => {
       if (policy.target && !targetNames.has(policy.target)) {
         ctx.addIssue({

@@ -1,4 +1,5 @@
 import type {
+  BackupProtection,
   HookResult,
   OperationFailure,
   OperationPhase,
@@ -89,6 +90,8 @@ export interface BackupStatus {
   /** When the snapshots of all volumes were taken (pre-hooks → snapshots → post-hooks done). */
   snapshotsAt?: string;
   message?: string;
+  /** Encryption, compression and Object Lock of the committed backup (from its manifest). */
+  protection?: BackupProtection;
 }
 
 /** The object metadata Ferry reads of its Backup and Restore resources. */

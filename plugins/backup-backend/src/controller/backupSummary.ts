@@ -4,6 +4,7 @@ import type {
   OperationTrigger,
 } from '@ferry/plugin-backup-common';
 import { isTerminalPhase } from '@ferry/plugin-backup-common';
+import { lockedReason } from '../protection/backupProtection';
 import {
   BackupResource,
   BackupStatus,
@@ -79,6 +80,9 @@ export function toBackupDetail(options: {
     hooks: status.hooks ?? [],
     deletion: running
       ? { allowed: false, reason: 'the backup is still running' }
-      : { allowed: true },
+      : lockedReason(status.protection)
+        ? { allowed: false, reason: lockedReason(status.protection) }
+        : { allowed: true },
+    ...(status.protection ? { protection: status.protection } : {}),
   };
 }

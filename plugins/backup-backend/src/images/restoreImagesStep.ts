@@ -9,6 +9,7 @@ import type { OperationOwner } from '../pipeline/OwnerRef';
 import { buildDatamoverJob, runDatamoverJob, TargetAccess } from '../pipeline/datamoverJob';
 import { tempName } from '../pipeline/tempNames';
 import { prepareTargetAccess } from '../targets/targetAccess';
+import type { TargetKeys } from '../protection/TargetKeys';
 import { planRestoreImages } from './planRestoreImages';
 import { combineAccess, prepareRegistryAccess } from './registryAccess';
 import { repointImages } from './repointImages';
@@ -44,6 +45,8 @@ export async function restoreImagesStep(options: {
   access: TargetAccess;
   config: FerryConfig;
   recorder: StatusRecorder<RestoreStatus>;
+  /** Keys of an encrypted target, for a push Job in another namespace. */
+  keys?: TargetKeys;
 }): Promise<KubernetesObject[]> {
   const { recorder, spec } = options;
   const imageRestore = spec.imageRestore;
@@ -171,6 +174,7 @@ async function push(options: {
   access: TargetAccess;
   config: FerryConfig;
   images: string[];
+  keys?: TargetKeys;
 }): Promise<Map<string, ImageRestoreJobResult['images'][number] & { error?: string }>> {
   const { spec } = options;
   const imageRestore = spec.imageRestore!;
@@ -184,6 +188,7 @@ async function push(options: {
           target: options.config.targets.find(t => t.name === spec.target)!,
           secretName: tempName({ operationId: options.restoreId, role: 'target', pvc: 'credentials' }),
           owner: options.owner,
+          keys: options.keys,
         });
   const registry = await prepareRegistryAccess({
     kube: options.kube,

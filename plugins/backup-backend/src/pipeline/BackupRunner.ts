@@ -24,6 +24,7 @@ import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
 import { planBackupHooks, runBackupHooks } from './backupHooks';
 import { commitBackupManifest } from './commitBackupManifest';
+import { compressionEnv } from '../protection/compressionEnv';
 import { tempName } from './tempNames';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
@@ -124,6 +125,7 @@ export class BackupRunner {
         target: this.options.targets.config(backup.spec.target),
         secretName: tempName({ operationId: backupId, role: 'target', pvc: 'credentials' }),
         owner,
+        keys: this.options.targets.keys,
       });
       const pending = app.claims.filter(
         c => recorder.status.volumes?.find(v => v.pvc === c.metadata!.name)?.phase !== 'Completed',
@@ -162,6 +164,8 @@ export class BackupRunner {
             owner,
             access,
             recorder,
+            policy: target.policy,
+            target: backup.spec.target,
           }),
         ),
         backup.spec.skipImageBackup
@@ -259,6 +263,9 @@ export class BackupRunner {
     owner: OperationOwner;
     access: TargetAccess;
     recorder: StatusRecorder;
+    /** The policy (its `compression`) and the target of the backup. */
+    policy?: string;
+    target: string;
   }): Promise<void> {
     const { kube } = this.options;
     const { claim, plan, backupId, namespace, owner, recorder } = options;
@@ -286,6 +293,7 @@ export class BackupRunner {
         { name: 'FERRY_DEVICE', value: '/dev/ferry-volume' },
       ];
       if (plan.parentBackupId) env.push({ name: 'FERRY_PARENT', value: plan.parentBackupId });
+      env.push(...compressionEnv({ config: this.options.config, policy: options.policy, target: options.target }));
       const job = buildDatamoverJob({
         name: tempName({ operationId: backupId, role: 'backup', pvc }),
         namespace,

@@ -114,6 +114,7 @@ export class RestoreRunner {
         target: this.options.targets.config(spec.target),
         secretName: tempName({ operationId: restoreId, role: 'target', pvc: 'credentials' }),
         owner,
+        keys: this.options.targets.keys,
       });
       const claimOutcomes = new Map<string, VolumeOutcome>();
       if (withVolumes) {
@@ -164,6 +165,7 @@ export class RestoreRunner {
           access,
           config: this.options.config,
           recorder,
+          keys: this.options.targets.keys,
         });
         await this.applyMetadata({
           objects: repointed,

@@ -45,6 +45,11 @@ export async function chooseParents(options: {
       });
       continue;
     }
+    const keyChange = encryptionChange(volume.protection?.encryption?.keyId, repository.keys?.current.id);
+    if (keyChange) {
+      plans.push({ pvc: claim.pvc, type: 'full', reason: `${keyChange} since ${latest.backupId}` });
+      continue;
+    }
     const chain = await repository
       .resolveChain({ app, pvc: claim.pvc, backupId: latest.backupId })
       .catch((error: Error) => error);
@@ -72,4 +77,15 @@ export async function chooseParents(options: {
     });
   }
   return plans;
+}
+
+/**
+ * A chain keeps one LUKS key: a new key (rotation), or encryption turned on or off, starts a
+ * new chain with a full backup, so no backup depends on a key that is being retired.
+ */
+function encryptionChange(parentKeyId: string | undefined, currentKeyId: string | undefined): string | undefined {
+  if (parentKeyId === currentKeyId) return undefined;
+  if (!parentKeyId) return 'the target is encrypted now';
+  if (!currentKeyId) return 'the target is no longer encrypted';
+  return `the target's encryption key changed (key id ${parentKeyId} → ${currentKeyId})`;
 }

@@ -4,6 +4,7 @@ import type {
   BackupStatus,
 } from '../controller/BackupResource';
 import { SCHEDULE_LABEL } from '../controller/backupSummary';
+import { protectionOfManifest } from '../protection/backupProtection';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
 
@@ -55,6 +56,7 @@ export async function commitBackupManifest(options: {
       schedule: options.backup.metadata.labels?.[SCHEDULE_LABEL],
     },
   });
+  const protection = protectionOfManifest(manifest);
   const failed = volumes.filter(v => v.phase === 'Failed');
   const hookFailures = (recorder.status.failures ?? []).filter(
     f => f.kind === 'Hook',
@@ -83,6 +85,7 @@ export async function commitBackupManifest(options: {
       completedAt: new Date().toISOString(),
       storedBytes,
       logicalBytes,
+      ...(protection ? { protection } : {}),
     },
   };
 }

@@ -37,6 +37,7 @@ import { collectApplication } from '../mapping/collectApplication';
 import type { ApplicationTarget } from '../mapping/types';
 import { BackupRunner } from '../pipeline/BackupRunner';
 import { isNotFound, KubeClients } from '../pipeline/KubeClients';
+import { protectionError } from '../protection/protectionErrors';
 import type { TargetRegistry } from '../targets/TargetRegistry';
 
 /**
@@ -231,7 +232,10 @@ export class BackupService {
     });
     try {
       if ((await repository.listBackups(options.target.appId)).includes(options.id)) {
-        await deleteBackup(repository, { app: options.target.appId, backupId: options.id, lock });
+        // a backup under Object Lock: 409 with the date, nothing deleted (retention logs it)
+        await deleteBackup(repository, { app: options.target.appId, backupId: options.id, lock }).catch(error => {
+          throw protectionError(error);
+        });
       }
     } finally {
       await lock.release();

@@ -51,6 +51,7 @@ import type { TargetRegistry } from '../targets/TargetRegistry';
 import { planRestoreImages } from '../images/planRestoreImages';
 import { dockerConfigOf } from '../images/registryAccess';
 import { planObjectChanges } from './restoreDryRun';
+import { protectionError } from '../protection/protectionErrors';
 
 /** What a validated request resolves to: everything the Restore resource or the dry run needs. */
 interface ValidatedRestore {
@@ -188,7 +189,9 @@ export class RestoreService {
     if (problems.length) throw new InputError(`invalid request body: ${problems.join('; ')}`);
 
     const repository = await this.options.targets.repository(backup.target);
-    const manifest = await repository.readManifest(target.appId, backup.id);
+    const manifest = await repository.readManifest(target.appId, backup.id).catch(error => {
+      throw protectionError(error); // a key the target's Secret lacks: 503 naming both, nothing written
+    });
     const spec: RestoreSpec = {
       backupId: backup.id,
       appId: target.appId,
@@ -272,7 +275,7 @@ export class RestoreService {
       const repository = await this.options.targets.repository(name);
       const manifest = await repository.readManifest(target.appId, backupId).catch(error => {
         if (error instanceof ObjectNotFoundError) return undefined;
-        throw error;
+        throw protectionError(error);
       });
       if (!manifest) continue;
       const metadata = manifest.metadata as { cluster?: string; namespace?: string; type?: string };

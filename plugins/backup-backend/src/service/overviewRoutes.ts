@@ -22,6 +22,7 @@ import type { TargetRegistry } from '../targets/TargetRegistry';
 import type { EntityAccess } from './EntityAccess';
 import { protectionOf } from './protection';
 import { entityParamsSchema, parseInput } from './validation';
+import { targetProtection } from '../protection/targetProtection';
 
 export interface OverviewRoutesOptions {
   router: Router;
@@ -91,12 +92,14 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
         options.targets.names().map(async name => {
           const config = options.targets.config(name);
           const usedBytes = sum(backups.filter(b => b.target === name).map(b => b.storedBytes));
+          const protection = await targetProtection(options.targets, name);
+          const extra = protection ? { protection } : {};
           try {
             const repository = await options.targets.repository(name);
             await repository.listApps();
-            return { name, type: config.type, healthy: true, usedBytes };
+            return { name, type: config.type, healthy: true, usedBytes, ...extra };
           } catch (error) {
-            return { name, type: config.type, healthy: false, message: String((error as Error).message), usedBytes };
+            return { name, type: config.type, healthy: false, message: String((error as Error).message), usedBytes, ...extra };
           }
         }),
       ),
@@ -108,6 +111,7 @@ export function registerOverviewRoutes(options: OverviewRoutesOptions): void {
         keepLast: policy.keepLast,
         fullEvery: policy.fullEvery,
         skipImageBackup: policy.skipImageBackup,
+        ...(policy.compression ? { compression: policy.compression } : {}),
       })),
       coverage: entities.filter(isBackupAvailable).map(entity => {
         const entityRef = stringifyEntityRef(entity);

@@ -3,6 +3,7 @@ import type { BackupSummary } from '@ferry/plugin-backup-common';
 import type { Manifest } from '@ferry/repository';
 import type { OperationIndex } from '../database/OperationIndex';
 import type { TargetRegistry } from '../targets/TargetRegistry';
+import { protectionOfManifest } from '../protection/backupProtection';
 
 function triggerOf(requestedBy: string | undefined, schedule: string | undefined): BackupSummary['trigger'] {
   if (requestedBy) return { type: 'user', userEntityRef: requestedBy };
@@ -52,9 +53,11 @@ export async function syncFromRepositories(options: {
       for (const app of await repository.listApps()) {
         for (const backupId of await repository.listBackups(app)) {
           if (await options.index.hasBackup(backupId)) continue;
-          const summary = summaryFromManifest(name, await repository.readManifest(app, backupId));
+          const manifest = await repository.readManifest(app, backupId);
+          const summary = summaryFromManifest(name, manifest);
           if (!summary) continue;
-          await options.index.upsertBackup(summary);
+          const protection = protectionOfManifest(manifest);
+          await options.index.upsertBackup(summary, protection ? { detail: { protection } } : {});
           added += 1;
         }
       }

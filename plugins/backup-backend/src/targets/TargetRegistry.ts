@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { NotFoundError } from '@backstage/errors';
 import { createTarget, Repository, Target } from '@ferry/repository';
 import type { TargetConfig } from '../config/FerryConfig';
+import type { TargetKeys } from '../protection/TargetKeys';
 
 /**
  * The configured targets, opened on first use. Relative filesystem paths are resolved against
@@ -11,7 +12,12 @@ export class TargetRegistry {
   private readonly repositories = new Map<string, Promise<Repository>>();
   private readonly configs: Map<string, TargetConfig>;
 
-  constructor(targets: TargetConfig[], private readonly defaultTarget?: string) {
+  constructor(
+    targets: TargetConfig[],
+    private readonly defaultTarget?: string,
+    /** Keys of encrypted targets (`ferry.targets[].encryption`); none: every target in the clear. */
+    readonly keys?: TargetKeys,
+  ) {
     this.configs = new Map(
       targets.map(t => [t.name, t.type === 'filesystem' ? { ...t, path: resolve(t.path) } : t]),
     );
@@ -36,15 +42,19 @@ export class TargetRegistry {
     return config;
   }
 
-  /** The repository on a target, created (ferry.json) on first use. */
-  repository(name: string): Promise<Repository> {
+  /**
+   * The repository on a target, created (ferry.json) on first use; on an encrypted target with
+   * its keyring (read from the key Secret, again after a short while: rotation takes effect).
+   */
+  async repository(name: string): Promise<Repository> {
     let repository = this.repositories.get(name);
     if (!repository) {
       repository = Repository.open(this.openTarget(name), { create: true });
       repository.catch(() => this.repositories.delete(name));
       this.repositories.set(name, repository);
     }
-    return repository;
+    const keys = await this.keys?.keyring(name);
+    return keys ? (await repository).withKeys(keys, this.keys!.readUnencrypted(name)) : repository;
   }
 
   openTarget(name: string): Target {
@@ -61,6 +71,7 @@ export class TargetRegistry {
       forcePathStyle: config.forcePathStyle,
       accessKeyId: config.credentials?.accessKeyId,
       secretAccessKey: config.credentials?.secretAccessKey,
+      objectLock: config.objectLock,
     });
   }
 }

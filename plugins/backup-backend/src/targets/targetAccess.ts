@@ -4,6 +4,8 @@ import { deleteIfPresent, KubeClients } from '../pipeline/KubeClients';
 import type { TargetAccess } from '../pipeline/datamoverJob';
 import type { OperationOwner } from '../pipeline/OwnerRef';
 import { createTemporarySecret } from '../pipeline/temporarySecret';
+import type { TargetKeys } from '../protection/TargetKeys';
+import { withKeyAccess } from '../protection/keyAccess';
 
 const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
 
@@ -15,6 +17,26 @@ const CREDENTIALS_DIR = '/run/secrets/ferry-s3';
  * (`volume.nfs`), so the datamover sees what the backend sees.
  */
 export async function prepareTargetAccess(options: {
+  kube: KubeClients;
+  namespace: string;
+  target: TargetConfig;
+  secretName: string;
+  owner: OperationOwner;
+  /** An encrypted target's keys go to the pods as a temporary Secret too (protection/keyAccess.ts). */
+  keys?: TargetKeys;
+}): Promise<TargetAccess> {
+  return withKeyAccess({
+    access: await prepareStorageAccess(options),
+    kube: options.kube,
+    namespace: options.namespace,
+    keys: options.keys,
+    target: options.target.name,
+    secretName: `${options.secretName}-key`,
+    owner: options.owner,
+  });
+}
+
+async function prepareStorageAccess(options: {
   kube: KubeClients;
   namespace: string;
   target: TargetConfig;
@@ -66,6 +88,7 @@ export async function prepareTargetAccess(options: {
 
 export async function removeTargetAccess(kube: KubeClients, namespace: string, secretName: string) {
   await deleteIfPresent(() => kube.core.deleteNamespacedSecret({ namespace, name: secretName }));
+  await deleteIfPresent(() => kube.core.deleteNamespacedSecret({ namespace, name: `${secretName}-key` }));
 }
 
 function env(name: string, value: string): V1EnvVar {
