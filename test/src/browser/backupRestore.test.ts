@@ -1,17 +1,13 @@
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import {
-  createServiceAccountToken,
-  installDemoApp,
-  Sandbox,
-  startSandbox,
-} from '@ferry/sandbox';
-import { readFileSync } from 'node:fs';
+import { DemoApp, DemoTableState, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { backupImage, committedBackups, compareChainWithVolume } from '../support/backupChain';
 import { launchChromium, openAs, screenshot } from '../support/browser';
 import { repoRoot } from '../support/repoRoot';
+import { sandboxBackstageConfig } from '../support/sandboxConfig';
 import { RunningBackstage, startBackstage } from '../support/startBackstage';
 
 jest.setTimeout(600_000);
@@ -21,7 +17,9 @@ const logDir = path.join(repoRoot, 'test-results/browser-backup-restore');
 /**
  * The README's first flows ("Two commands"), as written, for the user each names: the service
  * owner backs Shop up and restores what was deleted into Shop's own namespace (the only target
- * the wizard offers them); the platform administrator restores Shop into a new namespace.
+ * the wizard offers them); the platform administrator restores Shop into a new namespace. On the
+ * sandbox's real node, as `npm run dev` runs it: the demo app is PostgreSQL with rows in real
+ * containers, datamover Jobs are real containers of the datamover image.
  */
 describe("the README's first flows in the browser, as the service owner and as the platform administrator", () => {
   let sandbox: Sandbox;
@@ -31,44 +29,30 @@ describe("the README's first flows in the browser, as the service owner and as t
   /** Signed in as the service owner (team-shop) and as the platform administrator (platform-team). */
   let owner: Page;
   let admin: Page;
+  let demo: DemoApp;
+  /** Rows per db pod when Shop was backed up (nothing writes afterwards). */
+  const backedUp = new Map<string, DemoTableState>();
+
+  async function tableStates(namespace: string) {
+    const states = new Map<string, DemoTableState>();
+    for (const pod of demo.dbPods) states.set(pod, await demo.database!.tableState({ namespace, pod }));
+    return states;
+  }
 
   beforeAll(async () => {
     sandbox = await startSandbox({
       ephemeral: true,
+      node: 'real',
       crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-      binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
-      // The demo app's images live here, so that backups copy them (no internet).
-      registry: true,
     });
-    await installDemoApp(sandbox);
+    demo = await installDemoApp(sandbox);
     repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-browser-repo-'));
-    const { token } = await createServiceAccountToken(sandbox);
-    const cluster = sandbox.kubeConfig.getCurrentCluster()!;
     backstage = await startBackstage({
       appPort: 3320,
       backendPort: 7320,
       logDir,
       // The demo's own users and permissions (app-config.yaml): no test-only administrators.
-      extraConfig: {
-        kubernetes: {
-          serviceLocatorMethod: { type: 'multiTenant' },
-          clusterLocatorMethods: [
-            {
-              type: 'config',
-              clusters: [
-                {
-                  name: 'sandbox',
-                  url: sandbox.apiServerUrl,
-                  authProvider: 'serviceAccount',
-                  authMetadata: { serviceAccountToken: token },
-                  caData: cluster.caData ?? readFileSync(cluster.caFile!).toString('base64'),
-                },
-              ],
-            },
-          ],
-        },
-        ferry: { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }] },
-      },
+      extraConfig: await sandboxBackstageConfig(sandbox, repositoryDir),
     });
     browser = await launchChromium();
     owner = await openAs(browser, backstage.appUrl, 'Service owner');
@@ -83,6 +67,8 @@ describe("the README's first flows in the browser, as the service owner and as t
   });
 
   it('the service owner backs up Shop from the Backups tab and watches it complete', async () => {
+    for (const [pod, state] of await tableStates('demo')) backedUp.set(pod, state);
+    expect([...backedUp.values()].map(s => s.rows)).toEqual([100, 100]);
     await owner.goto(`${backstage.appUrl}/catalog/default/component/shop/backups`);
     await owner.getByText('No backups yet for Shop').waitFor();
     await screenshot(owner, 'flow-01-no-backups');
@@ -91,6 +77,8 @@ describe("the README's first flows in the browser, as the service owner and as t
     await completed.waitFor({ timeout: 120_000 });
     expect(await completed.isVisible()).toBe(true);
     await screenshot(owner, 'flow-02-backup-completed');
+    // The backup holds these rows: nothing wrote meanwhile.
+    expect(await tableStates('demo')).toEqual(backedUp);
   });
 
   it("the service owner restores a deleted ConfigMap into Shop's own namespace, the only target offered", async () => {
@@ -155,17 +143,26 @@ describe("the README's first flows in the browser, as the service owner and as t
     const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
     const statefulSet = await apps.readNamespacedStatefulSet({ namespace: 'demo-restored', name: 'demo-db' });
     expect(statefulSet.metadata?.namespace).toBe('demo-restored');
+    expect(statefulSet.status?.readyReplicas).toBe(2);
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo-restored' });
-    expect(claims.items.map(c => c.metadata!.name).sort()).toEqual([
-      'data-demo-db-0',
-      'data-demo-db-1',
-      'wal-demo-db-0',
-      'wal-demo-db-1',
-    ]);
-    for (const claim of claims.items) {
-      const original = await fs.readFile(await sandbox.claimVolumePath({ namespace: 'demo', claim: claim.metadata!.name! }));
-      const restored = await fs.readFile(await sandbox.claimVolumePath({ namespace: 'demo-restored', claim: claim.metadata!.name! }));
-      expect(restored.equals(original)).toBe(true);
+    expect(claims.items.map(c => c.metadata!.name).sort()).toEqual(
+      ['data', 'raw', 'wal'].flatMap(claim => demo.dbPods.map(pod => `${claim}-${pod}`)).sort(),
+    );
+    // PostgreSQL runs in the new namespace from the restored file systems, with exactly the rows
+    // that were backed up (count and checksum per replica).
+    expect(await tableStates('demo-restored')).toEqual(backedUp);
+    // The raw Block claims, byte for byte: the backup's chain (hydrated by qemu-img), the original
+    // volume and the restored one.
+    const [backupId] = await committedBackups(repositoryDir, 'component.default.shop');
+    expect(demo.written.size).toBe(2);
+    for (const [claim, extents] of demo.written) {
+      const image = backupImage({ repositoryDir, app: 'component.default.shop', pvc: claim, backupId });
+      const restoredFile = await sandbox.claimVolumePath({ namespace: 'demo-restored', claim });
+      expect(await compareChainWithVolume(image, restoredFile)).toEqual({ identical: true, output: 'Images are identical.' });
+      expect(await compareChainWithVolume(image, await sandbox.claimVolumePath({ namespace: 'demo', claim }))).toMatchObject({ identical: true });
+      for (const { offset, data } of extents) {
+        expect((await sandbox.readVolume({ namespace: 'demo-restored', claim, offset, length: data.length })).equals(data)).toBe(true);
+      }
     }
     await admin.keyboard.press('Escape');
   });

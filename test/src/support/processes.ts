@@ -65,6 +65,26 @@ export async function startManaged(options: {
   };
 }
 
+/**
+ * How to run packages/backend as `backstage-cli package start` runs it (Node with Backstage's
+ * source transform, `src/index`, the given config files), without the CLI's file watcher: that
+ * watcher restarts the backend whenever a source file of a workspace package changes, which a
+ * test must neither wait for nor depend on (a restart loses the in-memory database and every
+ * sign-in).
+ */
+export function backendCommand(configFiles: string[]): { command: string; args: string[] } {
+  return {
+    command: process.execPath,
+    args: [
+      '--enable-source-maps',
+      '--require',
+      require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+      'src/index',
+      ...configFiles.flatMap(file => ['--config', file]),
+    ],
+  };
+}
+
 /** Polls `url` until it answers 2xx; fails with the last error after `timeoutMs`. */
 export async function waitForHttp(url: string, timeoutMs: number, managed?: Managed) {
   const deadline = Date.now() + timeoutMs;

@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Managed, startManaged, waitForHttp } from './processes';
+import { backendCommand, Managed, startManaged, waitForHttp } from './processes';
 import { repoRoot } from './repoRoot';
 
 /**
- * The Backstage backend as a real process (`backstage-cli package start` in packages/backend),
- * with app-config.yaml plus `config` (e.g. the sandbox cluster and a target), on `port`.
+ * The Backstage backend as a real process (packages/backend as `backstage-cli package start` runs
+ * it, see backendCommand), with app-config.yaml plus `config` (e.g. the sandbox cluster and a
+ * target), on `port`.
  */
 export async function startBackend(options: {
   name: string;
@@ -29,8 +30,7 @@ export async function startBackend(options: {
   );
   const backend = await startManaged({
     name: options.name,
-    command: join(repoRoot, 'node_modules/.bin/backstage-cli'),
-    args: ['package', 'start', '--config', join(repoRoot, 'app-config.yaml'), '--config', configFile],
+    ...backendCommand([join(repoRoot, 'app-config.yaml'), configFile]),
     cwd: join(repoRoot, 'packages/backend'),
     logDir: options.logDir,
   });

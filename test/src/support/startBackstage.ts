@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Managed, startManaged, waitForHttp } from './processes';
+import { backendCommand, Managed, startManaged, waitForHttp } from './processes';
 import { repoRoot } from './repoRoot';
 
 export interface RunningBackstage {
@@ -10,9 +10,10 @@ export interface RunningBackstage {
 }
 
 /**
- * Starts the Backstage backend and the app's dev server the way `npm run dev` does, on the given
- * ports, with app-config.yaml plus `extraConfig` (e.g. the sandbox cluster, a target of the test's
- * own), written into the log folder as app-config.extra.json.
+ * Starts the Backstage backend and the app's dev server the way `npm run dev` does (the backend
+ * without the CLI's file watcher, see backendCommand), on the given ports, with app-config.yaml
+ * plus `extraConfig` (e.g. the sandbox cluster, a target of the test's own), written into the log
+ * folder as app-config.extra.json.
  */
 export async function startBackstage(options: {
   appPort: number;
@@ -37,8 +38,8 @@ export async function startBackstage(options: {
   );
   const extraConfig = join(options.logDir, 'app-config.extra.json');
   await writeFile(extraConfig, JSON.stringify(options.extraConfig ?? {}));
-  const configArgs = [join(repoRoot, 'app-config.yaml'), extraConfig, portsConfig]
-    .flatMap(file => ['--config', file]);
+  const configFiles = [join(repoRoot, 'app-config.yaml'), extraConfig, portsConfig];
+  const configArgs = configFiles.flatMap(file => ['--config', file]);
   const cli = join(repoRoot, 'node_modules/.bin/backstage-cli');
   const started: Managed[] = [];
   const stop = async () => {
@@ -47,8 +48,7 @@ export async function startBackstage(options: {
   try {
     const backend = await startManaged({
       name: 'backend',
-      command: cli,
-      args: ['package', 'start', ...configArgs],
+      ...backendCommand(configFiles),
       cwd: join(repoRoot, 'packages/backend'),
       logDir: options.logDir,
     });
