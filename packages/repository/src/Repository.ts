@@ -22,6 +22,7 @@ import type { Target } from './target/Target';
 import { checkObject, digestOf } from './digest/sha256';
 import { BlockDigestSink, DEFAULT_DIGEST_BLOCK } from './digest/BlockDigestSink';
 import { VerifiedRangeSource } from './digest/VerifiedRangeSource';
+import type { HashPool } from './digest/HashPool';
 import type { AppLock } from './operations/AppLock';
 import { createHash } from 'node:crypto';
 import { checkImagesForCommit } from './images/checkImagesForCommit';
@@ -39,6 +40,11 @@ export interface OpenRepositoryOptions {
   keys?: Keyring;
   /** With `keys`: also read objects stored in the clear (backups made before encryption was on). */
   readUnencrypted?: boolean;
+}
+
+/** How images are read: `hashPool` checks their blocks on worker threads. */
+export interface ImageReadOptions {
+  hashPool?: HashPool;
 }
 
 /** One layer of a volume's chain, top (the backup asked for) first. */
@@ -267,8 +273,11 @@ export class Repository {
     return chain;
   }
 
-  /** Opens a layer's image; every byte read is checked against its `.sums`. */
-  async openImage(layer: ChainLayer): Promise<RangeSource> {
+  /**
+   * Opens a layer's image; every byte read is checked against its `.sums` (on the worker
+   * threads of `options.hashPool` when given, e.g. a restore: see `HashPool`).
+   */
+  async openImage(layer: ChainLayer, options?: ImageReadOptions): Promise<RangeSource> {
     const img = layer.record.image;
     const sums = await this.getVerified(img.sums);
     const source = await this.target.openSource(img.key);
@@ -277,11 +286,11 @@ export class Repository {
       await source.close();
       throw new IntegrityError(img.key, `size is ${size} bytes, the record says ${img.size}`);
     }
-    return new VerifiedRangeSource({ source, key: img.key, size, blockSize: img.blockSize, sums });
+    return new VerifiedRangeSource({ source, key: img.key, size, blockSize: img.blockSize, sums, hashPool: options?.hashPool });
   }
 
   /** Resolves backing names inside `chain` (the overlay's backing name is `<parentId>.qcow2`). */
-  backingResolver(chain: ChainLayer[]): BackingResolver {
+  backingResolver(chain: ChainLayer[], options?: ImageReadOptions): BackingResolver {
     return async ({ backingName, childName }) => {
       const child = chain.find(l => layout.backingName(l.backupId) === childName.split('/').pop());
       const parentId = child?.record.parent?.backupId;
@@ -292,7 +301,7 @@ export class Repository {
           `backing file "${backingName}" is not the recorded parent ${parentId ?? '(none)'}`,
         );
       }
-      return { name: backingName, source: await this.openImage(layer) };
+      return { name: backingName, source: await this.openImage(layer, options) };
     };
   }
 

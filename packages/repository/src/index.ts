@@ -32,7 +32,7 @@ export {
   objectLockConfigSchema,
   type TargetConfig,
 } from './target/targetConfig';
-export { Repository, type ChainLayer, type OpenRepositoryOptions } from './Repository';
+export { Repository, type ChainLayer, type ImageReadOptions, type OpenRepositoryOptions } from './Repository';
 export { Keyring, RepositoryKey, keyIdOf, MIN_KEY_BYTES, type KeyLookup } from './crypto/RepositoryKeys';
 export { EnvelopeTarget, isEnvelopedKey } from './crypto/EnvelopeTarget';
 export {
@@ -59,6 +59,7 @@ export * from './schema/volumeRecord';
 export { digestOf, sha256Hex, checkObject, verifyingStream } from './digest/sha256';
 export { BlockDigestSink, DEFAULT_DIGEST_BLOCK } from './digest/BlockDigestSink';
 export { VerifiedRangeSource } from './digest/VerifiedRangeSource';
+export { HashPool } from './digest/HashPool';
 export * from './schema/imageIndex';
 export { ImageStore } from './images/ImageStore';
 export { collectImageGarbage, type ImageGarbageReport } from './images/collectImageGarbage';

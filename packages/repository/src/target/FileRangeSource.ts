@@ -27,13 +27,21 @@ export class FileRangeSource implements RangeSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.bytes) {
+    const out = Buffer.allocUnsafe(length);
+    await this.readInto(out, offset);
+    return out;
+  }
+
+  /** Reads exactly `target.length` bytes at `offset` into `target` (no allocation). */
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    const out = target;
+    const length = target.length;
+    if (offset < 0 || offset + length > this.bytes) {
       throw new IntegrityError(
         this.key,
         `read of ${length} bytes at ${offset} goes past the end (${this.bytes} bytes)`,
       );
     }
-    const out = new Uint8Array(length);
     let done = 0;
     try {
       while (done < length) {
@@ -46,7 +54,6 @@ export class FileRangeSource implements RangeSource {
     } catch (e) {
       throw mapFsError(e, this.key, this.root);
     }
-    return out;
   }
 
   async close(): Promise<void> {
