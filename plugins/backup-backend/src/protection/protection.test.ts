@@ -1,4 +1,5 @@
 import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
 import { ConflictError, ServiceUnavailableError } from '@backstage/errors';
 import { KeyUnavailableError, ObjectLockedError, keyIdOf, type Manifest } from '@ferry/repository';
 import { readFerryConfig } from '../config/readFerryConfig';
@@ -15,7 +16,7 @@ const KEY = 'k'.repeat(40);
 const OLD = 'o'.repeat(40);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-const ferry = (over: Record<string, unknown>) => readFerryConfig(new ConfigReader({ ferry: over }));
+const ferry = (over: Record<string, unknown>) => readFerryConfig(new ConfigReader({ ferry: over as JsonObject }));
 const s3 = { name: 'offsite', type: 's3', bucket: 'backups' };
 const encryption = { secret: { name: 'backup-key' } };
 

@@ -120,6 +120,26 @@ describe('BackupDetailDrawer', () => {
     expect(remove).toBeDisabled();
   });
 
+  it('shows how the backup is protected, and that its lock blocks delete until when', async () => {
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    const getBackup = jest.fn().mockResolvedValue(
+      backupDetail({
+        id: 'b2',
+        protection: { encryption: { keyId: '799ac898baf724c2' }, lock: { mode: 'governance', until } },
+        deletion: { allowed: false, reason: `it is locked (object lock, governance mode) until ${until}` },
+      }),
+    );
+    await render({ getBackup, streamBackup: jest.fn() });
+    const protection = await screen.findByLabelText('protection');
+    expect(within(protection).getByText('Encrypted · key 799ac898baf724c2')).toBeInTheDocument();
+    expect(within(protection).getByText(/^Locked until .* UTC \(governance\)$/)).toBeInTheDocument();
+    const remove = screen.getByRole('button', { name: /delete/i });
+    expect(remove).toBeDisabled();
+    await waitFor(() =>
+      expect(remove.closest('span[title]')).toHaveAttribute('title', `it is locked (object lock, governance mode) until ${until}`),
+    );
+  });
+
   it('blocks delete and restore when not permitted', async () => {
     await render(
       { getBackup: jest.fn().mockResolvedValue(backupDetail({ id: 'b2' })) },

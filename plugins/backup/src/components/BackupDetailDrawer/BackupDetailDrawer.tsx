@@ -25,6 +25,7 @@ import { PermissionTooltip } from '../PermissionTooltip';
 import { PhaseChip } from '../PhaseChip';
 import { BackupImages, BackupResources, BackupVolumes } from './BackupContents';
 import { BackupHooks } from './BackupHooks';
+import { BackupProtection } from '../BackupProtection';
 
 const useStyles = makeStyles(theme => ({
   paper: { width: 760, maxWidth: '100vw', padding: theme.spacing(3) },
@@ -132,6 +133,7 @@ export const BackupDetailDrawer = (props: {
         <>
           <PhaseChip phase={backup.phase} />
           <Facts backup={backup} />
+          {isTerminalPhase(backup.phase) && <BackupProtection protection={backup.protection} />}
           <Box className={classes.actions}>
             <PermissionTooltip reason={restoreReason}>
               <Button

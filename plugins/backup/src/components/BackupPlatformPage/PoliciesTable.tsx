@@ -2,7 +2,7 @@ import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@m
 import type { PlatformOverview } from '@ferry/plugin-backup-common';
 import { formatRelative } from '../format';
 
-/** Backup policies: where, when, how long, how often a full backup. */
+/** Backup policies: where, when, how long, how often a full backup, compressed or not. */
 export const PoliciesTable = ({ policies }: { policies: PlatformOverview['policies'] }) => {
   if (policies.length === 0) {
     return (
@@ -22,6 +22,7 @@ export const PoliciesTable = ({ policies }: { policies: PlatformOverview['polici
           <TableCell>Keep last</TableCell>
           <TableCell>Full every</TableCell>
           <TableCell>Images</TableCell>
+          <TableCell>Compression</TableCell>
         </TableRow>
       </TableHead>
       <TableBody>
@@ -40,6 +41,7 @@ export const PoliciesTable = ({ policies }: { policies: PlatformOverview['polici
               {policy.fullEvery <= 1 ? 'every backup' : `${policy.fullEvery} backups`}
             </TableCell>
             <TableCell>{policy.skipImageBackup ? 'skipped' : 'backed up'}</TableCell>
+            <TableCell>{policy.compression ?? 'none'}</TableCell>
           </TableRow>
         ))}
       </TableBody>

@@ -2,8 +2,9 @@ import { StatusError, StatusOK } from '@backstage/core-components';
 import { Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@material-ui/core';
 import type { PlatformOverview } from '@ferry/plugin-backup-common';
 import { formatBytes } from '../format';
+import { TargetProtection } from './TargetProtection';
 
-/** Backup targets with their health and the capacity they use. */
+/** Backup targets with their health, how they protect what they store, and the capacity they use. */
 export const TargetsTable = ({ targets }: { targets: PlatformOverview['targets'] }) => {
   if (targets.length === 0) {
     return (
@@ -19,6 +20,7 @@ export const TargetsTable = ({ targets }: { targets: PlatformOverview['targets']
           <TableCell>Target</TableCell>
           <TableCell>Type</TableCell>
           <TableCell>Health</TableCell>
+          <TableCell>Protection</TableCell>
           <TableCell align="right">Used</TableCell>
         </TableRow>
       </TableHead>
@@ -34,6 +36,9 @@ export const TargetsTable = ({ targets }: { targets: PlatformOverview['targets']
                   {target.message}
                 </Typography>
               )}
+            </TableCell>
+            <TableCell>
+              <TargetProtection protection={target.protection} />
             </TableCell>
             <TableCell align="right">{formatBytes(target.usedBytes)}</TableCell>
           </TableRow>

@@ -1,0 +1,1 @@
+export { BackupProtection, formatLockDate } from './BackupProtection';
