@@ -216,8 +216,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         pidDir: path.join(dataDir, 'run'),
         log,
       });
-      const started = node;
-      cleanups.push(() => started.stop());
+      const running = node;
+      cleanups.push(() => running.stop());
       const startStorage = csiStackStarter();
       if (startStorage) {
         storage = await startStorage({
@@ -275,9 +275,9 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     );
     await waitFor(
       async () => {
-        const node = await core.readNode({ name: nodeName });
-        const ready = node.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True');
-        return ready && !(node.spec?.taints ?? []).some(t => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+        const current = await core.readNode({ name: nodeName });
+        const ready = current.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True');
+        return ready && !(current.spec?.taints ?? []).some(t => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
       },
       { description: `node ${nodeName} to be Ready without taints`, timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -291,7 +291,10 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       throw new Error(`persistent volume ${pvName}: this sandbox's real node has no storage stack that exposes volume files`);
     };
     const claimVolumePath = async ({ namespace, claim }: { namespace: string; claim: string }) => {
-      const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
+      const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace }).catch(error => {
+        if ((error as { code?: number }).code === 404) throw new Error(`claim ${namespace}/${claim} not found`);
+        throw error;
+      });
       if (!pvc.spec?.volumeName) throw new Error(`claim ${namespace}/${claim} is not bound to a volume`);
       return volumePath(pvc.spec.volumeName);
     };

@@ -134,14 +134,36 @@ export async function refreshLoopCapacity(device: string): Promise<void> {
 }
 
 /**
- * Detaches `loop` if it still holds `loop.file`, then removes the device when we created it.
- * Resolves true when nothing of it is left, false when the kernel still holds it open (retried later).
+ * Loop devices attached to the device node `device` itself (`losetup --associated` compares the
+ * backing file's device and inode). The kubelet makes one for every Block volume it maps into a
+ * pod, as a lock against the device's removal, and detaches it when it unmaps the volume; a kubelet
+ * stopped or killed with the pod still there leaves it, and it holds our device open.
+ */
+export async function loopsAttachedTo(device: string): Promise<string[]> {
+  const { stdout } = await runCommand('losetup', ['--associated', device]);
+  return stdout
+    .split('\n')
+    .map(line => line.slice(0, line.indexOf(':')))
+    .filter(name => /^\/dev\/loop\d+$/.test(name) && name !== device);
+}
+
+/**
+ * Detaches `loop` if it still holds `loop.file` (first any loop device a kubelet left attached to
+ * it, see loopsAttachedTo), then removes the device when we created it. Resolves true when
+ * nothing of it is left, false when the kernel still holds it open (retried later).
  */
 export async function releaseLoop(loop: AttachedLoop): Promise<boolean> {
   const current = listLoopDevices().find(d => d.index === loop.index);
   if (current?.backingFile !== undefined) {
     const attached = findLoopFor(loop.file);
     if (attached?.index !== loop.index) return true; // someone else's file now: not ours to touch
+    for (const lock of await loopsAttachedTo(loop.device)) {
+      try {
+        await runCommand('losetup', ['--detach', lock]);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+      }
+    }
     try {
       await runCommand('losetup', ['--detach', loop.device]);
     } catch (error) {

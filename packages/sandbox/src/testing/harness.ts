@@ -1,5 +1,6 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox, startSandbox, StartSandboxOptions } from '../sandbox';
 import { waitFor } from '../waitFor';
@@ -107,4 +108,14 @@ export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
   } catch (error) {
     return (error as { code?: number }).code === 404;
   }
+}
+
+/** The CSI driver's file of a ready VolumeSnapshot (`<dataDir>/csi/storage/snapshots/<handle>.img`). */
+export async function snapshotFile(sandbox: Sandbox, custom: CustomObjectsApi, snapshot: SnapshotView): Promise<string> {
+  const content = (await custom.getClusterCustomObject({
+    ...snapshotApi,
+    plural: 'volumesnapshotcontents',
+    name: snapshot.status!.boundVolumeSnapshotContentName!,
+  })) as { status: { snapshotHandle: string } };
+  return path.join(sandbox.dataDir, 'csi', 'storage', 'snapshots', `${content.status.snapshotHandle}.img`);
 }
