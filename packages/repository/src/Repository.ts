@@ -195,12 +195,15 @@ export class Repository {
 
   // ---- volume images ----
 
-  /** A positional sink for a new image that also computes its block digests. */
-  async openImageSink(o: { app: string; pvc: string; backupId: string; sizeHint?: number }) {
+  /**
+   * A positional sink for a new image that also computes its block digests (on the worker
+   * threads of `hashPool` when given and the sink is not a blocking one).
+   */
+  async openImageSink(o: { app: string; pvc: string; backupId: string; sizeHint?: number; hashPool?: HashPool }) {
     await this.assertNotCommitted(o.app, o.backupId);
     const key = layout.image(o.app, o.pvc, o.backupId);
     const inner: PositionalSink = await this.target.openSink(key, { sizeHint: o.sizeHint });
-    return { key, sink: new BlockDigestSink(inner, this.info.imageDigestBlockSize) };
+    return { key, sink: new BlockDigestSink(inner, this.info.imageDigestBlockSize, o.hashPool) };
   }
 
   async putRecord(record: VolumeRecord): Promise<ObjectRef> {

@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { createQcow2Writer, type Qcow2Writer } from '@ferry/qcow2';
 import {
+  HashPool,
   layout,
   verifyingStream,
   type ObjectRef,
@@ -14,7 +16,7 @@ import { type ByteRange } from './changedRanges';
 import { changedRangesPass } from './changedRangesPass';
 import { IndexReader, encodeIndexHeader } from './clusterIndex';
 import { IndexOutput } from './IndexOutput';
-import { scanPass } from './scanPass';
+import { PARALLEL_MIN_BYTES, scanPass } from './scanPass';
 import { encryptionFor, protectionError, recordProtection, type VolumeProtection } from './protection';
 
 export interface VolumeBackupOptions extends VolumeProtection {
@@ -88,6 +90,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
   const indexQueue = new AsyncQueue(8);
   let indexUpload: Promise<ObjectRef> | undefined;
   let parentIndex: IndexReader | undefined;
+  let hashPool: HashPool | undefined;
   try {
     const virtualSize = device.size;
     if (virtualSize % 512 !== 0) {
@@ -106,11 +109,15 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     }
     const encryption = await encryptionFor({ repo: o.repo, parent: parentLayer, passphrase: o.passphrase });
 
+    // An upload's calling thread signs and sends the parts: the image's block digests go to a
+    // hashing thread (started on first use; a blocking folder sink hashes on this thread).
+    hashPool = virtualSize >= PARALLEL_MIN_BYTES && availableParallelism() >= 2 ? new HashPool(1) : undefined;
     const { key: imageKey, sink } = await o.repo.openImageSink({
       app: o.app,
       pvc: o.pvc,
       backupId: o.backupId,
       sizeHint: virtualSize,
+      hashPool,
     });
     // A local file sink writes on this thread (no thread-pool round trip per write): this
     // process does nothing else while it backs up.
@@ -224,6 +231,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     throw err;
   } finally {
     await device.close();
+    await hashPool?.close();
   }
 }
 

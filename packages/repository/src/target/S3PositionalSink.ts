@@ -43,6 +43,8 @@ export class S3PositionalSink implements PositionalSink {
   private currentFill = 0;
   private nextPartNumber = 2;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Part buffers whose upload finished, filled again instead of allocating (no GC churn). */
+  private readonly free: Buffer[] = [];
   private readonly etags = new Map<number, string>();
   private failure?: unknown;
   private state: 'open' | 'committed' | 'aborted' = 'open';
@@ -109,7 +111,7 @@ export class S3PositionalSink implements PositionalSink {
         continue;
       }
       if (!this.current) {
-        this.current = Buffer.allocUnsafe(this.o.partSize);
+        this.current = this.free.pop() ?? Buffer.allocUnsafeSlow(this.o.partSize);
         this.currentFill = 0;
       }
       const n = Math.min(data.length - pos, this.o.partSize - this.currentFill);
@@ -181,14 +183,18 @@ export class S3PositionalSink implements PositionalSink {
         `${this.o.key} needs more than 10,000 parts of ${this.o.partSize} bytes: pass a sizeHint or a larger partSize`,
       );
     }
-    const body = this.current!.subarray(0, this.currentFill);
+    const buffer = this.current!;
+    const body = buffer.subarray(0, this.currentFill);
     this.current = undefined;
     this.currentFill = 0;
-    await this.enqueue(this.nextPartNumber++, body);
+    await this.enqueue(this.nextPartNumber++, body, buffer);
   }
 
-  /** Starts a part upload, first waiting until fewer than queueSize are in flight. */
-  private async enqueue(partNumber: number, body: Buffer): Promise<void> {
+  /**
+   * Starts a part upload, first waiting until fewer than queueSize are in flight. `reuse` (the
+   * buffer under `body`) goes back to the free list once the upload settled.
+   */
+  private async enqueue(partNumber: number, body: Buffer, reuse?: Buffer): Promise<void> {
     while (this.inFlight.size >= this.o.queueSize) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const p: Promise<void> = this.o.client
@@ -211,6 +217,7 @@ export class S3PositionalSink implements PositionalSink {
       })
       .finally(() => {
         this.inFlight.delete(p);
+        if (reuse && this.state === 'open') this.free.push(reuse);
       });
     this.inFlight.add(p);
   }
