@@ -4,20 +4,11 @@ import type { Entity } from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { JsonObject } from '@backstage/types';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { BackupDetail } from '@ferry/plugin-backup-common';
-import { Keyring, RepositoryKey, Repository, S3Target, keyIdOf, layout, verifyRepository } from '@ferry/repository';
-import { DemoApp, DemoTableState, installDemoApp, Sandbox } from '@ferry/sandbox';
-import { startS3Server, type S3Server } from '@ferry/sandbox/src/s3Server';
+import { BucketAccess, Keyring, RepositoryKey, Repository, S3Target, keyIdOf, layout, verifyRepository } from '@ferry/repository';
+import { DemoApp, DemoTableState, installDemoApp, Sandbox, startS3Server } from '@ferry/sandbox';
+
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -57,8 +48,8 @@ const lab: Entity = {
 
 let sandbox: Sandbox;
 let demo: DemoApp;
-let s3: S3Server;
-let client: S3Client;
+let s3: Awaited<ReturnType<typeof startS3Server>>;
+let bucketAccess: BucketAccess;
 let bucket: string;
 let core: CoreV1Api;
 let localDir: string;
@@ -130,24 +121,17 @@ async function putKeySecret(data: Record<string, string>) {
 /** Every object under the prefix: whole for apps/ (metadata, volumes), the first 64 bytes of the rest. */
 async function rawObjects(): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${PREFIX}/`, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const key = o.Key!.slice(PREFIX.length + 1);
-      const range = key.startsWith('apps/') ? undefined : 'bytes=0-63';
-      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key!, Range: range }));
-      out.set(key, Buffer.from(await got.Body!.transformToByteArray()));
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for (const full of await bucketAccess.list(`${PREFIX}/`)) {
+    const key = full.slice(PREFIX.length + 1);
+    out.set(key, await bucketAccess.get(full, key.startsWith('apps/') ? undefined : 'bytes=0-63'));
+  }
   return out;
 }
 
-async function backup(path: string, body: object, server = backend!.server): Promise<BackupDetail> {
-  const created = await request(server).post(`${path}/backups`).send(body);
+async function backup(entityPath: string, body: object, server = backend!.server): Promise<BackupDetail> {
+  const created = await request(server).post(`${entityPath}/backups`).send(body);
   expect(created.status).toBe(201);
-  return waitForOperation({ server, kind: 'backups', id: created.body.id, entityPath: path, timeoutMs: 600_000 });
+  return waitForOperation({ server, kind: 'backups', id: created.body.id, entityPath, timeoutMs: 600_000 });
 }
 
 async function statesOf(namespace: string): Promise<Map<string, DemoTableState>> {
@@ -176,15 +160,9 @@ beforeAll(async () => {
   core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   // A versioned S3 server (as AWS keeps Object Lock buckets) that the node's pods reach too.
   s3 = await startS3Server({ versioning: true, hostAddress: sandbox.hostAddress });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
   bucket = `vault-${randomBytes(3).toString('hex')}`;
-  await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  bucketAccess = new BucketAccess(bucket, s3);
+  await bucketAccess.create({ objectLock: true });
   await core.createNamespace({ body: { metadata: { name: 'ferry-system' } } }).catch(() => undefined);
   await putKeySecret({ key: KEY1 });
   localDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-protected-'));
@@ -194,7 +172,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await backend?.stop();
-  client?.destroy();
+  bucketAccess?.destroy();
   await s3?.stop();
   await sandbox?.stop();
   for (const dir of [localDir, scratch]) if (dir) await fs.rm(dir, { recursive: true, force: true });
@@ -216,13 +194,15 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
     const raw = await rawObjects();
     const written = [...demo.written.values()].flat().map(e => e.data.subarray(0, 256));
     expect(written.length).toBeGreaterThan(0);
-    for (const [key, bytes] of raw) {
-      const sealed = bytes.subarray(0, 8).toString() === 'FERRYENV';
-      expect([key, sealed]).toEqual([key, key !== 'ferry.json' && !key.endsWith('.qcow2') && !key.endsWith('/lock')]);
-      if (sealed) expect([key, bytes.subarray(12, 20).toString('hex')]).toEqual([key, id1]);
-      // not a byte of what the raw claims hold is readable on the target
-      if (key.startsWith('apps/')) for (const data of written) expect([key, bytes.includes(data)]).toEqual([key, false]);
-    }
+    // everything but ferry.json, the lease and the LUKS images is sealed with the current key id,
+    // and not a byte of what the raw claims hold is readable on the target
+    const clear = (key: string) => key === 'ferry.json' || key.endsWith('.qcow2') || key.endsWith('/lock');
+    const seen = [...raw].map(([key, bytes]) => [
+      key,
+      bytes.subarray(0, 8).toString() === 'FERRYENV' ? bytes.subarray(12, 20).toString('hex') : 'clear',
+      written.some(data => bytes.includes(data)),
+    ]);
+    expect(seen).toEqual([...raw.keys()].map(key => [key, clear(key) ? 'clear' : id1, false]));
     expect([...raw.keys()].filter(k => k.startsWith('images/blobs/')).length).toBeGreaterThan(0);
 
     // the standard tool: the raw claim's image is LUKS, opened with the Secret's bytes, equal to the claim
@@ -263,12 +243,10 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
     expect(said?.slice(1, 3)).toEqual([full.id, appId]);
     expect(Math.abs(Date.parse(said![3]) - Date.parse(full.protection!.lock!.until))).toBeLessThan(2000);
     const manifestKey = `${PREFIX}/${layout.manifest(appId, full.id)}`;
-    const versions = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: manifestKey }));
-    await expect(
-      client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey, VersionId: versions.Versions![0].VersionId })),
-    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    const [version] = await bucketAccess.versions(manifestKey);
+    expect(await bucketAccess.delete(manifestKey, version)).toBe('403 object lock');
     // a delete without a version hides it behind a marker; the bytes stay and come back
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+    expect(await bucketAccess.delete(manifestKey)).toBe('deleted');
     const repo = await repository([KEY1]);
     expect(await repo.listBackups(appId)).not.toContain(full.id);
     expect(await (repo.target.inner as S3Target).undeleteLocked('apps/')).toEqual([layout.manifest(appId, full.id)]);
@@ -310,10 +288,9 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
 
   it('detects an enveloped object changed on the target', async () => {
     const key = `${PREFIX}/${layout.manifest(appId, scheduled[0].id)}`;
-    const original = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
-    const changed = Buffer.from(original);
+    const changed = await bucketAccess.get(key);
     changed[changed.length - 30] ^= 1;
-    const put = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: changed }));
+    const changedVersion = await bucketAccess.put(key, changed);
     const dryRun = await request(backend!.server).post(`${shopPath}/restores`).send({ backupId: scheduled[0].id, namespace: 'demo-x', dryRun: true });
     expect(dryRun.status).toBeGreaterThanOrEqual(400);
     expect(JSON.stringify(dryRun.body)).toMatch(/failed authentication/);
@@ -322,7 +299,7 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
       expect.objectContaining({ problem: expect.stringMatching(/envelope segment 0 failed authentication/) }),
     ]);
     // the changed version was not locked: removing it brings the authentic one back
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: put.VersionId }));
+    expect(await bucketAccess.delete(key, changedVersion)).toBe('deleted');
     expect((await verifyRepository(repo, { app: appId, backupIds: [scheduled[0].id], shallow: true })).ok).toBe(true);
   });
 
