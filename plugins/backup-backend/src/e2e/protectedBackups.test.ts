@@ -254,7 +254,7 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
     expect((await verifyRepository(repo, { app: appId, backupIds: [full.id], shallow: true })).ok).toBe(true);
   });
 
-  it('with a wrong key in the Secret, refuses a restore naming the Secret and the key id, writing nothing', async () => {
+  it('with a wrong key in the Secret, refuses a restore and a backup naming the Secret and the key id, writing nothing', async () => {
     await putKeySecret({ key: WRONG });
     const server = await startBackend();
     const refused = await request(server).post(`${shopPath}/restores`).send({ backupId: scheduled[1].id, namespace: 'demo-wrong' });
@@ -265,6 +265,15 @@ describe('encrypted, compressed and locked backups of the demo app on a real nod
     expect(refused.body.error.message).not.toContain(WRONG);
     const namespaces = (await core.listNamespace()).items.map(n => n.metadata!.name);
     expect(namespaces).not.toContain('demo-wrong');
+    // a backup with the wrong key fails before it stores anything (it would start over silently)
+    const before = await bucketAccess.list(`${PREFIX}/`);
+    const failed = await backup(shopPath, { type: 'auto' }, server);
+    expect(failed.phase).toBe('Failed');
+    expect(failed.message).toContain(`cannot choose the parents of this backup: object apps/${appId}/backups/`);
+    expect(failed.message).toContain(`is encrypted with key id ${id1}, which Secret ferry-system/backup-key in cluster sandbox does not hold`);
+    expect(failed.message).not.toContain(WRONG);
+    expect((await bucketAccess.list(`${PREFIX}/`)).filter(k => k.includes(failed.id))).toEqual([]);
+    expect((await bucketAccess.list(`${PREFIX}/`)).filter(k => !k.endsWith('/lock'))).toEqual(before.filter(k => !k.endsWith('/lock')));
   });
 
   it('after a rotation (new key, old one kept) restores the old chain rows-exact and byte-exact, and starts a new chain', async () => {

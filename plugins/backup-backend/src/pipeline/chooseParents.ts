@@ -1,4 +1,4 @@
-import type { Repository } from '@ferry/repository';
+import { KeyUnavailableError, type Repository } from '@ferry/repository';
 
 export interface VolumePlan {
   pvc: string;
@@ -27,7 +27,16 @@ export async function chooseParents(options: {
   }
   const committed = (await repository.listBackups(app)).slice().reverse(); // newest first
   const manifests = await Promise.all(
-    committed.slice(0, 50).map(id => repository.readManifest(app, id).catch(() => undefined)),
+    committed.slice(0, 50).map(id =>
+      repository.readManifest(app, id).catch(error => {
+        // The target's Secret lost the key of earlier backups (replaced instead of rotated):
+        // stop before anything is written rather than silently starting over with a new key.
+        if (error instanceof KeyUnavailableError) {
+          throw new Error(`cannot choose the parents of this backup: ${error.message}; or request a full backup to start a new chain with the current key`);
+        }
+        return undefined;
+      }),
+    ),
   );
   const plans: VolumePlan[] = [];
   for (const claim of options.claims) {

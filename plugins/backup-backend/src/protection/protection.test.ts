@@ -191,4 +191,22 @@ describe('backup protection in the API', () => {
     expect((await plan(idB))[0]).toMatchObject({ type: 'full', reason: `the target's encryption key changed (key id ${idA} → ${idB}) since b1` });
     expect((await plan(undefined))[0]).toMatchObject({ type: 'full', reason: 'the target is no longer encrypted since b1' });
   });
+
+  it('stops before anything is written when the Secret lost the key of earlier backups, unless a full backup is asked for', async () => {
+    const lost = new KeyUnavailableError({ key: 'apps/a/backups/b1/manifest.json', keyId: '1111111111111111', source: 'Secret f/k in cluster c', held: ['2222222222222222'] });
+    const repository = {
+      keys: { current: { id: '2222222222222222' } },
+      listBackups: async () => ['b1'],
+      readManifest: async () => {
+        throw lost;
+      },
+    };
+    const claims = [{ pvc: 'data', sizeBytes: 10 }];
+    await expect(chooseParents({ repository: repository as never, app: 'a', claims, requested: 'Auto', fullEvery: 10 })).rejects.toThrow(
+      `cannot choose the parents of this backup: ${lost.message}; or request a full backup to start a new chain with the current key`,
+    );
+    expect(await chooseParents({ repository: repository as never, app: 'a', claims, requested: 'Full', fullEvery: 10 })).toEqual([
+      { pvc: 'data', type: 'full', reason: 'a full backup was requested' },
+    ]);
+  });
 });
