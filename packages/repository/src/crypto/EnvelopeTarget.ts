@@ -1,5 +1,5 @@
 import type { PositionalSink, RangeSource } from '@ferry/qcow2';
-import { IntegrityError } from '../errors';
+import { IntegrityError, InvalidInputError } from '../errors';
 import { parseVolumeKey } from '../layout';
 import type {
   IncompleteUpload,
@@ -22,12 +22,19 @@ import {
 import type { Keyring } from './RepositoryKeys';
 
 /**
+ * Written (in the clear, once) by the first writer with keys: the repository holds sealed
+ * objects, so a writer without keys is refused instead of storing objects in the clear among
+ * them (or replacing a sealed image blob with a plain one).
+ */
+export const ENCRYPTED_MARKER = 'ferry.encrypted.json';
+
+/**
  * Which objects are enveloped: all but `ferry.json` (the format, read before any key), the
  * applications' lock leases, the QCOW2 images (LUKS encrypts their data clusters, and readers
  * need random access) and hidden probe/temp names.
  */
 export function isEnvelopedKey(key: string): boolean {
-  if (key === 'ferry.json') return false;
+  if (key === 'ferry.json' || key === ENCRYPTED_MARKER) return false;
   if (key.split('/').some(part => part.startsWith('.'))) return false;
   if (/^apps\/[^/]+\/lock$/.test(key)) return false;
   return parseVolumeKey(key)?.ext !== 'qcow2';
@@ -57,8 +64,34 @@ export class EnvelopeTarget implements Target {
     return this.inner.objectLock;
   }
 
+  private marker?: Promise<void>;
+
   private seals(key: string): boolean {
     return this.keys !== undefined && isEnvelopedKey(key);
+  }
+
+  /** Before the first write of an enveloped key: mark the repository (keys) or check the mark (none). */
+  private async guardWrite(key: string): Promise<void> {
+    if (!isEnvelopedKey(key)) return;
+    this.marker ??= this.keys
+      ? this.inner
+          .putIfAbsent(
+            ENCRYPTED_MARKER,
+            JSON.stringify({ format: 'ferry.encrypted', envelope: 1, since: new Date().toISOString() }, null, 2),
+          )
+          .then(() => undefined)
+      : this.inner.head(ENCRYPTED_MARKER).then(found => {
+          if (found) {
+            throw new InvalidInputError(
+              `${this.inner.description} holds encrypted backups (${ENCRYPTED_MARKER}): writing objects in the clear there is refused; give the repository's keys (the target's encryption key Secret, or --encryption-key-dir)`,
+            );
+          }
+        });
+    const pending = this.marker;
+    pending.catch(() => {
+      if (this.marker === pending) this.marker = undefined; // a failed check is tried again
+    });
+    await pending;
   }
 
   private plain(key: string, data: Uint8Array): Uint8Array {
@@ -75,11 +108,13 @@ export class EnvelopeTarget implements Target {
     return isEnvelope(data) ? openBytes({ keys: this.keys, name: key, data }) : this.plain(key, data);
   }
 
-  put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<void> {
+  async put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<void> {
+    await this.guardWrite(key);
     return this.inner.put(key, this.seal(key, data), options);
   }
 
-  putIfAbsent(key: string, data: Uint8Array | string, options?: PutOptions): Promise<boolean> {
+  async putIfAbsent(key: string, data: Uint8Array | string, options?: PutOptions): Promise<boolean> {
+    await this.guardWrite(key);
     return this.inner.putIfAbsent(key, this.seal(key, data), options);
   }
 
@@ -89,6 +124,7 @@ export class EnvelopeTarget implements Target {
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<{ size: number }> {
+    await this.guardWrite(key);
     if (!this.seals(key)) return this.inner.putStream(key, body);
     let size = 0;
     const counted = (async function* count() {

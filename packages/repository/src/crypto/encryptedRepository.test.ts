@@ -72,7 +72,9 @@ describe.each(testTargetKinds())('encrypted repository on a $name target', kind 
       bytes.includes(MARKER),
       bytes.subarray(0, 8).toString() === 'FERRYENV' ? bytes.subarray(12, 20).toString('hex') : 'clear',
     ]);
-    expect(seen).toEqual([...raw.keys()].map(key => [key, false, key === 'ferry.json' || key.endsWith('.qcow2') ? 'clear' : keyNew.id]));
+    const clear = (key: string) => ['ferry.json', 'ferry.encrypted.json'].includes(key) || key.endsWith('.qcow2');
+    expect(seen).toEqual([...raw.keys()].map(key => [key, false, clear(key) ? 'clear' : keyNew.id]));
+    expect(raw.has('ferry.encrypted.json')).toBe(true);
     // blobs keep their plaintext digest as name (deduplication), the bytes are sealed
     expect(raw.has(layout.imageBlob(b.digest))).toBe(true);
 
@@ -102,6 +104,10 @@ describe.each(testTargetKinds())('encrypted repository on a $name target', kind 
     await expect(keyless.readManifest('shop', before.backupId)).rejects.toThrow(
       new KeyUnavailableError({ key: layout.manifest('shop', before.backupId), keyId: keyOld.id }),
     );
+    // nor does a writer without the key store anything in the clear among the sealed objects
+    const refusal = `${target.description} holds encrypted backups (ferry.encrypted.json): writing objects in the clear there is refused; give the repository's keys (the target's encryption key Secret, or --encryption-key-dir)`;
+    await expect(keyless.putBackupObject({ app: 'shop', backupId: newBackupId(), path: 'x.yaml', data: 'x' })).rejects.toThrow(refusal);
+    await expect(new ImageStore(keyless).ensureBlobBytes(Buffer.from('a plain blob'))).rejects.toThrow(refusal);
     const wrong = await Repository.open(target, { keys: ring(keyNew) });
     const err = await wrong.readManifest('shop', before.backupId).catch(e => e);
     expect(err).toBeInstanceOf(KeyUnavailableError);
@@ -152,12 +158,13 @@ describe.each(testTargetKinds())('encrypted repository on a $name target', kind 
     const migrating = await Repository.open(target, { keys: ring(keyNew), readUnencrypted: true });
     expect((await migrating.readManifest('shop', b.backupId)).objects).toEqual([]);
     // a volume record of an image in the clear is refused on an encrypted target
-    const plainRepo = await Repository.open(target);
+    const plainRepo = await Repository.open(await kind.make(), { create: true });
     const id = newBackupId();
     const plainRecord = await writeTestVolume({ repo: plainRepo, app: 'shop', pvc: 'data', backupId: id, clusters: new Map([[0, Buffer.alloc(65536, 1)]]) });
     const record = JSON.parse(Buffer.from(await plainRepo.getVerified(plainRecord)).toString());
     await expect(repo.putRecord(record)).rejects.toThrow(/is not encrypted, but Secret ferry-system\/backup-key is configured for this target/);
     expect(digestOf(Buffer.from(JSON.stringify(record, null, 2)))).toBe(plainRecord.digest);
+    await plainRepo.target.close();
     await target.close();
   });
 });
