@@ -42,15 +42,17 @@ describe('VerifiedRangeSource', () => {
     { readInto: true, hashPool: false },
     { readInto: false, hashPool: false },
     { readInto: true, hashPool: true },
-  ])('returns the right bytes for sequential, spanning and random reads (readInto $readInto, hash pool $hashPool)', async o => {
+    { readInto: true, hashPool: true, blocksPerRead: 3 },
+  ])('returns the right bytes for sequential, spanning and random reads (readInto $readInto, hash pool $hashPool, blocks per read $blocksPerRead)', async o => {
     const { source, reads } = memorySource(bytes, o.readInto);
-    const v = new VerifiedRangeSource({ source, key: 'k', size: bytes.length, blockSize: B, sums: sumsOf(bytes), hashPool: o.hashPool ? pool : undefined });
+    const perRead = o.blocksPerRead ?? 1;
+    const v = new VerifiedRangeSource({ source, key: 'k', size: bytes.length, blockSize: B, sums: sumsOf(bytes), hashPool: o.hashPool ? pool : undefined, blocksPerRead: perRead });
     // front to back in odd pieces: every block is fetched exactly once (read-ahead included)
     for (let at = 0; at < bytes.length; at += 3000) {
       const n = Math.min(3000, bytes.length - at);
       expect(Buffer.from(await v.read(at, n)).equals(bytes.subarray(at, at + n))).toBe(true);
     }
-    expect([...reads].sort((a, b) => a - b)).toEqual([...Array(21).keys()].map(i => i * B));
+    expect([...reads].sort((a, b) => a - b)).toEqual([...Array(Math.ceil(21 / perRead)).keys()].map(i => i * perRead * B));
     // concurrent reads across blocks, and random ones
     const pieces = await Promise.all([...Array(40).keys()].map(async () => {
       const at = Math.floor(Math.random() * (bytes.length - 10_000));

@@ -1,33 +1,31 @@
 import { createHash } from 'node:crypto';
 import type { RangeSource } from '@ferry/qcow2';
 import { IntegrityError } from '../errors';
+import { BlockCache, type CachedSegment } from './BlockCache';
 import { BLOCK_DIGEST_LENGTH } from './BlockDigestSink';
-import { HashPool } from './HashPool';
+import type { HashPool } from './HashPool';
 
-/** A cached block: its bytes once `ready` resolved; pinned while a reader waits for it. */
-interface Block {
-  buffer: Buffer;
-  length: number;
-  ready: Promise<void>;
-  settled: boolean;
-  pins: number;
-}
+let nextSourceId = 0;
 
 /**
  * A RangeSource that checks every byte it returns against the image's `.sums`: reads are
- * served from whole blocks, each verified when fetched and kept in a small LRU (so S3 sees
- * block-sized ranged GETs instead of many tiny ones).
+ * served from whole segments of blocks (one block by default), each block verified when its
+ * segment is fetched, and segments are kept in a small LRU (so S3 sees block-sized reads
+ * instead of many tiny ones).
  *
- * Blocks live in a fixed set of reused buffers (no allocation per block: a restore reads
- * hundreds of MiB) and are read with the source's `readInto` when it has one. With a
- * `hashPool` they are hashed on its worker threads, so several blocks are read and checked at
- * once, beside the caller's own work; without one, on the calling thread. A miss on block i
- * also starts blocks i+1 .. i+`readAhead` (images are read front to back, layer by layer).
+ * Segments live in reused buffers (`BlockCache`: no allocation per segment, a restore reads
+ * hundreds of MiB), are read with the source's `readInto` when it has one, and, with a
+ * `hashPool`, hashed on its worker threads, so several segments are read and checked at once,
+ * beside the caller's own work. A miss on segment i also starts segments i+1 .. i+`readAhead`
+ * (images are read front to back, layer by layer; on S3 that keeps its read cursor streaming).
+ * A shared budget for all layers of a chain was tried: the layers are read interleaved, and
+ * below one segment in flight per layer they evicted each other's read-ahead (thrashing).
  */
 export class VerifiedRangeSource implements RangeSource {
-  private readonly blocks = new Map<number, Block>();
-  private readonly spare: Buffer[] = [];
-  private readonly capacity: number;
+  private readonly cache: BlockCache;
+  private readonly id = `${nextSourceId++}:`;
+  private readonly segmentBytes: number;
+  private readonly segments: number;
   private readonly readAhead: number;
 
   constructor(
@@ -37,11 +35,11 @@ export class VerifiedRangeSource implements RangeSource {
       size: number;
       blockSize: number;
       sums: Uint8Array;
-      /** Blocks kept (and buffers allocated at most); 3 by default. */
-      cacheBlocks?: number;
-      /** Blocks read ahead of a miss; 2 by default. */
+      /** Blocks fetched per read (one segment); 1 by default. */
+      blocksPerRead?: number;
+      /** Segments read ahead of a miss; 2 by default (3 segments are kept). */
       readAhead?: number;
-      /** Hash blocks on these worker threads (block buffers are then shared memory). */
+      /** Hash blocks on these worker threads (the cache must then be shared memory). */
       hashPool?: HashPool;
     },
   ) {
@@ -52,8 +50,10 @@ export class VerifiedRangeSource implements RangeSource {
         `digest list has ${o.sums.length / BLOCK_DIGEST_LENGTH} blocks, the image needs ${blocks}`,
       );
     }
-    this.capacity = Math.max(1, o.cacheBlocks ?? 3);
-    this.readAhead = Math.min(this.capacity - 1, Math.max(0, o.readAhead ?? 2));
+    this.segmentBytes = Math.max(1, o.blocksPerRead ?? 1) * o.blockSize;
+    this.segments = Math.ceil(o.size / this.segmentBytes);
+    this.readAhead = Math.max(0, o.readAhead ?? 2);
+    this.cache = new BlockCache({ budgetBytes: (1 + this.readAhead) * this.segmentBytes, shared: Boolean(o.hashPool) });
   }
 
   async size(): Promise<number> {
@@ -75,107 +75,82 @@ export class VerifiedRangeSource implements RangeSource {
       );
     }
     if (length === 0) return;
-    const B = this.o.blockSize;
-    const first = Math.floor(offset / B);
-    const last = Math.floor((offset + length - 1) / B);
-    for (let b = first; b <= last; b++) {
-      const block = this.block(b, b === first);
-      block.pins++;
+    const S = this.segmentBytes;
+    const first = Math.floor(offset / S);
+    const last = Math.floor((offset + length - 1) / S);
+    for (let s = first; s <= last; s++) {
+      const segment = this.segment(s, s === first);
+      segment.pins++;
       try {
-        await block.ready;
-        const blockStart = b * B;
-        const from = Math.max(offset, blockStart);
-        const to = Math.min(offset + length, blockStart + block.length);
-        block.buffer.copy(target, from - offset, from - blockStart, to - blockStart);
+        await segment.ready;
+        const start = s * S;
+        const from = Math.max(offset, start);
+        const to = Math.min(offset + length, start + segment.length);
+        segment.buffer.copy(target, from - offset, from - start, to - start);
       } finally {
-        block.pins--;
+        segment.pins--;
       }
     }
   }
 
-  /** The cached block, loaded (and its successors read ahead) when missing. */
-  private block(index: number, mayReadAhead: boolean): Block {
-    const hit = this.blocks.get(index);
-    if (hit) {
-      this.blocks.delete(index);
-      this.blocks.set(index, hit);
-      return hit;
-    }
-    const block = this.load(index, this.takeBuffer()!);
+  /** The cached segment, loaded (and its successors read ahead) when missing. */
+  private segment(index: number, mayReadAhead: boolean): CachedSegment {
+    const hit = this.cache.get(this.id + index);
+    if (hit) return hit;
+    const segment = this.load(index, this.cache.take(this.segmentBytes, false)!);
     if (mayReadAhead) {
-      const blockCount = Math.ceil(this.o.size / this.o.blockSize);
-      for (let next = index + 1; next <= index + this.readAhead && next < blockCount; next++) {
-        if (this.blocks.has(next)) continue;
-        const buffer = this.takeBuffer(true);
-        if (!buffer) break; // every buffer is in use: no read-ahead now
+      for (let next = index + 1; next <= index + this.readAhead && next < this.segments; next++) {
+        if (this.cache.has(this.id + next)) continue;
+        const buffer = this.cache.take(this.segmentBytes, true);
+        if (!buffer) break; // every buffer is busy: no read-ahead now
         this.load(next, buffer);
       }
     }
-    return block;
+    this.cache.trim();
+    return segment;
   }
 
-  /**
-   * A buffer for a new block: a spare one, one not allocated yet, or the least recently used
-   * block's that nobody waits for. Read-ahead takes only free ones (`optional`); a block
-   * somebody asked for gets a new buffer when every other is busy.
-   */
-  private takeBuffer(optional = false): Buffer | undefined {
-    const spare = this.spare.pop();
-    if (spare) return spare;
-    if (this.blocks.size < this.capacity) return this.newBuffer();
-    for (const [index, block] of this.blocks) {
-      if (block.pins > 0 || !block.settled) continue;
-      this.blocks.delete(index);
-      return block.buffer;
-    }
-    return optional ? undefined : this.newBuffer();
-  }
-
-  private newBuffer(): Buffer {
-    return this.o.hashPool ? HashPool.sharedBuffer(this.o.blockSize) : Buffer.allocUnsafeSlow(this.o.blockSize);
-  }
-
-  private load(index: number, buffer: Buffer): Block {
-    const B = this.o.blockSize;
-    const start = index * B;
-    const length = Math.min(B, this.o.size - start);
-    const block: Block = { buffer, length, ready: Promise.resolve(), settled: false, pins: 0 };
-    block.ready = (async () => {
+  private load(index: number, buffer: Buffer): CachedSegment {
+    const start = index * this.segmentBytes;
+    const length = Math.min(this.segmentBytes, this.o.size - start);
+    const key = this.id + index;
+    const segment: CachedSegment = { buffer, length, ready: Promise.resolve(), settled: false, pins: 0 };
+    segment.ready = (async () => {
       const view = buffer.subarray(0, length);
       if (this.o.source.readInto) await this.o.source.readInto(view, start);
       else view.set(await this.o.source.read(start, length));
-      const got = this.o.hashPool ? await this.o.hashPool.sha256(view) : createHash('sha256').update(view).digest();
-      const want = this.o.sums.subarray(index * BLOCK_DIGEST_LENGTH, (index + 1) * BLOCK_DIGEST_LENGTH);
-      if (!got.equals(want)) {
-        throw new IntegrityError(this.o.key, `block ${index} (bytes ${start}..${start + length - 1}) fails its SHA-256 check`);
+      const B = this.o.blockSize;
+      const checks: Array<Promise<void>> = [];
+      for (let at = 0; at < length; at += B) {
+        const block = (start + at) / B;
+        const bytes = view.subarray(at, Math.min(at + B, length));
+        const check = (got: Buffer) => {
+          const want = this.o.sums.subarray(block * BLOCK_DIGEST_LENGTH, (block + 1) * BLOCK_DIGEST_LENGTH);
+          if (!got.equals(want)) {
+            throw new IntegrityError(this.o.key, `block ${block} (bytes ${start + at}..${start + at + bytes.length - 1}) fails its SHA-256 check`);
+          }
+        };
+        if (this.o.hashPool) checks.push(this.o.hashPool.sha256(bytes).then(check));
+        else check(createHash('sha256').update(bytes).digest());
       }
+      await Promise.all(checks);
     })();
-    block.ready.then(
+    segment.ready.then(
       () => {
-        block.settled = true;
+        segment.settled = true;
       },
       () => {
-        // a failed block is forgotten (its buffer too); the reader that waits for it gets the error
-        block.settled = true;
-        if (this.blocks.get(index) === block) this.blocks.delete(index);
+        // a failed segment is forgotten (its buffer too); the reader that waits gets the error
+        segment.settled = true;
+        this.cache.drop(key, segment);
       },
     );
-    this.blocks.set(index, block);
-    // keep at most `capacity` blocks: drop settled, unpinned ones beyond it (their buffers spare)
-    if (this.blocks.size > this.capacity) {
-      for (const [i, b] of this.blocks) {
-        if (this.blocks.size <= this.capacity) break;
-        if (b.pins > 0 || !b.settled || i === index) continue;
-        this.blocks.delete(i);
-        this.spare.push(b.buffer);
-      }
-    }
-    return block;
+    this.cache.put(key, segment);
+    return segment;
   }
 
   close(): Promise<void> {
-    this.blocks.clear();
-    this.spare.length = 0;
+    this.cache.forget(this.id);
     return this.o.source.close();
   }
 }

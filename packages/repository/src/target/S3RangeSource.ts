@@ -1,18 +1,32 @@
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RangeSource } from '@ferry/qcow2';
 import { IntegrityError } from '../errors';
 import { mapS3Error } from './s3Errors';
+import { S3ReadCursor } from './S3ReadCursor';
 
 /**
- * RangeSource over an S3 object with ranged GETs. The ETag seen at open is sent as If-Match on
- * every read, so an object replaced underneath fails loudly instead of mixing two versions.
+ * RangeSource over an S3 object with ranged GETs, read front to back through long GETs
+ * (`S3ReadCursor`). The ETag seen at open is sent as If-Match on every read, so an object
+ * replaced underneath fails loudly instead of mixing two versions.
  */
 export class S3RangeSource implements RangeSource {
+  private readonly cursor: S3ReadCursor;
+
   private constructor(
-    private readonly o: { client: S3Client; bucket: string; objectKey: string; key: string; where: string },
+    o: { client: S3Client; bucket: string; objectKey: string; key: string; where: string },
     private readonly bytes: number,
-    private readonly etag: string | undefined,
-  ) {}
+    etag: string | undefined,
+  ) {
+    this.key = o.key;
+    this.cursor = new S3ReadCursor({ ...o, size: bytes, etag });
+  }
+
+  private readonly key: string;
+
+  /** GETs sent so far. */
+  get requests(): number {
+    return this.cursor.requests;
+  }
 
   static async open(o: {
     client: S3Client;
@@ -34,34 +48,24 @@ export class S3RangeSource implements RangeSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.bytes) {
-      throw new IntegrityError(
-        this.o.key,
-        `read of ${length} bytes at ${offset} goes past the end (${this.bytes} bytes)`,
-      );
-    }
-    if (length === 0) return new Uint8Array(0);
-    try {
-      const out = await this.o.client.send(
-        new GetObjectCommand({
-          Bucket: this.o.bucket,
-          Key: this.o.objectKey,
-          Range: `bytes=${offset}-${offset + length - 1}`,
-          IfMatch: this.etag,
-        }),
-      );
-      const data = await out.Body!.transformToByteArray();
-      if (data.length !== length) {
-        throw new IntegrityError(
-          this.o.key,
-          `ranged read at ${offset} returned ${data.length} bytes instead of ${length}`,
-        );
-      }
-      return data;
-    } catch (e) {
-      throw mapS3Error(e, this.o.key, this.o.where);
-    }
+    const out = Buffer.allocUnsafe(length);
+    await this.readInto(out, offset);
+    return out;
   }
 
-  async close(): Promise<void> {}
+  /** Reads exactly `target.length` bytes at `offset` into `target`. */
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    if (offset < 0 || offset + target.length > this.bytes) {
+      throw new IntegrityError(
+        this.key,
+        `read of ${target.length} bytes at ${offset} goes past the end (${this.bytes} bytes)`,
+      );
+    }
+    if (target.length === 0) return;
+    await this.cursor.readInto(target, offset);
+  }
+
+  async close(): Promise<void> {
+    this.cursor.close();
+  }
 }
