@@ -289,7 +289,14 @@ export class Repository {
       await source.close();
       throw new IntegrityError(img.key, `size is ${size} bytes, the record says ${img.size}`);
     }
-    return new VerifiedRangeSource({ source, key: img.key, size, blockSize: img.blockSize, sums, hashPool: options?.hashPool });
+    return new VerifiedRangeSource({
+      source,
+      key: img.key,
+      size,
+      blockSize: img.blockSize,
+      sums,
+      hashPool: options?.hashPool,
+    });
   }
 
   /** Resolves backing names inside `chain` (the overlay's backing name is `<parentId>.qcow2`). */
