@@ -39,7 +39,8 @@ const waitForBackup = (server: Backend['server'], entityName: string, id: string
 
 beforeAll(async () => {
   sandbox = await startE2eSandbox();
-  await installDemoApp(sandbox);
+  // The chart as it comes (no raw test claims: 4 claims, PostgreSQL's), no rows needed.
+  await installDemoApp(sandbox, { rawVolumes: false, rows: 0 });
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-faults-repo-'));
   // Two replicas of the backend against one cluster and one target.
   for (let i = 0; i < 2; i++) {

@@ -14,14 +14,15 @@ import { backupPlugin } from '../plugin';
 import { execInPod } from '../pipeline/execInPod';
 import { mergePatch } from '../pipeline/KubeClients';
 import { createHookMarkers, HookMarkers } from './__testUtils__/hookMarkers';
-import { demoEntity, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
+import { demoEntity, e2eFerryConfig, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
 import { shopPath, waitForOperation } from './__testUtils__/waitForOperation';
 
 /*
  * Velero's backup hook annotations on the demo app's pod templates, run by Ferry from every
- * trigger (API, schedule, kubectl). The hooks prove their order by what they write
- * (`hookMarkers`): the pre-hook's marker must be in the backup's copy of the volume, the
- * post-hook's must not, and the live volume must hold both.
+ * trigger (API, schedule, kubectl), in the real containers of a real node (PostgreSQL's and the
+ * web server's). The hooks prove their order by what they write (`hookMarkers`): the pre-hook's
+ * marker file must be in the backup's copy of the ext4 volume, the post-hook's must not, and the
+ * live volume must hold both.
  */
 
 jest.setTimeout(600_000);
@@ -31,7 +32,6 @@ const dbPods = ['demo-db-0', 'demo-db-1'];
 
 let sandbox: Sandbox;
 let repositoryDir: string;
-let hookDir: string;
 let markers: HookMarkers;
 let backend: Awaited<ReturnType<typeof startTestBackend>>;
 let scheduler: SchedulerService | undefined;
@@ -67,6 +67,23 @@ const dbAnnotations = () => ({
 const webAnnotations = {
   [pre('command')]: '["/bin/sh", "-c", "echo web quiesced on $(cat /proc/sys/kernel/hostname)"]',
 };
+/** What the other application's hook would leave in its own container, had it been run. */
+const otherAppMarker = '/tmp/other-app-hooked';
+
+/** Whether the other application's pod holds the marker its hook writes. */
+async function otherAppHooked(): Promise<boolean> {
+  const [other] = await runningPods('app=other');
+  const result = await execInPod({
+    kubeConfig: sandbox.kubeConfig,
+    namespace: 'demo',
+    pod: other.metadata!.name!,
+    container: 'main',
+    command: ['/bin/sh', '-c', `[ -e ${otherAppMarker} ] && echo hooked || echo untouched`],
+    timeoutMs: 20_000,
+  });
+  expect(result.exitCode).toBe(0);
+  return result.stdout === 'hooked';
+}
 
 async function runningPods(selector: string): Promise<V1Pod[]> {
   const pods = await core.listNamespacedPod({ namespace: 'demo', labelSelector: selector });
@@ -124,13 +141,14 @@ const annotationHook = (pod: string, stage: 'pre' | 'post', container: string, e
 
 beforeAll(async () => {
   sandbox = await startE2eSandbox();
-  await installDemoApp(sandbox);
+  // The chart as it comes (4 claims), but without its own hooks: this suite sets the annotations.
+  await installDemoApp(sandbox, { set: { 'db.backupHooks': 'false' }, rawVolumes: false, rows: 0 });
   core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   apps = sandbox.kubeConfig.makeApiClient(AppsV1Api);
   custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
   repositoryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-hooks-repo-'));
-  hookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-hooks-'));
-  markers = await createHookMarkers({ sandbox, namespace: 'demo', pods: dbPods, hookDir, repositoryDir });
+  // The hook scripts go onto the db pods' data volumes, so the pods the rollout below makes have them.
+  markers = await createHookMarkers({ sandbox, namespace: 'demo', pods: dbPods, repositoryDir });
 
   // The app's pod templates carry Velero's annotations; the pods they make get them.
   await apps.patchNamespacedStatefulSet(
@@ -141,7 +159,8 @@ beforeAll(async () => {
     { name: 'demo-web', namespace: 'demo', body: { spec: { template: { metadata: { annotations: webAnnotations } } } } },
     mergePatch,
   );
-  // Another application's pod in the same namespace, annotated too: it must never be hooked.
+  // Another application's pod in the same namespace (the demo web image, a real container),
+  // annotated too: it must never be hooked.
   await core.createNamespacedPod({
     namespace: 'demo',
     body: {
@@ -149,10 +168,10 @@ beforeAll(async () => {
         name: 'other-app',
         labels: { app: 'other' },
         annotations: {
-          [pre('command')]: JSON.stringify(['/bin/sh', '-c', `touch ${path.join(hookDir, 'other-app-hooked')}`]),
+          [pre('command')]: JSON.stringify(['/bin/sh', '-c', `echo hooked > ${otherAppMarker}`]),
         },
       },
-      spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] },
+      spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: sandbox.images!.demo.web }] },
     },
   });
   await waitForAnnotatedPods('app.kubernetes.io/component=db', 2, pre('command'));
@@ -170,11 +189,9 @@ beforeAll(async () => {
       mockServices.rootConfig.factory({
         data: {
           kubernetes: (await sandboxClusterConfig(sandbox)) as JsonObject,
-          ferry: {
-            targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }],
+          ferry: e2eFerryConfig(sandbox, repositoryDir, {
             policies: [{ name: 'hourly', schedule: '0 * * * *', filter: { 'spec.lifecycle': 'production' } }],
-            datamover: { parallelism: 2 },
-          },
+          }),
         },
       }),
     ],
@@ -184,7 +201,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await backend?.stop();
   await sandbox?.stop();
-  for (const dir of [repositoryDir, hookDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (repositoryDir) fs.rmSync(repositoryDir, { recursive: true, force: true });
 });
 
 describe("Velero's backup hook annotations on the demo app's pods", () => {
@@ -220,8 +237,7 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
   });
 
   it("never hooks another application's pod in the same namespace", async () => {
-    const marker = path.join(hookDir, 'other-app-hooked');
-    expect(fs.existsSync(marker)).toBe(false);
+    expect(await otherAppHooked()).toBe(false);
     // Its hook would have run had it been chosen: exec into that pod works.
     const [other] = await runningPods('app=other');
     const result = await execInPod({
@@ -233,8 +249,9 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
       timeoutMs: 20_000,
     });
     expect(result.exitCode).toBe(0);
-    expect(fs.existsSync(marker)).toBe(true);
-    fs.rmSync(marker);
+    expect(await otherAppHooked()).toBe(true);
+    await execInPod({ kubeConfig: sandbox.kubeConfig, namespace: 'demo', pod: other.metadata!.name!, container: 'main', command: ['/bin/busybox', 'rm', otherAppMarker], timeoutMs: 20_000 });
+    expect(await otherAppHooked()).toBe(false);
   });
 
   it('fails the backup on a pre-hook failing with on-error Fail: no snapshot taken, the post-hooks still run', async () => {
@@ -373,6 +390,6 @@ describe("Velero's backup hook annotations on the demo app's pods", () => {
       ['post', 'demo-db-1', 'Succeeded'],
     ]);
     for (const pod of dbPods) await expectOrderProven(pod, detail.id);
-    expect(fs.existsSync(path.join(hookDir, 'other-app-hooked'))).toBe(false);
+    expect(await otherAppHooked()).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { binaryPath, installDemoApp, Sandbox } from '@ferry/sandbox';
+import { binaryPath, DemoApp, execInPod, installDemoApp, Sandbox } from '@ferry/sandbox';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -8,6 +8,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
+import { captureDemoState, changeDemoData, demoClaims, DemoState, rawClaims } from './__testUtils__/demoState';
+import { expectCleanExt4, ext4File, hydratedBytes, storedImagePath, withHydrated } from './__testUtils__/qemuChain';
 import { startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 const run = promisify(execFile);
@@ -18,13 +20,37 @@ const entityPath = '/api/backup/entities/component/default/shop';
 const appId = 'component.default.shop';
 
 let sandbox: Sandbox;
+let demo: DemoApp;
 let repositoryDir: string;
 let server: Awaited<ReturnType<typeof startFerryBackend>>['server'];
 let stopBackend: () => Promise<void>;
+/** Every claim of the demo app (data, wal: ext4 of PostgreSQL; raw: Block, the test's bytes). */
 let claims: string[];
+/** The Filesystem claims and, in the db container, where each is mounted. */
+const mounts: Record<string, string> = { data: '/var/lib/postgresql/data', wal: '/var/lib/postgresql/wal' };
 
-async function readClaim(claim: string): Promise<Buffer> {
-  return fs.readFile(await sandbox.claimVolumePath({ namespace: 'demo', claim }));
+/**
+ * Writes a file of random content into each Filesystem claim through its mount in the running
+ * db container (`ferry-check/state` beside PostgreSQL's files): what a backup taken now must hold
+ * in its copy of that ext4 volume. Returns claim → content.
+ */
+async function writeCheckFiles(): Promise<Map<string, string>> {
+  const written = new Map<string, string>();
+  for (const pod of demo.dbPods) {
+    for (const [volume, mount] of Object.entries(mounts)) {
+      const content = randomBytes(48).toString('base64');
+      const result = await execInPod(sandbox.kubeConfig, {
+        namespace: 'demo',
+        pod,
+        container: 'db',
+        command: ['/bin/sh', '-c', `mkdir -p ${mount}/ferry-check && cat > ${mount}/ferry-check/state`],
+        stdin: content,
+      });
+      expect(result.exitCode).toBe(0);
+      written.set(`${volume}-${pod}`, content);
+    }
+  }
+  return written;
 }
 
 /** Waits for a backup of the API to finish; returns its detail. */
@@ -37,20 +63,11 @@ async function saveTimeline(kind: string, timeline: unknown) {
   await fs.writeFile(path.join(dir, `backup-timeline-${kind}.json`), JSON.stringify(timeline, null, 2));
 }
 
-/** The chain of a volume hydrated by qemu-img (the oracle) straight from the filesystem target. */
-async function hydrateWithQemu(pvc: string, backupId: string): Promise<Buffer> {
-  const image = path.join(repositoryDir, 'apps', appId, 'volumes', pvc, `${backupId}.qcow2`);
-  const out = path.join(repositoryDir, `${pvc}-${backupId}.raw`);
-  await run('qemu-img', ['convert', '-O', 'raw', image, out]);
-  const bytes = await fs.readFile(out);
-  await fs.rm(out);
-  return bytes;
-}
-
 beforeAll(async () => {
   sandbox = await startE2eSandbox();
-  const demo = await installDemoApp(sandbox);
-  claims = [...demo.written.keys()].sort();
+  // The chart's own hooks off: a test below sets the Backup's hooks and expects exactly those.
+  demo = await installDemoApp(sandbox, { set: { 'db.backupHooks': 'false' } });
+  claims = await demoClaims(sandbox);
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-repo-'));
   const backend = await startFerryBackend({ sandbox, repositoryDir });
   server = backend.server;
@@ -64,11 +81,15 @@ afterAll(async () => {
 });
 
 describe('backup of the demo Helm app on the sandbox, through the API', () => {
-  const states: Array<Map<string, Buffer>> = [];
+  /** Per backup: the rows and raw bytes, and the check files written into the ext4 claims. */
+  const states: DemoState[] = [];
+  const checkFiles: Array<Map<string, string>> = [];
   const ids: string[] = [];
 
   it('takes a full backup', async () => {
-    states.push(new Map(await Promise.all(claims.map(async c => [c, await readClaim(c)] as const))));
+    expect(claims).toEqual(['data', 'raw', 'wal'].flatMap(c => demo.dbPods.map(pod => `${c}-${pod}`)).sort());
+    checkFiles.push(await writeCheckFiles());
+    states.push(await captureDemoState(sandbox, demo));
     const created = await request(server).post(`${entityPath}/backups`).send({});
     expect(created.status).toBe(201);
     expect(created.body.phase).toBe('Pending');
@@ -85,15 +106,9 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
   });
 
   it('takes an incremental backup after the data changed', async () => {
-    for (const [index, claim] of claims.entries()) {
-      await sandbox.writeVolume({
-        namespace: 'demo',
-        claim,
-        offset: (index + 1) * 1024 * 1024 + 4096,
-        data: randomBytes(200 * 1024),
-      });
-    }
-    states.push(new Map(await Promise.all(claims.map(async c => [c, await readClaim(c)] as const))));
+    await changeDemoData(sandbox, demo, { rows: 200, rawBytes: 200 * 1024 });
+    checkFiles.push(await writeCheckFiles());
+    states.push(await captureDemoState(sandbox, demo));
     const created = await request(server).post(`${entityPath}/backups`).send({ type: 'auto' });
     expect(created.status).toBe(201);
     const backup = await waitForBackup(created.body.id);
@@ -102,24 +117,53 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     for (const volume of backup.volumes) {
       expect(volume.type).toBe('incremental');
       expect(volume.chain).toEqual([ids[0], backup.id]);
-      // ~200 KiB changed per volume: the overlay holds a few 64 KiB clusters, not the volume.
-      expect(volume.storedBytes).toBeLessThan(2 * 1024 * 1024);
     }
+    const stored = Object.fromEntries(backup.volumes.map((v: { pvc: string; storedBytes: number }) => [v.pvc, v.storedBytes]));
+    for (const claim of rawClaims(demo)) {
+      // ~200 KiB changed in a raw volume: the overlay holds a few 64 KiB clusters, not the volume.
+      expect({ claim, small: stored[claim] < 2 * 1024 * 1024 }).toEqual({ claim, small: true });
+    }
+    // PostgreSQL's ext4 volumes changed by what 200 rows, a check file and the file system's
+    // journal wrote: an overlay of those clusters, far from a copy of the volume.
+    const chartSizes: Record<string, number> = { data: 64 * 1024 * 1024, wal: 16 * 1024 * 1024 };
+    for (const claim of claims.filter(c => !c.startsWith('raw-'))) {
+      const size = chartSizes[claim.split('-')[0]];
+      expect({ claim, small: stored[claim] < size / 4 }).toEqual({ claim, small: true });
+    }
+    // eslint-disable-next-line no-console
+    console.log(`Incremental overlays (bytes stored): ${JSON.stringify(stored)}`);
     ids.push(backup.id);
     await saveTimeline('incremental', backup.timeline);
   });
 
-  it('stored a full image and an overlay per volume that hydrate to the bytes at each backup', async () => {
+  it('stored a full image and an overlay per volume that hydrate to what each backup must hold', async () => {
+    const [full, incremental] = ids;
     for (const claim of claims) {
-      const [full, incremental] = ids;
-      const info = await run('qemu-img', [
-        'info',
-        '--backing-chain',
-        path.join(repositoryDir, 'apps', appId, 'volumes', claim, `${incremental}.qcow2`),
-      ]);
+      const info = await run('qemu-img', ['info', '--backing-chain', storedImagePath({ repositoryDir, app: appId, pvc: claim, backupId: incremental })]);
       expect(info.stdout).toContain(`backing file: ${full}.qcow2`);
-      expect((await hydrateWithQemu(claim, full)).equals(states[0].get(claim)!)).toBe(true);
-      expect((await hydrateWithQemu(claim, incremental)).equals(states[1].get(claim)!)).toBe(true);
+    }
+    // Raw Block claims: byte for byte the volume at each backup.
+    for (const claim of rawClaims(demo)) {
+      for (const [i, backupId] of ids.entries()) {
+        const bytes = await hydratedBytes({ repositoryDir, app: appId, pvc: claim, backupId });
+        expect({ claim, backupId, equal: bytes.equals(states[i].raw.get(claim)!) }).toEqual({ claim, backupId, equal: true });
+      }
+    }
+    // ext4 claims (PostgreSQL's, changing all the time): each hydrated chain is a clean file
+    // system (the snapshot was taken frozen) holding the file written just before that backup,
+    // and PostgreSQL's own files.
+    for (const claim of claims.filter(c => !c.startsWith('raw-'))) {
+      for (const [i, backupId] of ids.entries()) {
+        await withHydrated({ repositoryDir, app: appId, pvc: claim, backupId }, async image => {
+          await expectCleanExt4(image);
+          expect({ claim, backupId, check: await ext4File(image, '/ferry-check/state') }).toEqual({
+            claim,
+            backupId,
+            check: checkFiles[i].get(claim),
+          });
+          if (claim.startsWith('data-')) expect((await ext4File(image, '/pgdata/PG_VERSION'))?.trim()).toBe('15');
+        });
+      }
     }
   });
 
@@ -152,7 +196,8 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
         [ids[0], 'full', 'Completed'],
       ]);
       expect(response.body.items[0].storedBytes).toBeGreaterThan(0);
-      expect(response.body.items[0].logicalBytes).toBe(160 * 1024 * 1024);
+      // 2 × 64 MiB data, 2 × 16 MiB wal, 2 × 16 MiB raw.
+      expect(response.body.items[0].logicalBytes).toBe(192 * 1024 * 1024);
     } finally {
       await recovered.stop();
     }
@@ -188,6 +233,38 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     })) as { items: unknown[] };
     expect(snapshots.items).toEqual([]);
     expect((await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' })).items.map(c => c.metadata!.name).sort()).toEqual(claims);
+  });
+
+  it('runs a Backup applied with kubectl, and kubectl shows its phase and progress', async () => {
+    const manifest = path.join(repositoryDir, 'backup.yaml');
+    // Its own hooks too (the test below checks them): a full backup serves both.
+    await fs.writeFile(
+      manifest,
+      [
+        'apiVersion: ferry.io/v1alpha1',
+        'kind: Backup',
+        'metadata: {name: nightly-by-hand, namespace: demo}',
+        'spec:',
+        '  application: {helmReleases: [demo]}',
+        '  target: local',
+        '  type: Full',
+        '  hooks:',
+        '    mode: Parallel',
+        "    pre: [{podSelector: 'app.kubernetes.io/component=db', command: [sh, -c, echo quiesced]}]",
+        "    post: [{podSelector: 'app.kubernetes.io/component=db', command: [sh, -c, echo resumed]}]",
+      ].join('\n'),
+    );
+    const kubectl = (...args: string[]) =>
+      run(binaryPath('kubectl'), ['--kubeconfig', sandbox.kubeconfigPath, ...args]);
+    await kubectl('apply', '-f', manifest);
+    let table = '';
+    for (let i = 0; i < 300; i++) {
+      table = (await kubectl('get', 'backups', '-n', 'demo', 'nightly-by-hand')).stdout;
+      if (/Completed|Failed/.test(table)) break;
+      await new Promise(resolve => setTimeout(resolve, 1000));
+    }
+    expect(table).toMatch(/NAME\s+PHASE\s+TYPE\s+PROGRESS\s+TARGET\s+AGE/);
+    expect(table).toMatch(/nightly-by-hand\s+Completed\s+Full\s+6\/6 volumes, 100%\s+local/);
   });
 
   it('runs pre-hooks before and post-hooks after the snapshots, and fails on a failing pre-hook', async () => {
@@ -227,8 +304,8 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
       }
       throw new Error(`${name} did not finish`);
     };
-    await create('with-hooks', 'echo quiesced');
-    const ok = await finished('with-hooks');
+    // The Backup applied with kubectl above carries hooks in its spec, run in the db containers.
+    const ok = await finished('nightly-by-hand');
     expect(ok.phase).toBe('Completed');
     const steps = ok.timeline!.map(t => t.step);
     expect(steps.indexOf('Pre-hooks')).toBeLessThan(steps.indexOf('Snapshots'));
@@ -257,32 +334,5 @@ describe('backup of the demo Helm app on the sandbox, through the API', () => {
     expect(failed.message).toMatch(/a pre-hook failed, no snapshot was taken: exit code 3: cannot freeze/);
     // Post-hooks run even after a failure (the application must not stay quiesced).
     expect(failed.hooks).toEqual(expect.arrayContaining([expect.objectContaining({ stage: 'post', outcome: 'Succeeded' })]));
-  });
-
-  it('runs a Backup applied with kubectl, and kubectl shows its phase and progress', async () => {
-    const manifest = path.join(repositoryDir, 'backup.yaml');
-    await fs.writeFile(
-      manifest,
-      [
-        'apiVersion: ferry.io/v1alpha1',
-        'kind: Backup',
-        'metadata: {name: nightly-by-hand, namespace: demo}',
-        'spec:',
-        '  application: {helmReleases: [demo]}',
-        '  target: local',
-        '  type: Full',
-      ].join('\n'),
-    );
-    const kubectl = (...args: string[]) =>
-      run(binaryPath('kubectl'), ['--kubeconfig', sandbox.kubeconfigPath, ...args]);
-    await kubectl('apply', '-f', manifest);
-    let table = '';
-    for (let i = 0; i < 300; i++) {
-      table = (await kubectl('get', 'backups', '-n', 'demo', 'nightly-by-hand')).stdout;
-      if (/Completed|Failed/.test(table)) break;
-      await new Promise(resolve => setTimeout(resolve, 1000));
-    }
-    expect(table).toMatch(/NAME\s+PHASE\s+TYPE\s+PROGRESS\s+TARGET\s+AGE/);
-    expect(table).toMatch(/nightly-by-hand\s+Completed\s+Full\s+4\/4 volumes, 100%\s+local/);
   });
 });

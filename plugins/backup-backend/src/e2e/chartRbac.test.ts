@@ -39,6 +39,7 @@ const allowed: Check[] = [
   { verb: 'get', resource: 'persistentvolumes', name: 'pvc-1' },
   { verb: 'get', group: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
   { verb: 'list', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotclasses' },
+  { verb: 'list', group: 'groupsnapshot.storage.k8s.io', resource: 'volumegroupsnapshots', namespace: 'shop' },
   { verb: 'list', resource: 'events', namespace: 'shop' },
   // temporaries
   { verb: 'create', resource: 'persistentvolumeclaims', namespace: 'shop' },
@@ -216,8 +217,9 @@ describe('charts/ferry installed into a sandbox', () => {
   let admin: KubernetesJsonClient;
 
   beforeAll(async () => {
-    // No crdDirs: the chart brings Ferry's CRDs.
-    sandbox = await startSandbox({ ephemeral: true });
+    // No crdDirs: the chart brings Ferry's CRDs. A real node: its storage stack serves the
+    // upstream snapshot CRDs (group snapshots included), which the backend must be able to list.
+    sandbox = await startSandbox({ ephemeral: true, node: 'real' });
     chart = await installFerryChart(sandbox);
     backend = kubeConfigWithToken(sandbox, chart.token, 'ferry-backend');
     admin = new KubernetesJsonClient(sandbox.kubeConfig);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
+import { captureDemoState, demoClaims, expectDemoState, expectRealContainers } from './__testUtils__/demoState';
 import { sandboxCluster, startE2eSandbox, startFerryBackend } from './__testUtils__/sandboxBackend';
 
 const run = promisify(execFile);
@@ -34,6 +35,39 @@ async function servedDigest(registry: Registry, reference: string): Promise<stri
   return response.ok ? response.headers.get('docker-content-digest') : null;
 }
 
+/**
+ * Waits until every pod of the demo release in `namespace` has a container waiting to pull its
+ * image (ErrImagePull or ImagePullBackOff); returns "<pod or demo-web>: <image>" per pod.
+ */
+async function waitForPullFailures(sandbox: Sandbox, namespace: string): Promise<string[]> {
+  const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  for (let i = 0; i < 120; i++) {
+    const pods = (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=demo' })).items;
+    const failing = pods.flatMap(pod =>
+      (pod.status?.containerStatuses ?? [])
+        .filter(s => ['ErrImagePull', 'ImagePullBackOff'].includes(s.state?.waiting?.reason ?? ''))
+        .map(s => `${pod.metadata!.name!.startsWith('demo-web-') ? 'demo-web' : pod.metadata!.name}: ${s.image}`),
+    );
+    // The StatefulSet starts demo-db-1 only once demo-db-0 is ready: never, here.
+    if (pods.length === 2 && failing.length === 2) return failing;
+    await new Promise(resolve => setTimeout(resolve, 1000));
+  }
+  throw new Error(`the pods in ${namespace} did not all fail to pull their images`);
+}
+
+/**
+ * Makes the datamover image Ferry is configured with (one reference for every cluster, as
+ * adopters pull it from a registry all their clusters reach) runnable on another sandbox's node:
+ * that node's containerd pulls its own registry's copy of the same image and tags it with the
+ * reference. (Each sandbox has its own registry here; the one in Ferry's configuration is the
+ * source's, which goes away with it.)
+ */
+async function provideDatamoverImage(on: Sandbox, reference: string, password: string) {
+  const ctr = (...args: string[]) => run('ctr', ['--address', on.criEndpoint!.replace(/^unix:\/\//, ''), '-n', 'k8s.io', ...args]);
+  await ctr('images', 'pull', '--plain-http', '--user', `ferry:${password}`, on.images!.datamover);
+  await ctr('images', 'tag', '--force', on.images!.datamover, reference);
+}
+
 let source: Sandbox | undefined;
 let recovery: Sandbox;
 let repositoryDir: string;
@@ -49,15 +83,17 @@ beforeAll(async () => {
     startE2eSandbox(withRegistryPassword('source-secret')),
     startE2eSandbox(withRegistryPassword('recovery-secret')),
   ]);
+  await provideDatamoverImage(recovery, source.images!.datamover, 'recovery-secret');
   demo = await installDemoApp(source);
-  claims = [...demo.written.keys()].sort();
+  claims = await demoClaims(source);
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-clusters-'));
   backend = await startFerryBackend({
     sandbox: source,
     repositoryDir,
     extraClusters: [await sandboxCluster(recovery, 'recovery')],
     // The push credentials live in Ferry's namespace; the restored workloads pull with a copy.
-    ferry: { images: { copyAuthSecret: true } },
+    // Both sandbox registries speak plain HTTP (on the nodes' bridge addresses).
+    ferry: { images: { copyAuthSecret: true, insecureRegistries: [source.registry!.host, recovery.registry!.host] } },
   });
 });
 
@@ -69,10 +105,8 @@ afterAll(async () => {
 
 describe('restore into another configured cluster', () => {
   it('backs up the app with its images, restores it into cluster recovery after sandbox is gone', async () => {
-    const states = new Map<string, Buffer>();
-    for (const claim of claims) {
-      states.set(claim, await fs.readFile(await source!.claimVolumePath({ namespace: 'demo', claim })));
-    }
+    // What the backup holds: PostgreSQL's rows per replica and the raw claims' bytes.
+    const state = await captureDemoState(source!, demo);
     const created = await request(backend.server).post(`${entityPath}/backups`).send({ type: 'full' });
     expect(created.status).toBe(201);
     const backup = await waitFor('backups', created.body.id);
@@ -109,7 +143,7 @@ describe('restore into another configured cluster', () => {
 
     // Push credentials for the recovery registry, kept in Ferry's namespace there.
     const recoveryCore = recovery.kubeConfig.makeApiClient(CoreV1Api);
-    // (The namespace exists already: the sandbox keeps Ferry's service account there.)
+    // (The namespace exists already: the chart installed Ferry's service account there.)
     const registry = recovery.registry!;
     await recoveryCore.createNamespacedSecret({
       namespace: 'ferry-system',
@@ -128,17 +162,20 @@ describe('restore into another configured cluster', () => {
     const planned = await post({ ...into, dryRun: true, imageRestore });
     expect(planned.body.images.map((i: { action: string }) => i.action)).toEqual(['push', 'push']);
 
-    const restored = await post({ ...into, imageRestore, readyTimeoutSeconds: 60 });
+    const restored = await post({ ...into, imageRestore, readyTimeoutSeconds: 180 });
     expect(restored.status).toBe(201);
     expect(restored.body).toEqual(expect.objectContaining({ cluster: 'recovery', namespace: 'demo' }));
     const restore = await waitFor('restores', restored.body.id);
     expect(restore.failures).toEqual([]);
     expect(restore.phase).toBe('Completed');
 
-    for (const claim of claims) {
-      const bytes = await fs.readFile(await recovery.claimVolumePath({ namespace: 'demo', claim }));
-      expect(bytes.equals(states.get(claim)!)).toBe(true);
-    }
+    expect(restore.volumes.map((v: { pvc: string; phase: string }) => `${v.pvc}:${v.phase}`).sort()).toEqual(
+      claims.map(c => `${c}:Completed`),
+    );
+    // The recovery cluster runs the app from the pushed images: PostgreSQL there returns the
+    // backed-up rows, the raw claims hold their bytes, the pods are real containers.
+    await expectDemoState(recovery, demo, 'demo', state);
+    await expectRealContainers(recovery, demo, 'demo');
     // Each image is in the recovery registry under the same digest, and the workloads run it.
     const apps = recovery.kubeConfig.makeApiClient(AppsV1Api);
     const specs = [
@@ -172,7 +209,8 @@ describe('restore into another configured cluster', () => {
       expect.objectContaining({ name: 'demo', namespace: 'demo', status: 'deployed' }),
     ]);
     // Without image restore, unreachable images are reported, not failures: the readiness check
-    // (here the sandbox's kubelet, which runs no containers) decides whether workloads started.
+    // decides whether workloads started (not checked here: readyTimeoutSeconds 0). They cannot:
+    // the recovery node's containerd fails to pull the lost registry's images.
     const reported = await post({ ...into, namespace: 'demo-plain', readyTimeoutSeconds: 0 });
     const plainRestore = await waitFor('restores', reported.body.id);
     expect(plainRestore.phase).toBe('Completed');
@@ -180,6 +218,9 @@ describe('restore into another configured cluster', () => {
     expect(plainRestore.timeline.map((t: { message: string }) => t.message).join('\n')).toMatch(
       /2 images: 0 reachable as they are, 2 unavailable \(/,
     );
+    const pullFailures = await waitForPullFailures(recovery, 'demo-plain');
+    const imageOf = (component: string) => demo.images.find(i => i.reference.includes(`/demo/${component}:`))!.reference;
+    expect(pullFailures.sort()).toEqual([`demo-db-0: ${imageOf('db')}`, `demo-web: ${imageOf('web')}`]);
 
     // The namespace did not exist in the recovery cluster: the Restore lives in Ferry's namespace.
     const custom = recovery.kubeConfig.makeApiClient(CustomObjectsApi);

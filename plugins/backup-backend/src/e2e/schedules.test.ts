@@ -10,17 +10,26 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { JsonObject } from '@backstage/types';
 import type { BackupSummary } from '@ferry/plugin-backup-common';
 import { createTarget, Repository, verifyRepository } from '@ferry/repository';
-import { installDemoApp, Sandbox } from '@ferry/sandbox';
-import { randomBytes } from 'node:crypto';
+import { DemoApp, installDemoApp, Sandbox } from '@ferry/sandbox';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { waitForOperation } from './__testUtils__/waitForOperation';
 import request from 'supertest';
 import { backupPlugin } from '../plugin';
-import { demoEntity, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
+import {
+  captureDemoState,
+  changeDemoData,
+  demoClaims,
+  DemoState,
+  expectDemoState,
+  expectRealContainers,
+  readClaim,
+} from './__testUtils__/demoState';
+import { hydratedBytes } from './__testUtils__/qemuChain';
+import { demoEntity, e2eFerryConfig, sandboxClusterConfig, startE2eSandbox } from './__testUtils__/sandboxBackend';
 
-jest.setTimeout(300_000);
+jest.setTimeout(600_000);
 
 const entityPath = '/api/backup/entities/component/default/shop';
 const appId = 'component.default.shop';
@@ -33,6 +42,7 @@ const experimental: Entity = {
 };
 
 let sandbox: Sandbox;
+let demo: DemoApp;
 let repositoryDir: string;
 let claims: string[];
 let backend: Awaited<ReturnType<typeof startTestBackend>>;
@@ -60,13 +70,20 @@ async function listBackups(entity = 'shop'): Promise<BackupSummary[]> {
 const waitFor = (kind: 'backups' | 'restores', id: string) =>
   waitForOperation({ server: backend.server, kind, id });
 
-async function readClaim(namespace: string, claim: string): Promise<Buffer> {
-  return fs.readFile(await sandbox.claimVolumePath({ namespace, claim }));
+/** A restore through the API, waited for: it must complete without failures. */
+async function restore(body: object) {
+  const created = await request(backend.server).post(`${entityPath}/restores`).send(body);
+  expect(created.status).toBe(201);
+  const restored = await waitFor('restores', created.body.id);
+  expect(restored.failures).toEqual([]);
+  expect(restored.phase).toBe('Completed');
+  return restored;
 }
 
 beforeAll(async () => {
   sandbox = await startE2eSandbox();
-  claims = [...(await installDemoApp(sandbox)).written.keys()].sort();
+  demo = await installDemoApp(sandbox);
+  claims = await demoClaims(sandbox);
   repositoryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-schedules-repo-'));
   backend = await startTestBackend({
     features: [
@@ -82,13 +99,11 @@ beforeAll(async () => {
       mockServices.rootConfig.factory({
         data: {
           kubernetes: (await sandboxClusterConfig(sandbox)) as JsonObject,
-          ferry: {
-            targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }],
+          ferry: e2eFerryConfig(sandbox, repositoryDir, {
             policies: [
               { name: 'nightly', schedule: '0 2 * * *', keepLast: 2, filter: { 'spec.lifecycle': 'production' } },
             ],
-            datamover: { parallelism: 2 },
-          },
+          }),
         },
       }),
     ],
@@ -104,7 +119,8 @@ afterAll(async () => {
 describe('schedules and retention on the sandbox', () => {
   let manualId: string;
   const scheduled: string[] = [];
-  let newestState: Map<string, Buffer>;
+  /** The rows and raw bytes the newest scheduled backup must hold. */
+  let newestState: DemoState;
 
   it('registers a global task per scheduled policy and shows the next run', async () => {
     const tasks = await scheduler!.getScheduledTasks();
@@ -138,10 +154,8 @@ describe('schedules and retention on the sandbox', () => {
     for (let run = 0; run < 3; run++) {
       if (run === 2) {
         // The newest backup must hold data the deleted one's layer does not.
-        for (const [index, claim] of claims.entries()) {
-          await sandbox.writeVolume({ namespace: 'demo', claim, offset: (index + 1) * 1024 * 1024, data: randomBytes(200 * 1024) });
-        }
-        newestState = new Map(await Promise.all(claims.map(async c => [c, await readClaim('demo', c)] as const)));
+        await changeDemoData(sandbox, demo, { rows: 120, rawBytes: 200 * 1024 });
+        newestState = await captureDemoState(sandbox, demo);
       }
       const started = Date.now();
       // The mock scheduler runs the task to its end: the backup has ended and retention ran.
@@ -182,15 +196,22 @@ describe('schedules and retention on the sandbox', () => {
     expect(report.ok).toBe(true);
     expect(report.backups.map(b => b.backupId).sort()).toEqual([manualId, scheduled[1], scheduled[2]].sort());
 
-    const created = await request(backend.server)
-      .post(`${entityPath}/restores`)
-      .send({ backupId: scheduled[2], namespace: 'demo-scheduled', readyTimeoutSeconds: 60 });
-    expect(created.status).toBe(201);
-    const restore = await waitFor('restores', created.body.id);
-    expect(restore.failures).toEqual([]);
-    expect(restore.phase).toBe('Completed');
+    // The volumes first, alone (nothing mounts them): bytes restored equal the newest chain as
+    // qemu-img hydrates it, through the deleted backup's kept images.
+    const volumes = await restore({ backupId: scheduled[2], namespace: 'demo-scheduled', scope: 'data-only' });
+    expect(volumes.volumes.map((v: { pvc: string; phase: string }) => `${v.pvc}:${v.phase}`)).toEqual(claims.map(c => `${c}:Completed`));
     for (const claim of claims) {
-      expect((await readClaim('demo-scheduled', claim)).equals(newestState.get(claim)!)).toBe(true);
+      const restored = await readClaim(sandbox, 'demo-scheduled', claim);
+      const stored = await hydratedBytes({ repositoryDir, app: appId, pvc: claim, backupId: scheduled[2] });
+      expect({ claim, equal: restored.equals(stored) }).toEqual({ claim, equal: true });
     }
+    // Then the application onto them: PostgreSQL starts from the restored volumes and returns the
+    // rows of the newest backup; the raw claims hold the bytes written before it.
+    const app = await restore({ backupId: scheduled[2], namespace: 'demo-scheduled', scope: 'metadata-only', readyTimeoutSeconds: 180 });
+    expect(app.objects.filter((o: { kind: string }) => o.kind === 'PersistentVolumeClaim').map((o: { outcome: string }) => o.outcome)).toEqual(
+      claims.map(() => 'Skipped'),
+    );
+    await expectDemoState(sandbox, demo, 'demo-scheduled', newestState);
+    await expectRealContainers(sandbox, demo, 'demo-scheduled');
   });
 });

@@ -6,15 +6,16 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { BackupPlan } from '@ferry/plugin-backup-common';
-import { createServiceAccountToken, installDemoApp, Sandbox, startSandbox } from '@ferry/sandbox';
+import { installDemoApp, Sandbox } from '@ferry/sandbox';
 import { CoreV1Api, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import express from 'express';
 import Router from 'express-promise-router';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import request from 'supertest';
 import { ferryConfigSchema } from '../config/FerryConfig';
+import { backendToken } from '../e2e/__testUtils__/ferryChart';
+import { startE2eSandbox } from '../e2e/__testUtils__/sandboxBackend';
 import { ClusterRegistry } from '../kubernetes/ClusterRegistry';
 import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
 import { EntityAccess } from '../service/EntityAccess';
@@ -24,9 +25,11 @@ import { groupOf } from './excludedObjects';
 import { decodeHelmReleaseSecret } from './helmRelease';
 import { resolveApplication } from './resolveApplication';
 
-// Against the real sandbox (real kube-apiserver, controllers, Helm): the demo chart installed
-// with `helm upgrade --install` twice (two release records), read back in the three modes.
-jest.setTimeout(240_000);
+// Against the real sandbox (real kube-apiserver, controllers, Helm, a real node running the demo
+// app's PostgreSQL), as Ferry's backend reads it: with the token of charts/ferry's service account
+// (its least-privilege RBAC). The demo chart installed with `helm upgrade --install` twice (two
+// release records), read back in the three modes.
+jest.setTimeout(300_000);
 
 const ferryConfig = ferryConfigSchema.parse({
   targets: [{ name: 'local', type: 'filesystem', path: '/tmp/ferry-unused' }],
@@ -36,6 +39,8 @@ const ferryConfig = ferryConfigSchema.parse({
 let sandbox: Sandbox;
 let registry: ClusterRegistry;
 let token: string;
+/** The demo images the chart runs on the real node (from the sandbox registry), sorted. */
+let images: string[];
 
 function clusterEntry(overrides: JsonObject = {}): JsonObject {
   const cluster = sandbox.kubeConfig.getCurrentCluster()!;
@@ -72,12 +77,12 @@ async function collectFor(annotations: Record<string, string>) {
 
 const names = (objects: KubernetesObject[]) => objects.map(o => `${o.kind}/${o.metadata?.name}`);
 
+/** The claims of the chart's StatefulSet (data and wal: ext4; raw: Block, with db.rawVolume.enabled). */
+const claimNames = ['data-demo-db-0', 'data-demo-db-1', 'raw-demo-db-0', 'raw-demo-db-1', 'wal-demo-db-0', 'wal-demo-db-1'];
+
 const chartObjects = [
   'ConfigMap/demo-config',
-  'PersistentVolumeClaim/data-demo-db-0',
-  'PersistentVolumeClaim/data-demo-db-1',
-  'PersistentVolumeClaim/wal-demo-db-0',
-  'PersistentVolumeClaim/wal-demo-db-1',
+  ...claimNames.map(claim => `PersistentVolumeClaim/${claim}`),
   'Secret/demo-db-credentials',
   'Service/demo-db',
   'Service/demo-web',
@@ -86,14 +91,12 @@ const chartObjects = [
 ];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    ephemeral: true,
-    crdDirs: [path.resolve(__dirname, '../../crds')],
-  });
-  await installDemoApp(sandbox, { fillVolumes: false });
+  sandbox = await startE2eSandbox();
+  await installDemoApp(sandbox, { fillVolumes: false, rawVolumes: true, rows: 0 });
   // A second `helm upgrade` makes revision 2; revision 1 becomes superseded.
-  await installDemoApp(sandbox, { fillVolumes: false, set: { 'web.replicas': '1' } });
-  ({ token } = await createServiceAccountToken(sandbox));
+  await installDemoApp(sandbox, { fillVolumes: false, rawVolumes: true, rows: 0, set: { 'web.replicas': '1' } });
+  images = [sandbox.images!.demo.db, sandbox.images!.demo.web].sort();
+  token = await backendToken(sandbox);
   const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespacedConfigMap({
     namespace: 'demo',
@@ -118,17 +121,12 @@ describe('collectApplication on the sandbox', () => {
     const snapshot = await collectFor({ 'ferry.io/helm-release': 'demo', 'ferry.io/namespace': 'demo' });
     expect(snapshot.warnings).toEqual([]);
     expect(names(snapshot.objects)).toEqual([
-      ...chartObjects.slice(0, 6),
+      ...chartObjects.slice(0, 8),
       'Secret/sh.helm.release.v1.demo.v1',
       'Secret/sh.helm.release.v1.demo.v2',
-      ...chartObjects.slice(6),
+      ...chartObjects.slice(8),
     ]);
-    expect(snapshot.resources.filter(r => r.source === 'claim-template').map(r => r.name)).toEqual([
-      'data-demo-db-0',
-      'data-demo-db-1',
-      'wal-demo-db-0',
-      'wal-demo-db-1',
-    ]);
+    expect(snapshot.resources.filter(r => r.source === 'claim-template').map(r => r.name)).toEqual(claimNames);
     expect(snapshot.resources.find(r => r.kind === 'Deployment')).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -138,18 +136,21 @@ describe('collectApplication on the sandbox', () => {
     });
 
     // Claims: bound, CSI driver of the sandbox, its default snapshot class, sizes from status.
-    expect(snapshot.claims.map(c => c.metadata?.name)).toEqual([
-      'data-demo-db-0',
-      'data-demo-db-1',
-      'wal-demo-db-0',
-      'wal-demo-db-1',
-    ]);
+    expect(snapshot.claims.map(c => c.metadata?.name)).toEqual(claimNames);
     expect(snapshot.volumes).toEqual([
       ...['data-demo-db-0', 'data-demo-db-1'].map(pvc => ({
         pvc,
         storageClass: 'ferry-sandbox',
         volumeMode: 'Filesystem',
         sizeBytes: 64 * 2 ** 20,
+        csiDriver: 'sandbox.ferry.io',
+        volumeSnapshotClass: 'ferry-sandbox',
+      })),
+      ...['raw-demo-db-0', 'raw-demo-db-1'].map(pvc => ({
+        pvc,
+        storageClass: 'ferry-sandbox',
+        volumeMode: 'Block',
+        sizeBytes: 16 * 2 ** 20,
         csiDriver: 'sandbox.ferry.io',
         volumeSnapshotClass: 'ferry-sandbox',
       })),
@@ -162,7 +163,7 @@ describe('collectApplication on the sandbox', () => {
         volumeSnapshotClass: 'ferry-sandbox',
       })),
     ]);
-    expect(snapshot.images).toEqual(['nginx:1.27', 'postgres:16']);
+    expect(snapshot.images).toEqual(images);
 
     // Cleaned for YAML.
     for (const object of snapshot.objects) {
@@ -204,7 +205,7 @@ describe('collectApplication on the sandbox', () => {
     expect(snapshot.warnings).toEqual([]);
     expect(names(snapshot.objects)).toEqual(chartObjects);
     expect(snapshot.resources.filter(r => r.source === 'selector')).toHaveLength(chartObjects.length);
-    expect(snapshot.claims).toHaveLength(4);
+    expect(snapshot.claims).toHaveLength(claimNames.length);
   });
 
   it('reads a whole namespace, without temporary, generated or owned objects', async () => {
@@ -214,7 +215,7 @@ describe('collectApplication on the sandbox', () => {
     expect(found).toEqual([
       'ConfigMap/demo-config',
       'ConfigMap/unrelated',
-      ...chartObjects.slice(1, 6),
+      ...chartObjects.slice(1, 8),
       'Secret/sh.helm.release.v1.demo.v1',
       'Secret/sh.helm.release.v1.demo.v2',
       'Service/demo-db',
@@ -234,7 +235,7 @@ describe('collectApplication on the sandbox', () => {
       (a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]) || a[2].localeCompare(b[2]),
     );
     expect(order).toEqual(sorted);
-    expect(snapshot.claims).toHaveLength(4);
+    expect(snapshot.claims).toHaveLength(claimNames.length);
   });
 
   it('names a helm release that does not exist', async () => {
@@ -256,8 +257,9 @@ describe('ClusterRegistry against the sandbox', () => {
   it('reaches the cluster with the service account token of the Kubernetes plugin config', async () => {
     const kubeConfig = await registry.getKubeConfig('sandbox');
     expect(kubeConfig.getCurrentUser()?.token).toBe(token);
-    const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
-    expect(namespaces.items.map(n => n.metadata?.name)).toContain('demo');
+    // The chart's role may read a namespace (not list them all).
+    const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'demo' });
+    expect(namespace.metadata?.name).toBe('demo');
   });
 
   it('lists page by page with the raw JSON of each object', async () => {
@@ -342,11 +344,11 @@ describe('plan route on the sandbox', () => {
       application: { helmReleases: ['demo'], labelSelectors: [], wholeNamespace: false },
       target: 'local',
       policy: 'daily',
-      images: ['nginx:1.27', 'postgres:16'],
+      images,
       warnings: [],
     });
     expect(plan.resources.map(r => `${r.kind}/${r.name}`)).toContain('Secret/sh.helm.release.v1.demo.v2');
-    expect(plan.volumes.map(v => v.volumeSnapshotClass)).toEqual(Array(4).fill('ferry-sandbox'));
+    expect(plan.volumes.map(v => v.volumeSnapshotClass)).toEqual(Array(claimNames.length).fill('ferry-sandbox'));
   });
 });
 

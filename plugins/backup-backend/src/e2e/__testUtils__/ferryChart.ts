@@ -81,12 +81,13 @@ export function kubeConfigWithToken(sandbox: Sandbox, token: string, user = 'tok
 }
 
 /**
- * Which identity the e2e backends use in a sandbox: `chart` (FERRY_E2E_BACKEND_IDENTITY=chart):
- * the chart's service account and its least-privilege RBAC, so a missing permission fails a
- * test; otherwise (default, for now) a service account bound to cluster-admin.
+ * Which identity the e2e backends use in a sandbox: by default `chart`, the chart's service
+ * account and its least-privilege RBAC, so a missing permission fails a test;
+ * FERRY_E2E_BACKEND_IDENTITY=cluster-admin gives a service account bound to cluster-admin instead
+ * (only for telling an RBAC gap from a bug while debugging).
  */
 export function e2eBackendIdentity(): 'chart' | 'cluster-admin' {
-  return process.env.FERRY_E2E_BACKEND_IDENTITY === 'chart' ? 'chart' : 'cluster-admin';
+  return process.env.FERRY_E2E_BACKEND_IDENTITY === 'cluster-admin' ? 'cluster-admin' : 'chart';
 }
 
 const chartTokens = new WeakMap<Sandbox, Promise<string>>();

@@ -17,17 +17,18 @@ import { backendToken } from './ferryChart';
 const repoRoot = path.resolve(__dirname, '../../../../..');
 
 /**
- * A sandbox for Ferry's e2e tests: Ferry's CRDs installed, datamover pods run from this checkout,
- * and an OCI registry that holds the demo app's images, so that backups copy them (no internet).
- * With `node: 'real'`, pods are real containers (kubelet, containerd) and the datamover runs
- * from its image in the sandbox registry (`binDirs` then serve nothing).
+ * A sandbox for Ferry's e2e tests on a real node (upstream kubelet, containerd and runc, the CSI
+ * driver on loop devices with the upstream provisioner and snapshotter): Ferry's CRDs installed,
+ * and an OCI registry that holds the datamover image and the demo app's images (built here), so
+ * that datamover Jobs and the demo app run as real containers and backups copy the images (no
+ * internet). Needs root, as CI runs.
  */
 export function startE2eSandbox(options: Partial<StartSandboxOptions> = {}): Promise<Sandbox> {
   return startSandbox({
     ephemeral: true,
     crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
-    binDirs: [path.join(repoRoot, 'packages/datamover/bin')],
     registry: true,
+    node: 'real',
     ...options,
   });
 }
@@ -50,8 +51,9 @@ export const demoEntity: Entity = {
 
 /**
  * One cluster entry of the Kubernetes plugin's config for a sandbox, with a service-account token:
- * cluster-admin's, or with FERRY_E2E_BACKEND_IDENTITY=chart the Helm chart's backend account
- * (charts/ferry installed into the sandbox; see ./ferryChart.ts).
+ * the Helm chart's backend account (charts/ferry installed into the sandbox, its least-privilege
+ * RBAC, so a missing permission fails a test; see ./ferryChart.ts), or cluster-admin's with
+ * FERRY_E2E_BACKEND_IDENTITY=cluster-admin (for telling an RBAC gap from a bug while debugging).
  */
 export async function sandboxCluster(sandbox: Sandbox, name = 'sandbox') {
   const token = await backendToken(sandbox);
@@ -91,6 +93,15 @@ export function realNodeFerryConfig(sandbox: Sandbox): Record<string, unknown> {
     datamover: { image: sandbox.images!.datamover },
     images: { insecureRegistries: [sandbox.registry!.host] },
   };
+}
+
+/**
+ * The `ferry:` configuration of an e2e backend: the filesystem target `local` at `repositoryDir`,
+ * datamover parallelism 2, what the real node needs, and `more` merged over it.
+ */
+export function e2eFerryConfig(sandbox: Sandbox, repositoryDir: string, more: Record<string, unknown> = {}): JsonObject {
+  const base = { targets: [{ name: 'local', type: 'filesystem', path: repositoryDir }], datamover: { parallelism: 2 } };
+  return mergeConfig(mergeConfig(base, realNodeFerryConfig(sandbox)), more) as JsonObject;
 }
 
 /** Merges configuration objects key by key (objects merged, anything else replaced). */
@@ -138,14 +149,7 @@ export async function startFerryBackend(options: {
             options.withCluster === false
               ? { clusterLocatorMethods: [{ type: 'config', clusters: [] }] }
               : ((await sandboxClusterConfig(options.sandbox, options.extraClusters)) as JsonObject),
-          ferry: mergeConfig(
-            {
-              targets: [{ name: 'local', type: 'filesystem', path: options.repositoryDir }],
-              datamover: { parallelism: 2 },
-              ...realNodeFerryConfig(options.sandbox),
-            },
-            options.ferry ?? {},
-          ) as JsonObject,
+          ferry: e2eFerryConfig(options.sandbox, options.repositoryDir, options.ferry),
         },
       }),
     ],

@@ -24,7 +24,16 @@ export async function waitForOperation(options: {
       throw new Error(`GET ${options.kind}/${options.id} answered ${response.status}: ${JSON.stringify(response.body)}`);
     }
     if (['Completed', 'PartiallyFailed', 'Failed'].includes(response.body.phase)) return response.body;
-    if (Date.now() > deadline) throw new Error(`${options.kind} ${options.id} did not finish`);
+    if (Date.now() > deadline) {
+      const { phase, timeline = [], volumes = [] } = response.body as {
+        phase?: string;
+        timeline?: Array<{ step: string; message: string }>;
+        volumes?: Array<{ pvc: string; phase: string }>;
+      };
+      const last = timeline.slice(-3).map(t => `${t.step}: ${t.message}`).join('; ');
+      const volumeStates = volumes.map(v => `${v.pvc} ${v.phase}`).join(', ');
+      throw new Error(`${options.kind} ${options.id} did not finish: still ${phase} (volumes: ${volumeStates || 'none'}; last: ${last})`);
+    }
     await new Promise(resolve => setTimeout(resolve, 300));
   }
 }
