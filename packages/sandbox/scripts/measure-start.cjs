@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* eslint-disable no-console */
 // Measures the sandbox's warm start (binaries built, PKI cached) and stop times.
-// Usage: bash ../../scripts/run.sh node scripts/measure-start.cjs [runs=3] [--real-node]
+// Usage: bash ../../scripts/run.sh node scripts/measure-start.cjs [runs=3]   (root: the node is real)
 require('@backstage/cli/config/nodeTransform.cjs');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -10,7 +10,6 @@ const { startSandbox } = require('../src/index.ts');
 
 async function main() {
   const args = process.argv.slice(2);
-  const node = args.includes('--real-node') ? 'real' : 'simulated';
   const runs = Number(args.find(a => /^\d+$/.test(a)) ?? 3);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sandbox-measure-'));
   const starts = [];
@@ -18,11 +17,11 @@ async function main() {
   try {
     // The first start creates the PKI: not counted.
     const first = Date.now();
-    await (await startSandbox({ dataDir, node })).stop();
+    await (await startSandbox({ dataDir })).stop();
     console.log(`cold start + stop (new PKI): ${((Date.now() - first) / 1000).toFixed(1)} s`);
     for (let i = 0; i < runs; i++) {
       let t = Date.now();
-      const sandbox = await startSandbox({ dataDir, node });
+      const sandbox = await startSandbox({ dataDir });
       starts.push((Date.now() - t) / 1000);
       t = Date.now();
       await sandbox.stop();

@@ -14,12 +14,6 @@ export type ControlPlaneOptions = {
   /** Where the admin kubeconfig is written. */
   kubeconfigPath: string;
   log: (message: string) => void;
-  /**
-   * Pass exec/attach WebSockets through to the node unchanged (the simulated node speaks WebSocket
-   * only). Default true; false for a real kubelet: the apiserver then translates v5 WebSockets to
-   * SPDY towards it, as in a real cluster.
-   */
-  websocketPassThrough?: boolean;
 };
 
 export type ControlPlane = {
@@ -101,8 +95,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
-      // Endpoints may not hold loopback addresses: no endpoints for the kubernetes Service;
-      // process pods reach the apiserver through KUBERNETES_SERVICE_HOST/PORT (127.0.0.1).
+      // Endpoints may not hold loopback addresses: no endpoints for the kubernetes Service (pods
+      // do not reach the apiserver, which listens on 127.0.0.1 only).
       '--endpoint-reconciler-type=none',
       `--secure-port=${apiPort}`,
       `--cert-dir=${path.join(dataDir, 'apiserver')}`,
@@ -119,8 +113,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
       '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
-      // Pass exec/attach WebSockets through to the node agent (which speaks WebSocket, not SPDY).
-      ...(options.websocketPassThrough === false ? [] : ['--feature-gates=TranslateStreamCloseWebsocketRequests=false']),
       '--v=1',
     ]);
     await waitFor(

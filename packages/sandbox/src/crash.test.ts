@@ -132,7 +132,7 @@ describe('a sandbox process killed with SIGKILL', () => {
     expect(leftOver(held).bridge).toBe(true);
     expect(leftOver(held).pids.length).toBeGreaterThan(0);
 
-    const next = await startSandbox({ dataDir, node: 'real', s3: false });
+    const next = await startSandbox({ dataDir, s3: false });
     try {
       const left = leftOver(held);
       // The new node may take the same slot, bridge and cgroup names, and its kubelet mounts some

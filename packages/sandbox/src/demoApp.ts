@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { binaryPath, repoRoot } from './binaries';
 import { DemoDatabase, demoDatabase } from './demoDatabase';
 import type { Sandbox } from './sandbox';
-import { PushedImage, pushTestImage } from './testImage';
+import type { PushedImage } from './testImage';
 import { waitFor } from './waitFor';
 
 const execFileAsync = promisify(execFile);
@@ -22,35 +22,35 @@ export type InstallDemoAppOptions = {
   /** Extra `--set key=value` pairs. */
   set?: Record<string, string>;
   /**
-   * Write recognisable bytes into the claims that tests own (default true): on the simulated
-   * node every claim; on a real node the `raw` Block claims (data and wal are PostgreSQL's).
+   * Write recognisable bytes into the `raw` Block claims, which tests own (default true; data and
+   * wal are PostgreSQL's).
    */
   fillVolumes?: boolean;
   /**
    * A Block claim `raw` per db replica that no container uses (chart value db.rawVolume.enabled),
-   * for byte-exact checks. Default: true on a real node, false on the simulated one.
+   * for byte-exact checks. Default true.
    */
   rawVolumes?: boolean;
-  /** Real node: rows written into the table of every db replica after install (default 100; 0: no table). */
+  /** Rows written into the table of every db replica after install (default 100; 0: no table). */
   rows?: number;
 };
 
-/** Images the demo chart runs: in the sandbox's registry when it has one (repositories, tag `1.0`). */
+/** Repositories of the images the demo chart runs, in the sandbox's registry (tag `1.0`). */
 export const demoImages = { web: 'demo/web', db: 'demo/db' } as const;
 
 export type DemoApp = {
   namespace: string;
   release: string;
-  /** Which node runs it: `real` runs PostgreSQL and the web server in containers. */
-  node: 'simulated' | 'real';
+  /** The node that runs PostgreSQL and the web server in containers. */
+  node: 'real';
   /** The db pods (`<release>-db-<i>`). */
   dbPods: string[];
   /** Claim name → the bytes written into it, by offset (what a restore must bring back). */
   written: Map<string, Array<{ offset: number; data: Buffer }>>;
-  /** The images the release runs (in the sandbox's registry when it has one). */
+  /** The images the release runs, in the sandbox's registry. */
   images: PushedImage[];
-  /** Real node: SQL helpers (rows in, count and checksum out, any namespace); undefined on the simulated node. */
-  database?: DemoDatabase;
+  /** SQL helpers (rows in, count and checksum out, any namespace). */
+  database: DemoDatabase;
 };
 
 function helmEnv(sandbox: Sandbox) {
@@ -62,14 +62,14 @@ function helmEnv(sandbox: Sandbox) {
   };
 }
 
-/** The demo images of a real node's sandbox (already in its registry), with their manifest digests. */
-async function realNodeImages(sandbox: Sandbox): Promise<Array<[component: string, image: PushedImage]>> {
-  const registry = sandbox.registry!;
+/** The demo images of the sandbox (already in its registry), with their manifest digests. */
+async function builtDemoImages(sandbox: Sandbox): Promise<Array<[component: string, image: PushedImage]>> {
+  const registry = sandbox.registry;
   const headers: Record<string, string> = registry.auth
     ? { authorization: `Basic ${Buffer.from(`${registry.auth.username}:${registry.auth.password}`).toString('base64')}` }
     : {};
   return Promise.all(
-    Object.entries(sandbox.images!.demo).map(async ([component, reference]) => {
+    Object.entries(sandbox.images.demo).map(async ([component, reference]) => {
       const [repository, tag] = reference.slice(registry.host.length + 1).split(':');
       const head = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
         method: 'HEAD',
@@ -82,7 +82,7 @@ async function realNodeImages(sandbox: Sandbox): Promise<Array<[component: strin
   );
 }
 
-/** Waits until every pod of the release runs real containers, all ready (a real node's check beyond helm's). */
+/** Waits until every pod of the release runs real containers, all ready (a check beyond helm's). */
 async function waitForRealContainers(sandbox: Sandbox, namespace: string, release: string): Promise<V1Pod[]> {
   const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   return waitFor(
@@ -120,39 +120,24 @@ async function fillClaim(sandbox: Sandbox, namespace: string, name: string) {
 }
 
 /**
- * `helm upgrade --install` of the demo chart into the sandbox, waiting until its pods are Ready
- * and claims Bound.
- *
- * - Simulated node: the pods have no process; when the sandbox has a registry, small test images
- *   `demo/web:1.0` and `demo/db:1.0` are pushed first and named; backup hooks are off (there is
- *   no PostgreSQL to run them in); deterministic extents are written into every claim.
- * - Real node: the chart runs the images built here (`sandbox.images.demo`: PostgreSQL 15 and a
- *   busybox httpd) with its Velero backup hooks; the function waits until every container is
- *   running and ready, creates the table `orders` with `rows` rows in every db replica (through
- *   `psql`), writes the extents into the `raw` Block claims only, and returns `database`.
+ * `helm upgrade --install` of the demo chart into the sandbox: the images built here
+ * (`sandbox.images.demo`: PostgreSQL 15 and a busybox httpd) with the chart's Velero backup hooks.
+ * Waits until every claim is bound and every container running and ready, creates the table
+ * `orders` with `rows` rows in every db replica (through `psql`), writes the extents into the
+ * `raw` Block claims, and returns the `database` helpers.
  */
 export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOptions = {}): Promise<DemoApp> {
   const namespace = options.namespace ?? 'demo';
   const release = options.release ?? 'demo';
   const chart = options.chart ?? path.join(repoRoot, 'test', 'fixtures', 'charts', 'demo');
-  const real = sandbox.node === 'real';
-  const rawVolumes = options.rawVolumes ?? real;
   const images: PushedImage[] = [];
-  const values: Record<string, string> = { 'db.backupHooks': String(real), 'db.rawVolume.enabled': String(rawVolumes) };
-  if (real) {
-    for (const [component, image] of await realNodeImages(sandbox)) {
-      images.push(image);
-      values[`${component}.image`] = image.reference;
-    }
-    values['web.port'] = '8080'; // busybox httpd runs as a user that cannot bind port 80
-  } else if (sandbox.registry) {
-    for (const [component, repository] of Object.entries(demoImages)) {
-      const image = await pushTestImage(sandbox.registry, { repository, tag: '1.0' });
-      images.push(image);
-      values[`${component}.image`] = image.reference;
-    }
+  const values: Record<string, string> = { 'db.backupHooks': 'true', 'db.rawVolume.enabled': String(options.rawVolumes ?? true) };
+  for (const [component, image] of await builtDemoImages(sandbox)) {
+    images.push(image);
+    values[`${component}.image`] = image.reference;
   }
-  if (sandbox.registry?.auth) {
+  values['web.port'] = '8080'; // busybox httpd runs as a user that cannot bind port 80
+  if (sandbox.registry.auth) {
     // The chart makes a pull secret of these and names it in its pods' imagePullSecrets.
     values['imageCredentials.registry'] = sandbox.registry.host;
     values['imageCredentials.username'] = sandbox.registry.auth.username;
@@ -160,11 +145,10 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
   }
   Object.assign(values, options.set);
   const sets = Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  // A real node pulls the images and runs initdb in each replica, one after the other.
-  const timeout = real ? '300s' : '120s';
+  // The node pulls the images and runs initdb in each replica, one after the other.
   await execFileAsync(
     binaryPath('helm'),
-    ['upgrade', '--install', release, chart, '--namespace', namespace, '--create-namespace', '--wait', '--timeout', timeout, ...sets],
+    ['upgrade', '--install', release, chart, '--namespace', namespace, '--create-namespace', '--wait', '--timeout', '300s', ...sets],
     { env: helmEnv(sandbox) },
   ).catch(error => {
     throw new Error(`helm install of the demo chart into ${namespace} failed: ${(error as { stderr?: string }).stderr?.trim() || (error as Error).message}`);
@@ -178,15 +162,13 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
     },
     { description: `the stateful sets of release ${release} to be ready`, timeoutMs: 60_000 },
   );
-  const pods = real
-    ? await waitForRealContainers(sandbox, namespace, release)
-    : (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items;
+  const pods = await waitForRealContainers(sandbox, namespace, release);
   const dbPods = pods
     .filter(p => p.metadata?.labels?.['app.kubernetes.io/component'] === 'db')
     .map(p => p.metadata!.name!)
     .sort();
-  const database = real ? demoDatabase(sandbox.kubeConfig, { namespace, release }) : undefined;
-  if (database && (options.rows ?? 100) > 0) {
+  const database = demoDatabase(sandbox.kubeConfig, { namespace, release });
+  if ((options.rows ?? 100) > 0) {
     for (const pod of dbPods) await database.addRows({ pod, count: options.rows ?? 100 });
   }
   const claims = await core.listNamespacedPersistentVolumeClaim({
@@ -197,9 +179,8 @@ export async function installDemoApp(sandbox: Sandbox, options: InstallDemoAppOp
   if (options.fillVolumes ?? true) {
     for (const claim of claims.items) {
       const name = claim.metadata!.name!;
-      // On a real node only Block claims that no container uses are the tests' to write.
-      if (real && !(claim.spec?.volumeMode === 'Block' && name.startsWith('raw-'))) continue;
-      written.set(name, await fillClaim(sandbox, namespace, name));
+      // Only Block claims that no container uses are the tests' to write.
+      if (claim.spec?.volumeMode === 'Block' && name.startsWith('raw-')) written.set(name, await fillClaim(sandbox, namespace, name));
     }
   }
   return { namespace, release, node: sandbox.node, dbPods, written, images, database };

@@ -9,7 +9,7 @@ import { waitFor } from './waitFor';
 // the kubelet and containerd run them; env from Secrets, Secret files, a Block claim as a device
 // and a Filesystem claim reach the container where the pod spec says; the termination message,
 // the exit code and the log come back through the API server; a deleted Job's container stops.
-const context = useSharedSandbox(() => ({ node: 'real' }));
+const context = useSharedSandbox();
 const ns = 'jobs';
 // A sleep duration unique to this run, so the `ps` check does not see other people's processes.
 const uniqueSleep = 10_000 + Math.floor(Math.random() * 80_000);
@@ -42,7 +42,7 @@ function job(name: string, script: string): V1Job {
           containers: [
             {
               name: 'mover',
-              image: sandbox.images!.datamover,
+              image: sandbox.images.datamover,
               command: ['sh', '-c', script],
               env: [
                 { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },

@@ -13,10 +13,8 @@ export type SandboxPki = {
   admin: CertPair;
   controllerManager: CertPair;
   scheduler: CertPair;
-  /** The apiserver's client certificate towards the node agent's kubelet endpoint. */
+  /** The apiserver's client certificate towards the kubelet (in system:masters). */
   apiserverKubeletClient: CertPair;
-  /** The node agent's serving certificate (127.0.0.1). */
-  kubelet: CertPair;
   /** Service-account token signing key (private) and its public key. */
   serviceAccountKey: string;
   serviceAccountPub: string;
@@ -64,12 +62,6 @@ const leaves: Record<Exclude<keyof SandboxPki, 'dir' | 'ca' | 'serviceAccountKey
     file: 'apiserver-kubelet-client',
     subject: '/O=system:masters/CN=kube-apiserver-kubelet-client',
     usage: 'client',
-  },
-  kubelet: {
-    file: 'kubelet',
-    subject: '/CN=ferry-sandbox-kubelet',
-    altNames: ['IP:127.0.0.1', 'DNS:localhost'],
-    usage: 'server',
   },
 };
 

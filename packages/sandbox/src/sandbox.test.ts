@@ -44,7 +44,7 @@ fs.writeFileSync(
     '',
   ].join('\n'),
 );
-const context = useSharedSandbox(() => ({ node: 'real', crdDirs: [crdDir] }));
+const context = useSharedSandbox(() => ({ crdDirs: [crdDir] }));
 let sandbox: Sandbox;
 let core: CoreV1Api;
 beforeAll(() => {

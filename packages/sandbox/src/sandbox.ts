@@ -3,19 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { applyObjects, readManifestDirs } from './applyManifests';
-import { packageRoot, repoRoot, sandboxVersions } from './binaries';
+import { packageRoot, repoRoot } from './binaries';
 import { startControlPlane } from './controlPlane';
 import { deleteFolderIfKilled, killFromPidDir, runIfKilled } from './managedProcess';
 import { ensurePki } from './pki';
 import { Registry, startRegistry } from './registry';
 import { S3Server, startS3Server } from './s3Server';
-import { driverName } from './agent/constants';
-import { readPodLogFile } from './agent/Kubelet';
-import { NodeAgent, startNodeAgent } from './agent/NodeAgent';
-import { buildSandboxImages, BuiltSandboxImages, sandboxImageReferences, SandboxImages, seedSandboxImages } from './images/sandboxImages';
-import { prepareRealNode, PreparedNode, RealNode, startRealNode } from './node/realNode';
+import { csiDriverName } from './csi/constants';
+import { buildSandboxImages, sandboxImageReferences, SandboxImages, seedSandboxImages } from './images/sandboxImages';
+import { prepareRealNode, startRealNode } from './node/realNode';
 import { readCriPodLog } from './node/podLogs';
-import { csiStackStarter, StorageStack } from './node/storageStack';
+import { startStorageStack } from './node/storageStack';
 import { waitFor } from './waitFor';
 
 export type StartSandboxOptions = {
@@ -31,26 +29,20 @@ export type StartSandboxOptions = {
   crdDirs?: string[];
   /** Start an S3 server with data under `<dataDir>/s3` (default true). */
   s3?: boolean;
-  /** Start an OCI registry (Debian docker-registry) with data under `<dataDir>/registry` (default false). */
+  /**
+   * The OCI registry (Debian docker-registry, data under `<dataDir>/registry`) always starts: the
+   * node's images live there. `{ auth }` makes it require credentials (htpasswd); `true` is accepted.
+   */
   registry?: boolean | { auth: { username: string; password: string } };
-  /** Image whose pods run as local processes (repository compared, tag ignored). Default `ferry.io/datamover:dev`. */
-  datamoverImage?: string;
-  /** Entrypoint of that image when a container gives no `command`. Default `['ferry-datamover']`. */
-  datamoverEntrypoint?: string[];
-  /** Prepended to PATH of process pods (e.g. where the `ferry-datamover` launcher is). */
-  binDirs?: string[];
   /** Default `ferry-sandbox-node`. */
   nodeName?: string;
-  /** Nominal node capacity. Default cpu 16, memory 64Gi, pods 250, ephemeral-storage 200Gi. */
-  capacity?: Record<string, string>;
   /** Progress messages; default: none. */
   log?: (message: string) => void;
   /**
-   * `simulated` (default): the node agent (src/agent/) plays kubelet and CSI driver.
-   * `real`: the upstream kubelet with containerd, runc and CNI (src/node/, root only; implies a
-   * registry, which holds the pause image). See the README ("The real node").
+   * The node is the real one: the upstream kubelet with containerd, runc and CNI (src/node/, root
+   * only), storage by the CSI driver sandbox.ferry.io (src/csi/). Accepted for callers that name it.
    */
-  node?: 'simulated' | 'real';
+  node?: 'real';
 };
 
 export type Sandbox = {
@@ -61,34 +53,35 @@ export type Sandbox = {
   nodeName: string;
   /** The S3 server (undefined with `s3: false`). */
   s3?: S3Server;
-  /** The OCI registry (with `registry` set, and always with a real node). */
-  registry?: Registry;
-  /** Which node runs pods. */
-  node: 'simulated' | 'real';
+  /** The OCI registry, at the host address (it holds the node's images). */
+  registry: Registry;
+  /** Which node runs pods: the real one. */
+  node: 'real';
   /**
-   * The host's address as pods see it: a real node's bridge address (the S3 endpoint and the
-   * registry use it, so their URLs work from pods and from this machine), else 127.0.0.1.
+   * The host's address as pods see it: the node bridge's address (the S3 endpoint and the
+   * registry use it, so their URLs work from pods and from this machine).
    */
   hostAddress: string;
-  /** containerd's CRI endpoint of a real node (`crictl --runtime-endpoint <it> ps`). */
-  criEndpoint?: string;
-  /** Images a real node needs, pushed to the sandbox registry (references with the registry host). */
-  images?: SandboxImages;
-  /** Backing sparse file of a PersistentVolume provisioned by the sandbox. */
+  /** containerd's CRI endpoint (`crictl --runtime-endpoint <it> ps`). */
+  criEndpoint: string;
+  /** The node's images in the sandbox registry (references with the registry host). */
+  images: SandboxImages;
+  /** The CSI driver's sparse file of a PersistentVolume of the sandbox StorageClass. */
   volumePath(pvName: string): Promise<string>;
-  /** Backing sparse file of a bound claim. */
+  /** The CSI driver's sparse file of a bound claim. */
   claimVolumePath(options: { namespace: string; claim: string }): Promise<string>;
-  /** Writes bytes into a bound claim's volume at an offset (the volume keeps its size). */
+  /**
+   * Writes bytes into a bound claim's volume file at an offset (the volume keeps its size). Raw
+   * bytes: for Block claims, or claims no container has mounted (a mounted ext4 is the kernel's).
+   */
   writeVolume(options: { namespace: string; claim: string; offset?: number; data: Buffer }): Promise<void>;
-  /** Reads bytes from a bound claim's volume. */
+  /** Reads bytes from a bound claim's volume file. */
   readVolume(options: { namespace: string; claim: string; offset?: number; length: number }): Promise<Buffer>;
-  /** stdout+stderr of a container of a process pod (see README), undefined when none. */
+  /** The log of a container (the kubelet's CRI log file), undefined when none. */
   readPodLog(options: { namespace: string; pod: string; container?: string }): string | undefined;
   /** Stops everything started (processes killed by process group, ports freed). */
   stop(): Promise<void>;
 };
-
-const defaultCapacity = { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '200Gi' };
 
 /** Takes the data folder's lock; a lock of a dead process is taken over (and its processes killed). */
 function lockDataDir(dataDir: string): () => void {
@@ -115,9 +108,10 @@ function lockDataDir(dataDir: string): () => void {
 
 /**
  * Starts a local Kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler (real
- * binaries, see scripts/build-binaries.sh), the node agent (node, CSI driver sandbox.ferry.io,
- * kubelet) in this process, an S3 server, the VolumeSnapshot CRDs, StorageClass and
- * VolumeSnapshotClass `ferry-sandbox`, and the CRDs of `crdDirs`.
+ * binaries, see scripts/build-binaries.sh), an S3 server and an OCI registry holding the node's
+ * images (built and cached by src/images/), the real node (containerd, the kubelet: src/node/) and
+ * its storage (the CSI driver sandbox.ferry.io with the upstream sidecars, the snapshot CRDs,
+ * StorageClass and VolumeSnapshotClass `ferry-sandbox`: src/csi/), and the CRDs of `crdDirs`.
  */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<Sandbox> {
   const log = options.log ?? (() => undefined);
@@ -142,28 +136,24 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
   };
   try {
     if (options.reset ?? true) {
-      for (const sub of ['etcd', 'volumes', 'snapshots', 'pods', 's3', 'registry', 'logs', 'apiserver']) {
+      // The node's folder is made anew at every start (src/node/realNode.ts), the storage's by the CSI stack.
+      for (const sub of ['etcd', 's3', 'registry', 'logs', 'apiserver']) {
         fs.rmSync(path.join(dataDir, sub), { recursive: true, force: true });
       }
     }
     const pki = ensurePki(path.join(dataDir, 'pki'));
     const kubeconfigPath = path.resolve(options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig'));
-    const realNode = options.node === 'real';
-    let prepared: PreparedNode | undefined;
-    // Built once and cached (about 1.5 min the first time on this machine, then well under a second).
-    const builtImages: Promise<BuiltSandboxImages> | undefined = realNode ? buildSandboxImages() : undefined;
-    builtImages?.catch(() => undefined);
-    if (realNode) {
-      // The bridge comes first: the S3 server and the registry listen on its address.
-      // Should this process die hard, the watchdog reaps the node (before deleting an ephemeral folder).
-      runIfKilled([process.execPath, path.join(packageRoot, 'bin', 'node-cleanup.cjs')]);
-      prepared = await prepareRealNode({ dataDir, log });
-      const release = prepared.release;
-      cleanups.push(() => release());
-    }
-    const hostAddress = prepared?.hostAddress ?? '127.0.0.1';
+    // Built once and cached (the set-up builds them; a cold build takes minutes, then well under a second).
+    const builtImages = buildSandboxImages();
+    builtImages.catch(() => undefined);
+    // The bridge comes first: the S3 server and the registry listen on its address.
+    // Should this process die hard, the watchdog reaps the node (before deleting an ephemeral folder).
+    runIfKilled([process.execPath, path.join(packageRoot, 'bin', 'node-cleanup.cjs')]);
+    const prepared = await prepareRealNode({ dataDir, log });
+    cleanups.push(() => prepared.release());
+    const hostAddress = prepared.hostAddress;
     const [controlPlane, s3, registry] = await Promise.all([
-      startControlPlane({ dataDir, pki, kubeconfigPath, log, websocketPassThrough: !realNode }),
+      startControlPlane({ dataDir, pki, kubeconfigPath, log }),
       options.s3 === false
         ? Promise.resolve(undefined)
         : startS3Server({
@@ -172,95 +162,54 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
             pidDir: path.join(dataDir, 'run'),
             accessKeyId: 'ferry-sandbox',
             secretAccessKey: 'ferry-sandbox-secret',
-            hostAddress: prepared?.hostAddress,
+            hostAddress,
           }),
-      options.registry || realNode
-        ? (async () => {
-            // A real node's images are laid into the registry's storage before it starts (no upload).
-            if (builtImages) seedSandboxImages(path.join(dataDir, 'registry', 'storage'), await builtImages);
-            return startRegistry({
-              dataDir: path.join(dataDir, 'registry'),
-              pidDir: path.join(dataDir, 'run'),
-              auth: typeof options.registry === 'object' ? options.registry.auth : undefined,
-              address: prepared?.hostAddress,
-            });
-          })()
-        : Promise.resolve(undefined),
+      (async () => {
+        // The images are laid into the registry's storage before it starts (no upload).
+        seedSandboxImages(path.join(dataDir, 'registry', 'storage'), await builtImages);
+        return startRegistry({
+          dataDir: path.join(dataDir, 'registry'),
+          pidDir: path.join(dataDir, 'run'),
+          auth: typeof options.registry === 'object' ? options.registry.auth : undefined,
+          address: hostAddress,
+        });
+      })(),
     ]).catch(async error => {
       killFromPidDir(path.join(dataDir, 'run'));
       throw error;
     });
     cleanups.push(() => controlPlane.stop());
     if (s3) cleanups.push(() => s3.stop());
-    if (registry) cleanups.push(() => registry.stop());
+    cleanups.push(() => registry.stop());
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
     const nodeName = options.nodeName ?? 'ferry-sandbox-node';
-    let agent: NodeAgent | undefined;
-    let node: RealNode | undefined;
-    let images: SandboxImages | undefined;
-    let storage: StorageStack | undefined;
-    if (prepared && registry && builtImages) {
-      const built = await builtImages;
-      images = await sandboxImageReferences(registry, built, log);
-      log(`Images ${built.summary}; in the registry as ${images.pause}, ${images.datamover}`);
-      node = await startRealNode(prepared, {
-        kubeConfig,
-        apiServerUrl: controlPlane.apiServerUrl,
-        ca: pki.ca,
-        nodeName,
-        sandboxImage: images.pause,
-        registryHost: registry.host,
-        registryAuth: registry.auth,
-        pidDir: path.join(dataDir, 'run'),
-        log,
-      });
-      const running = node;
-      cleanups.push(() => running.stop());
-      const startStorage = csiStackStarter();
-      if (startStorage) {
-        storage = await startStorage({
-          kubeConfig,
-          kubeconfigPath,
-          apiServerUrl: controlPlane.apiServerUrl,
-          dataDir,
-          nodeName,
-          kubeletRootDir: node.paths.kubeletRoot,
-          pluginRegistrationDir: path.join(node.paths.kubeletRoot, 'plugins_registry'),
-          pidDir: path.join(dataDir, 'run'),
-          log,
-        });
-        const stack = storage;
-        cleanups.push(() => stack.stop());
-      } else {
-        log('No storage stack for the real node yet (src/csi/): claims of the sandbox StorageClass stay Pending');
-      }
-    } else {
-      const simulated = await startNodeAgent({
-        kubeConfig,
-        dataDir,
-        nodeName,
-        kubeletVersion: sandboxVersions().kubernetes,
-        datamoverImage: options.datamoverImage ?? 'ferry.io/datamover:dev',
-        datamoverEntrypoint: options.datamoverEntrypoint ?? ['ferry-datamover'],
-        binDirs: (options.binDirs ?? []).map(dir => path.resolve(dir)),
-        capacity: { ...defaultCapacity, ...options.capacity },
-        kubeletTls: pki.kubelet,
-        caFile: pki.ca.cert,
-        apiServerUrl: controlPlane.apiServerUrl,
-        log,
-      });
-      agent = simulated;
-      cleanups.push(() => simulated.stop());
-    }
-
-    // A real node's storage stack applied the upstream snapshot CRDs and its storage objects: the
-    // built-in (trimmed) CRDs are for the simulated node only.
-    if (!storage) {
-      log('Applying VolumeSnapshot CRDs, storage classes and extra CRDs');
-      await applyObjects(kubeConfig, readManifestDirs([path.join(packageRoot, 'manifests')]));
-    }
+    const built = await builtImages;
+    const images = await sandboxImageReferences(registry, built, log);
+    log(`Images ${built.summary}; in the registry as ${images.pause}, ${images.datamover}`);
+    const node = await startRealNode(prepared, {
+      kubeConfig,
+      apiServerUrl: controlPlane.apiServerUrl,
+      ca: pki.ca,
+      nodeName,
+      sandboxImage: images.pause,
+      registryHost: registry.host,
+      registryAuth: registry.auth,
+      pidDir: path.join(dataDir, 'run'),
+      log,
+    });
+    cleanups.push(() => node.stop());
+    // The storage stack applies the upstream snapshot CRDs, StorageClass, VolumeSnapshotClass and CSIDriver.
+    const storage = await startStorageStack({
+      kubeconfigPath,
+      dataDir,
+      nodeName,
+      kubeletRootDir: node.paths.kubeletRoot,
+      reset: options.reset,
+      log,
+    });
+    cleanups.push(() => storage.stop());
     if (options.crdDirs?.length) await applyObjects(kubeConfig, readManifestDirs(options.crdDirs));
 
     log('Manifests applied; waiting for the controller-manager and the node');
@@ -285,10 +234,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 
     const volumePath = async (pvName: string) => {
       const pv = await core.readPersistentVolume({ name: pvName });
-      if (pv.spec?.csi?.driver !== driverName) throw new Error(`persistent volume ${pvName} is not a ${driverName} volume`);
-      if (agent) return agent.store.volumeFile(pv.spec.csi.volumeHandle);
-      if (storage?.volumeFile) return storage.volumeFile(pv.spec.csi.volumeHandle);
-      throw new Error(`persistent volume ${pvName}: this sandbox's real node has no storage stack that exposes volume files`);
+      if (pv.spec?.csi?.driver !== csiDriverName) throw new Error(`persistent volume ${pvName} is not a ${csiDriverName} volume`);
+      return storage.volumeFile(pv.spec.csi.volumeHandle);
     };
     const claimVolumePath = async ({ namespace, claim }: { namespace: string; claim: string }) => {
       const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace }).catch(error => {
@@ -307,9 +254,9 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       nodeName,
       s3,
       registry,
-      node: realNode ? 'real' : 'simulated',
+      node: 'real',
       hostAddress,
-      criEndpoint: node?.criEndpoint,
+      criEndpoint: node.criEndpoint,
       images,
       volumePath,
       claimVolumePath,
@@ -337,10 +284,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
           await handle.close();
         }
       },
-      readPodLog: ({ namespace, pod, container }) =>
-        node
-          ? readCriPodLog({ podLogsDir: node.paths.podLogs, namespace, pod, container })
-          : readPodLogFile({ dataDir, namespace, pod, container }),
+      readPodLog: ({ namespace, pod, container }) => readCriPodLog({ podLogsDir: node.paths.podLogs, namespace, pod, container }),
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -1,6 +1,6 @@
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Sandbox } from './sandbox';
-import { isConflict } from './agent/kube';
+import { isConflict } from './kube';
 import { waitFor } from './waitFor';
 
 export type ServiceAccountTokenOptions = {

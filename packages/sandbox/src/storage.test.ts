@@ -20,7 +20,7 @@ import { waitFor } from './waitFor';
 // provisioned, snapshotted, converted and grown by the upstream sidecars; volumePath,
 // writeVolume and readVolume reach the driver's files (raw bytes: for Block claims, or claims no
 // container has mounted).
-const context = useSharedSandbox(() => ({ node: 'real' }));
+const context = useSharedSandbox();
 const ns = 'storage';
 let sandbox: Sandbox;
 let core: CoreV1Api;

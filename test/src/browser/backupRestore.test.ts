@@ -42,7 +42,6 @@ describe("the README's first flows in the browser, as the service owner and as t
   beforeAll(async () => {
     sandbox = await startSandbox({
       ephemeral: true,
-      node: 'real',
       crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
     });
     demo = await installDemoApp(sandbox);

@@ -55,7 +55,6 @@ async function runningDatamovers(): Promise<string[]> {
 beforeAll(async () => {
   sandbox = await startSandbox({
     ephemeral: true,
-    node: 'real',
     crdDirs: [path.join(repoRoot, 'plugins/backup-backend/crds')],
   });
   await installDemoApp(sandbox);

@@ -21,7 +21,7 @@ import { listLoopDevices } from './loopDevices';
 import { readMountTable } from './mountTable';
 
 // The storage stack against a real control plane (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler; no node agent): claims are provisioned by the upstream external-provisioner,
+// kube-scheduler; no kubelet): claims are provisioned by the upstream external-provisioner,
 // snapshots taken by the upstream snapshot-controller + csi-snapshotter, all through our driver.
 // No kubelet runs here, so where a volume must be mounted the test plays the kubelet's CSI calls
 // (NodeStageVolume/NodeExpandVolume) against the driver's socket.

@@ -6,9 +6,9 @@ import {
   V1PersistentVolume,
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
-import { getOrUndefined, recordEvent, ResourceWatch, splitKey, updateWithRetry } from '../agent/kube';
-import { quantityToBytes } from '../agent/quantity';
-import { ReconcileQueue, ReconcileResult } from '../agent/ReconcileQueue';
+import { getOrUndefined, recordEvent, ResourceWatch, splitKey, updateWithRetry } from '../kube';
+import { quantityToBytes } from '../quantity';
+import { ReconcileQueue, ReconcileResult } from './ReconcileQueue';
 import { CsiCallError, CsiServiceClient } from './csiClient';
 import { csiDriverName } from './constants';
 import { AccessModeName, VolumeCapability } from './csiTypes';

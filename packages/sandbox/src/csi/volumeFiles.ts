@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sparseCopy } from '../agent/VolumeStore';
+import { sparseCopy } from './sparseCopy';
 
 export type AccessType = 'block' | 'mount' | 'mixed';
 

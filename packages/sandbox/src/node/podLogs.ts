@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodePaths } from './paths';
 
 /**
  * A container's log as the kubelet writes it (CRI format: `<time> <stream> <P|F> <text>` lines in
@@ -20,6 +21,15 @@ export function readCriPodLog(options: { podLogsDir: string; namespace: string; 
     .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
   if (files.length === 0) return undefined;
   return criLogText(fs.readFileSync(path.join(dir, files[files.length - 1]), 'utf8'));
+}
+
+/**
+ * A container's log from a sandbox's data folder (its node's pod-log folder), also from another
+ * process than the sandbox's. Undefined when the pod or container has no log.
+ */
+export function readPodLog(options: { dataDir: string; namespace: string; pod: string; container?: string }): string | undefined {
+  const { dataDir, ...target } = options;
+  return readCriPodLog({ podLogsDir: nodePaths(path.join(dataDir, 'node')).podLogs, ...target });
 }
 
 /** The text of CRI log lines (timestamps and stream names dropped, `P` partial lines joined). */

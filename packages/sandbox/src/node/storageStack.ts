@@ -1,49 +1,34 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import path from 'node:path';
-import { startCsiStack } from '../csi/csiStack';
+import { CsiStack, startCsiStack } from '../csi/csiStack';
 
-/**
- * The seam between a real node and the storage stack (the CSI driver sandbox.ferry.io with the
- * upstream external-provisioner, csi-snapshotter and snapshot-controller, in src/csi/): what
- * startSandbox hands it once the kubelet runs, and what it gives back.
- */
+/** What the sandbox hands the node's storage stack once the kubelet runs. */
 export type StorageStackOptions = {
-  kubeConfig: KubeConfig;
   kubeconfigPath: string;
-  apiServerUrl: string;
-  /** The sandbox's data folder (the stack keeps its volumes and snapshots under it). */
+  /** The sandbox's data folder (the stack keeps its volumes and snapshots under `<dataDir>/csi`). */
   dataDir: string;
   nodeName: string;
-  /** The kubelet's root folder (`<root>/plugins/<driver>/csi.sock`, staging and publish paths are under it). */
+  /** The kubelet's root folder (`<root>/plugins/<driver>/csi.sock`, `<root>/plugins_registry`). */
   kubeletRootDir: string;
-  /** The kubelet's plugin-registration folder (`<kubeletRootDir>/plugins_registry`). */
-  pluginRegistrationDir: string;
-  /** Pid files of started processes go here (killed by the next start after a crash). */
-  pidDir: string;
+  /** Delete volumes and snapshots of a previous run (default true). */
+  reset?: boolean;
   log: (message: string) => void;
 };
 
-export type StorageStack = {
-  /** Backing file of a volume by its CSI volume handle (for Sandbox.volumePath and friends). */
-  volumeFile?(volumeHandle: string): string;
-  stop(): Promise<void>;
-};
-
-export type StorageStackStarter = (options: StorageStackOptions) => Promise<StorageStack>;
-
 /**
- * The real node's storage stack: src/csi's startCsiStack, with the driver's socket where a
- * kubelet expects a CSI plugin's (`<kubelet root>/plugins/sandbox.ferry.io/csi.sock`) and its
- * registration socket in the kubelet's plugins_registry folder.
+ * The seam between the node and its storage: src/csi's startCsiStack (the CSI driver
+ * sandbox.ferry.io with the upstream external-provisioner, csi-snapshotter and
+ * snapshot-controller), with the driver's socket where a kubelet expects a CSI plugin's
+ * (`<kubelet root>/plugins/sandbox.ferry.io/csi.sock`) and its registration socket in the kubelet's
+ * plugins_registry folder.
  */
-export function csiStackStarter(): StorageStackStarter | undefined {
-  return options =>
-    startCsiStack({
-      dataDir: options.dataDir,
-      kubeconfigPath: options.kubeconfigPath,
-      nodeName: options.nodeName,
-      registrationDir: options.pluginRegistrationDir,
-      socketPath: path.join(options.kubeletRootDir, 'plugins', 'sandbox.ferry.io', 'csi.sock'),
-      log: options.log,
-    });
+export function startStorageStack(options: StorageStackOptions): Promise<CsiStack> {
+  return startCsiStack({
+    dataDir: options.dataDir,
+    kubeconfigPath: options.kubeconfigPath,
+    nodeName: options.nodeName,
+    registrationDir: path.join(options.kubeletRootDir, 'plugins_registry'),
+    socketPath: path.join(options.kubeletRootDir, 'plugins', 'sandbox.ferry.io', 'csi.sock'),
+    reset: options.reset,
+    log: options.log,
+  });
 }

@@ -12,14 +12,14 @@ export function sleeperPod(sandbox: Sandbox, name: string, script = 'exec sleep 
     spec: {
       terminationGracePeriodSeconds: 0,
       restartPolicy: 'Never',
-      containers: [{ name: 'main', image: sandbox.images!.datamover, command: ['sh', '-c', script] }],
+      containers: [{ name: 'main', image: sandbox.images.datamover, command: ['sh', '-c', script] }],
     },
   };
 }
 
 /** Pods of a namespace whose containers crictl lists running on the node (the runtime's view, not the API's). */
 export async function runningContainers(sandbox: Sandbox, namespace: string): Promise<string[]> {
-  const { stdout } = await execFileAsync(binaryPath('crictl'), ['--runtime-endpoint', sandbox.criEndpoint!, 'ps', '-o', 'json']);
+  const { stdout } = await execFileAsync(binaryPath('crictl'), ['--runtime-endpoint', sandbox.criEndpoint, 'ps', '-o', 'json']);
   const containers = (JSON.parse(stdout) as {
     containers: Array<{ state: string; labels: Record<string, string> }>;
   }).containers;

@@ -10,7 +10,7 @@ import { waitFor } from '../waitFor';
 async function main() {
   const dataDir = process.argv[2];
   if (!dataDir) throw new Error('usage: sandboxChild.ts <dataDir>');
-  const sandbox = await startSandbox({ dataDir, node: 'real' });
+  const sandbox = await startSandbox({ dataDir });
   const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
   const claim = (name: string, volumeMode: 'Filesystem' | 'Block') => ({
     metadata: { name },
@@ -27,7 +27,7 @@ async function main() {
         containers: [
           {
             name: 'main',
-            image: sandbox.images!.datamover,
+            image: sandbox.images.datamover,
             command: ['sh', '-c', 'echo held > /data/held && exec sleep 3600'],
             volumeMounts: [{ name: 'files', mountPath: '/data' }],
             volumeDevices: [{ name: 'device', devicePath: '/dev/held' }],
