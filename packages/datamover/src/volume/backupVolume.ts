@@ -1,7 +1,5 @@
-import { availableParallelism } from 'node:os';
 import { createQcow2Writer, type Qcow2Writer } from '@ferry/qcow2';
 import {
-  HashPool,
   layout,
   verifyingStream,
   type ObjectRef,
@@ -16,7 +14,7 @@ import { type ByteRange } from './changedRanges';
 import { changedRangesPass } from './changedRangesPass';
 import { IndexReader, encodeIndexHeader } from './clusterIndex';
 import { IndexOutput } from './IndexOutput';
-import { PARALLEL_MIN_BYTES, scanPass } from './scanPass';
+import { scanPass } from './scanPass';
 import { encryptionFor, protectionError, recordProtection, type VolumeProtection } from './protection';
 
 export interface VolumeBackupOptions extends VolumeProtection {
@@ -60,7 +58,9 @@ export interface VolumeBackupResult {
     finishedAt: string;
     durationMs: number;
     readMiBps: number;
-    /** Milliseconds from the process's start (`performance.timeOrigin`) to the first device read. */
+    /** When this process started (`performance.timeOrigin`): a Job's start-up is startedAt minus it. */
+    processStartedAt: string;
+    /** Milliseconds from the process's start to the first device read. */
     firstReadMs?: number;
   };
 }
@@ -90,7 +90,6 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
   const indexQueue = new AsyncQueue(8);
   let indexUpload: Promise<ObjectRef> | undefined;
   let parentIndex: IndexReader | undefined;
-  let hashPool: HashPool | undefined;
   try {
     const virtualSize = device.size;
     if (virtualSize % 512 !== 0) {
@@ -109,15 +108,11 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     }
     const encryption = await encryptionFor({ repo: o.repo, parent: parentLayer, passphrase: o.passphrase });
 
-    // An upload's calling thread signs and sends the parts: the image's block digests go to a
-    // hashing thread (started on first use; a blocking folder sink hashes on this thread).
-    hashPool = virtualSize >= PARALLEL_MIN_BYTES && availableParallelism() >= 2 ? new HashPool(1) : undefined;
     const { key: imageKey, sink } = await o.repo.openImageSink({
       app: o.app,
       pvc: o.pvc,
       backupId: o.backupId,
       sizeHint: virtualSize,
-      hashPool,
     });
     // A local file sink writes on this thread (no thread-pool round trip per write): this
     // process does nothing else while it backs up.
@@ -167,7 +162,6 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
         index,
         stats,
         progress,
-        blocking,
         threads: o.scanThreads,
         signal: o.signal,
         onFirstRead,
@@ -220,6 +214,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
         finishedAt: finished.toISOString(),
         durationMs,
         readMiBps: Math.round((stats.bytesRead / 1048576 / Math.max(durationMs, 1)) * 1000 * 10) / 10,
+        processStartedAt: new Date(performance.timeOrigin).toISOString(),
         firstReadMs: firstReadMs === undefined ? undefined : Math.round(firstReadMs * 10) / 10,
       },
     };
@@ -231,7 +226,6 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
     throw err;
   } finally {
     await device.close();
-    await hashPool?.close();
   }
 }
 

@@ -44,7 +44,14 @@ export interface VolumeRestoreResult {
   chain: Array<{ backupId: string; key: string; size: number; sums: string }>;
   stats: { dataBytes: number; zeroBytesWritten: number; zeroBytesSkipped: number; bytesPerLayer: number[] };
   verifiedAfter: boolean;
-  timings: { startedAt: string; finishedAt: string; durationMs: number; writeMiBps: number };
+  timings: {
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+    writeMiBps: number;
+    /** When this process started (`performance.timeOrigin`). */
+    processStartedAt: string;
+  };
 }
 
 /**
@@ -131,6 +138,7 @@ export async function restoreVolume(o: VolumeRestoreOptions): Promise<VolumeRest
         finishedAt: finished.toISOString(),
         durationMs,
         writeMiBps: Math.round((virtualSize / 1048576 / Math.max(durationMs, 1)) * 1000 * 10) / 10,
+        processStartedAt: new Date(performance.timeOrigin).toISOString(),
       },
     };
   } catch (e) {

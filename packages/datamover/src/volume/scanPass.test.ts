@@ -25,7 +25,7 @@ describe.each(testTargetKinds())('full scans with scanning threads on a $name ta
   beforeAll(() => kind.setup(), 60_000);
   afterAll(() => kind.teardown());
 
-  it('one thread and three (workers beside the calling thread, or only workers) store the same images and indexes', async () => {
+  it('one scanning thread and three (two workers beside the calling thread) store the same images and indexes', async () => {
     const dir = await fs.mkdtemp(path.join(kind.scratch, 'threads-'));
     const vol = path.join(dir, 'vol.raw');
     // 48 MiB: six 8 MiB windows; a 3 MiB extent (31 to 34 MiB) crosses 1 MiB store runs and
