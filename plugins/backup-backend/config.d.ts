@@ -137,7 +137,7 @@ export interface Config {
       image?: string;
       /** Service account of datamover pods. */
       serviceAccountName?: string;
-      /** How many datamover Jobs of one backup run at once. */
+      /** How many datamover Jobs of one backup or restore run at once (default 4). */
       parallelism?: number;
       /** Node selector of datamover pods. */
       nodeSelector?: { [key: string]: string };

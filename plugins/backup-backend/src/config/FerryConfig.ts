@@ -68,7 +68,7 @@ const quantitySchema = z.object({ cpu: z.string().optional(), memory: z.string()
 export const datamoverConfigSchema = z.object({
   image: z.string().min(1).default('ferry.io/datamover:dev'),
   serviceAccountName: z.string().optional(),
-  parallelism: z.number().int().positive().max(64).default(2),
+  parallelism: z.number().int().positive().max(64).default(4),
   nodeSelector: z.record(z.string()).optional(),
   resources: z
     .object({ requests: quantitySchema.optional(), limits: quantitySchema.optional() })

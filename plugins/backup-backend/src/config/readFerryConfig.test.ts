@@ -5,7 +5,7 @@ describe('readFerryConfig', () => {
   it('applies defaults to an empty section', () => {
     const config = readFerryConfig(new ConfigReader({}));
     expect(config.targets).toEqual([]);
-    expect(config.datamover.parallelism).toBe(2);
+    expect(config.datamover.parallelism).toBe(4);
     expect(config.datamover.image).toBe('ferry.io/datamover:dev');
   });
 

@@ -56,6 +56,8 @@ export interface Condition {
 export interface VolumeStatus extends VolumeProgress {
   parentBackupId?: string;
   record?: { key: string; size: number; digest: string };
+  /** When its steps happened (pipeline/volumeTimings.ts). */
+  timings?: Record<string, string>;
 }
 
 /** The image Job's outcome: the image index to commit and each image's copy. */

@@ -16,7 +16,7 @@ import { boundedAll } from './boundedAll';
 import { chooseParents, VolumePlan } from './chooseParents';
 import { backupImagesStep } from '../images/backupImagesStep';
 import { pullSecretNames } from '../images/registryAccess';
-import { cleanupTemporaries } from './cleanupTemporaries';
+import { cleanupTemporaries, releaseTemporaries } from './cleanupTemporaries';
 import { HeldAppLock, holdAppLock } from './holdAppLock';
 import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
 import type { KubeClients } from './KubeClients';
@@ -26,6 +26,7 @@ import { planBackupHooks, runBackupHooks } from './backupHooks';
 import { commitBackupManifest } from './commitBackupManifest';
 import { compressionEnv } from '../protection/compressionEnv';
 import { tempName } from './tempNames';
+import { nowIso, recordVolumeTimes } from './volumeTimings';
 import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
 
@@ -185,6 +186,7 @@ export class BackupRunner {
       ]);
 
       const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, app, recorder });
+      await recorder.event('Cleanup', 'Deleting the temporary objects');
       await this.cleanup(namespace, labelSelector, backupId);
       await recorder.event(outcome.step, outcome.message, outcome.change);
     } catch (error) {
@@ -285,6 +287,7 @@ export class BackupRunner {
       });
       await recorder.volume(pvc, { phase: 'Exposing' });
       await exposeSnapshotAsBlock({ kube, namespace, snapshot, source: claim, claimName: exposedName, owner });
+      await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
       await recorder.volume(pvc, { phase: 'Transferring' });
       const env = [
         { name: 'FERRY_APP', value: options.appId },
@@ -294,8 +297,9 @@ export class BackupRunner {
       ];
       if (plan.parentBackupId) env.push({ name: 'FERRY_PARENT', value: plan.parentBackupId });
       env.push(...compressionEnv({ config: this.options.config, policy: options.policy, target: options.target }));
+      const jobName = tempName({ operationId: backupId, role: 'backup', pvc });
       const job = buildDatamoverJob({
-        name: tempName({ operationId: backupId, role: 'backup', pvc }),
+        name: jobName,
         namespace,
         owner,
         config: this.options.config.datamover,
@@ -315,11 +319,17 @@ export class BackupRunner {
           }),
         diagnose: () => this.diagnoseClaim(namespace, exposedName),
       });
+      if (outcome.timings) await recordVolumeTimes(recorder, pvc, { ...outcome.timings });
       if (!outcome.ok) {
         await fail(outcome.reason);
         return;
       }
       const result = outcome.result as unknown as DatamoverBackupResult;
+      // this volume's Job, exposed claim and snapshot are done with: their deletion runs beside
+      // the other volumes' transfers instead of in the final cleanup
+      void releaseTemporaries({ kube, namespace, jobs: [jobName], claims: [exposedName], snapshots: [snapshotName] }).catch(
+        error => this.options.logger.warn(`Early cleanup of ${pvc} in backup ${backupId} failed: ${error}`),
+      );
       await recorder.volume(pvc, {
         phase: 'Completed',
         type: result.kind,
@@ -349,6 +359,7 @@ export class BackupRunner {
     const name = tempName({ operationId: backupId, role: 'snap', pvc });
     try {
       await recorder.volume(pvc, { phase: 'Snapshotting' });
+      await recordVolumeTimes(recorder, pvc, { snapshotCreatedAt: nowIso() });
       await createSnapshot({
         kube,
         namespace,
@@ -358,6 +369,7 @@ export class BackupRunner {
         owner,
       });
       await waitForSnapshot({ kube, namespace, name, timeoutMs: SNAPSHOT_TIMEOUT_MS });
+      await recordVolumeTimes(recorder, pvc, { snapshotReadyAt: nowIso() });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       await recorder.volume(pvc, { phase: 'Failed', reason });

@@ -183,6 +183,7 @@ export class RestoreRunner {
         namespace,
         claims: [...claimOutcomes.entries()].filter(([, o]) => o.outcome === 'Created').map(([pvc]) => pvc),
         readyTimeoutSeconds: spec.readyTimeoutSeconds, recorder });
+      await recorder.event('Cleanup', 'Deleting the temporary objects');
       await this.cleanup({ namespaces: written, labelSelector, restoreId });
       const failures = recorder.status.failures ?? [];
       const phase: OperationPhase = failures.length ? 'PartiallyFailed' : 'Completed';

@@ -1,11 +1,12 @@
-import type {
-  V1EnvVar,
-  V1Job,
-  V1Pod,
-  V1Volume,
-  V1VolumeMount,
+import {
+  type V1EnvVar,
+  type V1Job,
+  type V1Pod,
+  type V1Volume,
+  type V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { DatamoverConfig } from '../config/FerryConfig';
+import { followDatamoverLog, watchJobPods } from './jobWatch';
 import { createIfAbsent, KubeClients, sleep } from './KubeClients';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
@@ -96,9 +97,29 @@ export function buildDatamoverJob(options: {
   };
 }
 
+/**
+ * When a datamover Job's steps happened (ISO times): what Ferry saw (`jobCreatedAt`, `doneAt`:
+ * when it saw the end), what the pod says (seconds only), and what the datamover process
+ * reported (milliseconds: its start, its data pass).
+ */
+export interface JobTimings {
+  jobCreatedAt: string;
+  podCreatedAt?: string;
+  podScheduledAt?: string;
+  containerStartedAt?: string;
+  containerFinishedAt?: string;
+  processStartedAt?: string;
+  dataStartedAt?: string;
+  dataFinishedAt?: string;
+  doneAt: string;
+}
+
 export type JobOutcome =
-  | { ok: true; result: DatamoverResult }
-  | { ok: false; reason: string };
+  | { ok: true; result: DatamoverResult; timings: JobTimings }
+  | { ok: false; reason: string; timings?: JobTimings };
+
+/** Polls at least this often; a watch of the Job's pods wakes the wait at once on a change. */
+const POLL_MS = 1000;
 
 /**
  * Runs (or, after a crash, re-attaches to) a datamover Job until it ends. Progress is read from
@@ -115,34 +136,53 @@ export async function runDatamoverJob(options: {
   const { kube, job } = options;
   const namespace = job.metadata!.namespace!;
   const name = job.metadata!.name!;
+  const jobCreatedAt = new Date().toISOString();
   await createIfAbsent(() => kube.batch.createNamespacedJob({ namespace, body: job }));
   const deadline = Date.now() + options.timeoutMs;
   let lastProgressRead = 0;
-  for (;;) {
-    const current = await kube.batch.readNamespacedJob({ namespace, name });
-    const pod = await findJobPod(kube, namespace, name);
-    const finished = current.status?.conditions?.find(
-      c => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-    );
-    if (finished || (current.status?.succeeded ?? 0) > 0) {
-      return outcomeOf({ pod, succeeded: finished?.type !== 'Failed', jobMessage: finished?.message });
+  const podChanges = watchJobPods(kube, namespace, name);
+  let log: ReturnType<typeof followDatamoverLog> | undefined;
+  try {
+    for (;;) {
+      const current = await kube.batch.readNamespacedJob({ namespace, name });
+      const pod = await findJobPod(kube, namespace, name);
+      const finished = current.status?.conditions?.find(
+        c => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
+      // The container has ended: its termination message is final, whatever the Job says yet
+      // (the job controller marks the Job a moment later).
+      const container = pod?.status?.containerStatuses?.find(s => s.name === 'datamover')?.state;
+      if (finished || (current.status?.succeeded ?? 0) > 0 || container?.terminated) {
+        const succeeded = finished ? finished.type !== 'Failed' : container?.terminated ? container.terminated.exitCode === 0 : true;
+        return outcomeOf({ pod, succeeded, jobMessage: finished?.message, jobCreatedAt });
+      }
+      // The datamover's last line is its result, printed once everything is stored: seen in
+      // the followed log, it ends the wait before the kubelet reports the container's end.
+      const final = log?.final();
+      if (final) return outcomeOfLine({ line: final, pod, jobCreatedAt });
+      if (pod && container?.running && !log) log = followDatamoverLog(kube, namespace, pod.metadata!.name!);
+      const progress = log?.progress();
+      if (progress && options.onProgress) await options.onProgress(progress);
+      else if (pod && options.onProgress && !log && Date.now() - lastProgressRead > 1500) {
+        lastProgressRead = Date.now();
+        const read = await readLastProgress(kube, namespace, pod);
+        if (read) await options.onProgress(read);
+      }
+      if (!pod?.status?.phase || pod.status.phase === 'Pending') {
+        const problem = await options.diagnose?.();
+        if (problem) return { ok: false, reason: problem };
+      }
+      if (Date.now() > deadline) {
+        return {
+          ok: false,
+          reason: `datamover job ${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s (pod ${pod?.metadata?.name ?? 'not created'}, phase ${pod?.status?.phase ?? 'none'})`,
+        };
+      }
+      await Promise.race([sleep(POLL_MS), podChanges.next(), log?.changed() ?? new Promise(() => undefined)]);
     }
-    if (pod && options.onProgress && Date.now() - lastProgressRead > 1500) {
-      lastProgressRead = Date.now();
-      const progress = await readLastProgress(kube, namespace, pod);
-      if (progress) await options.onProgress(progress);
-    }
-    if (!pod?.status?.phase || pod.status.phase === 'Pending') {
-      const problem = await options.diagnose?.();
-      if (problem) return { ok: false, reason: problem };
-    }
-    if (Date.now() > deadline) {
-      return {
-        ok: false,
-        reason: `datamover job ${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s (pod ${pod?.metadata?.name ?? 'not created'}, phase ${pod?.status?.phase ?? 'none'})`,
-      };
-    }
-    await sleep(1000);
+  } finally {
+    podChanges.stop();
+    log?.stop();
   }
 }
 
@@ -180,12 +220,21 @@ async function readLastProgress(
   return undefined;
 }
 
-function outcomeOf(options: { pod?: V1Pod; succeeded: boolean; jobMessage?: string }): JobOutcome {
+/** The outcome from the datamover's final line (a result or an error) seen in its log. */
+function outcomeOfLine(options: { line: Record<string, unknown>; pod?: V1Pod; jobCreatedAt: string }): JobOutcome {
+  const timings = jobTimings({ pod: options.pod, result: options.line, jobCreatedAt: options.jobCreatedAt });
+  if (options.line.type === 'result') return { ok: true, result: options.line as DatamoverResult, timings };
+  const error = options.line as unknown as DatamoverError;
+  return { ok: false, reason: `${error.code}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`, timings };
+}
+
+function outcomeOf(options: { pod?: V1Pod; succeeded: boolean; jobMessage?: string; jobCreatedAt: string }): JobOutcome {
   const terminated = options.pod?.status?.containerStatuses?.find(s => s.name === 'datamover')
     ?.state?.terminated;
   const message = parseJsonLine(terminated?.message ?? '');
+  const timings = jobTimings({ pod: options.pod, result: message, jobCreatedAt: options.jobCreatedAt });
   if (options.succeeded && message?.type === 'result') {
-    return { ok: true, result: message as DatamoverResult };
+    return { ok: true, result: message as DatamoverResult, timings };
   }
   if (message?.type === 'error') {
     const error = message as unknown as DatamoverError;
@@ -199,6 +248,28 @@ function outcomeOf(options: { pod?: V1Pod; succeeded: boolean; jobMessage?: stri
     ok: false,
     reason: `datamover failed${exit}: ${terminated?.message?.trim() || options.jobMessage || 'no message'}`,
   };
+}
+
+/** The Job's times from its pod and the datamover's result (see JobTimings). */
+export function jobTimings(o: { pod?: V1Pod; result?: Record<string, unknown>; jobCreatedAt: string }): JobTimings {
+  const iso = (t: unknown) => (t instanceof Date ? t.toISOString() : typeof t === 'string' ? t : undefined);
+  const status = o.pod?.status;
+  const terminated = status?.containerStatuses?.find(s => s.name === 'datamover')?.state?.terminated;
+  const scheduled = status?.conditions?.find(c => c.type === 'PodScheduled' && c.status === 'True');
+  const own = (o.result?.timings ?? {}) as { processStartedAt?: string; startedAt?: string; finishedAt?: string };
+  const timings: JobTimings = {
+    jobCreatedAt: o.jobCreatedAt,
+    podCreatedAt: iso(o.pod?.metadata?.creationTimestamp),
+    podScheduledAt: iso(scheduled?.lastTransitionTime),
+    containerStartedAt: iso(terminated?.startedAt),
+    containerFinishedAt: iso(terminated?.finishedAt),
+    processStartedAt: own.processStartedAt,
+    dataStartedAt: own.startedAt,
+    dataFinishedAt: own.finishedAt,
+    doneAt: new Date().toISOString(),
+  };
+  for (const key of Object.keys(timings) as Array<keyof JobTimings>) if (timings[key] === undefined) delete timings[key];
+  return timings;
 }
 
 function parseJsonLine(line: string): Record<string, unknown> | undefined {

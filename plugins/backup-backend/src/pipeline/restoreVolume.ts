@@ -6,7 +6,9 @@ import { buildDatamoverJob, DEVICE_PATH, runDatamoverJob, TargetAccess } from '.
 import { createIfAbsent, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 import { parseQuantity } from './quantity';
+import { releaseTemporaries } from './cleanupTemporaries';
 import { tempName } from './tempNames';
+import { nowIso, recordVolumeTimes } from './volumeTimings';
 import { ALLOW_VOLUME_MODE_CHANGE, createSnapshot, waitForSnapshot } from './volumeSnapshots';
 
 const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
@@ -90,8 +92,10 @@ export async function restoreVolume(options: {
       },
     }),
   );
+  await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
+  const jobName = tempName({ operationId: options.restoreId, role: 'restore', pvc });
   const job = buildDatamoverJob({
-    name: tempName({ operationId: options.restoreId, role: 'restore', pvc }),
+    name: jobName,
     namespace,
     owner,
     config: options.datamover,
@@ -117,11 +121,13 @@ export async function restoreVolume(options: {
         bytesTotal: progress.bytesTotal ?? volume.virtualSize,
       }),
   });
+  if (outcome.timings) await recordVolumeTimes(recorder, pvc, { ...outcome.timings });
   if (!outcome.ok) return { outcome: 'Failed', reason: outcome.reason };
 
   await recorder.volume(pvc, { phase: 'Snapshotting', bytesDone: volume.virtualSize });
   await createSnapshot({ kube, namespace, name: snapshotName, claim: deviceClaim, owner });
   const snapshot = await waitForSnapshot({ kube, namespace, name: snapshotName, timeoutMs: SNAPSHOT_TIMEOUT_MS });
+  await recordVolumeTimes(recorder, pvc, { snapshotReadyAt: nowIso() });
   await kube.custom.patchClusterCustomObject(
     {
       group: 'snapshot.storage.k8s.io',
@@ -155,7 +161,10 @@ export async function restoreVolume(options: {
       },
     }),
   );
-  await recorder.volume(pvc, { phase: 'Completed', bytesDone: volume.virtualSize });
+  // the Job and the temporary claim are done with (the snapshot stays until the claim is bound):
+  // their deletion runs beside the other volumes instead of in the final cleanup
+  void releaseTemporaries({ kube, namespace, jobs: [jobName], claims: [deviceClaim] }).catch(() => undefined);
+  await recorder.volume(pvc, { phase: 'Completed', bytesDone: volume.virtualSize, timings: { ...recorder.status.volumes?.find(v => v.pvc === pvc)?.timings, claimFromSnapshotAt: nowIso() } });
   return { outcome: 'Created' };
 }
 

@@ -6,6 +6,7 @@ import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
 const SNAPSHOT_VERSION = 'v1';
 export const ALLOW_VOLUME_MODE_CHANGE = 'snapshot.storage.kubernetes.io/allow-volume-mode-change';
+const SNAPSHOT_POLL_MS = 200;
 
 interface VolumeSnapshotObject {
   metadata?: { name?: string };
@@ -88,7 +89,8 @@ export async function waitForSnapshot(options: {
         `snapshot ${options.name} was not ready within ${Math.round(options.timeoutMs / 1000)} s`,
       );
     }
-    await sleep(500);
+    // a snapshot is usually ready within a second or two: look often (one small GET)
+    await sleep(SNAPSHOT_POLL_MS);
   }
 }
 
