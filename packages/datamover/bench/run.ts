@@ -1,6 +1,7 @@
 /**
  * npm run bench:datamover -- [--size-gib 1] [--rounds 3] [--only folder,sparse,s3] [--big-gib 0]
  *                            [--big-rounds 1] [--dir /tmp] [--keep]
+ * (`--only none --big-gib 64`: only the flat-memory check on a 64 GiB sparse volume, see bigRound)
  *
  * The datamover CLI as a Job runs it (its bundle, FERRY_* environment, default I/O mode) beside
  * qemu-img and plain lib-storage/GetObject, on the same input: a loop device over each volume
@@ -22,7 +23,7 @@ import { startS3Server } from '@ferry/sandbox/src/s3Server';
 import { applyChanges, writeInitialState } from '../../qcow2/bench/workload';
 import { attachLoop, detachAll } from './devices';
 import { measure, median, watchServer } from './measure';
-import { folderRound, s3Round, type Workload } from './rounds';
+import { bigRound, folderRound, s3Round, type Workload } from './rounds';
 import { plainS3, type S3Access } from './steps';
 import { formatTable } from './table';
 
@@ -123,7 +124,7 @@ async function main() {
     }
     if (bigGiB > 0) {
       const w = await makeWorkload({ dir: path.join(work, 'big'), sizeGiB: bigGiB, label: `${bigGiB} GiB sparse (cold cache)`, warmCache: false });
-      await runWorkload(w, { rounds: Number(values['big-rounds']), firstReads: [], groups: new Set() });
+      for (let round = 0; round < Number(values['big-rounds']); round++) await bigRound({ w });
     }
     header.push(`load at end ${load()}`);
     const startup = firstReads.length

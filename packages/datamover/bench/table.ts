@@ -47,6 +47,13 @@ export function formatTable(): string {
     const serverText = server[0] === undefined && server[1] === undefined ? '' : server.map(v => (v === undefined ? '–' : f2(v))).join(' / ');
     const rss = (ms: Measurement[]) => Math.max(...ms.map(m => m.maxRssMiB)).toFixed(0);
     const stored = r.ferryBytes === undefined ? '' : `${mib(r.ferryBytes)} / ${mib(r.refBytes)}`;
+    if (r.reference === '–') {
+      // a row without a reference tool (the flat-memory check)
+      lines.push(
+        `| ${r.name} | – | ${f2(ferry)} | – | – | – | ${f2(med(r.ferry, m => m.cpuSeconds)!)} | – |  | ${rss(r.ferry)} | – | ${mib(r.ferryBytes)} | ${r.ferry.length} |`,
+      );
+      continue;
+    }
     lines.push(
       `| ${r.name} | ${r.reference} | ${f2(ferry)} | ${f2(ref)} | **${f2(ratio)}×** | ${goal} | ${f2(med(r.ferry, m => m.cpuSeconds)!)} | ${f2(med(r.ref, m => m.cpuSeconds)!)} | ${serverText} | ${rss(r.ferry)} | ${rss(r.ref)} | ${stored} | ${r.ferry.length} |`,
     );
