@@ -94,6 +94,14 @@ export class BackupRunner {
         logger: this.options.logger,
       });
       const lock = held.lock;
+      if (resumed && (await repository.isCommitted(target.appId, backupId))) {
+        // Interrupted after the commit point: the backup exists; only the ending is left.
+        const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, recorder });
+        await recorder.event('Cleanup', 'Deleting the temporary objects');
+        await this.cleanup(namespace, labelSelector, backupId);
+        await recorder.event(outcome.step, outcome.message, outcome.change);
+        return;
+      }
 
       const collected = await this.options.collect(target);
       // A resumed backup keeps to the volumes it planned before the interruption.

@@ -11,7 +11,8 @@ import type { ApplicationSnapshot, ApplicationTarget } from '../mapping/types';
 /**
  * Writes the backup's manifest (the commit point, DESIGN §3 step 7) with the volumes that
  * succeeded, and returns the final phase to record: Completed, PartiallyFailed naming each failed
- * volume or hook, or an error when nothing could be stored.
+ * volume or hook, or an error when nothing could be stored. Idempotent: a manifest this backup
+ * committed before an interruption (the backup id is its own) is read back, not written again.
  */
 export async function commitBackupManifest(options: {
   repository: Repository;
@@ -19,7 +20,8 @@ export async function commitBackupManifest(options: {
   backup: BackupResource;
   target: ApplicationTarget;
   backupId: string;
-  app: ApplicationSnapshot;
+  /** The application read for this run; absent when the backup was committed already. */
+  app?: ApplicationSnapshot;
   recorder: StatusRecorder;
 }): Promise<{ step: string; message: string; change: Partial<BackupStatus> }> {
   const { recorder, target, backupId } = options;
@@ -32,8 +34,14 @@ export async function commitBackupManifest(options: {
         .join('; ')}`,
     );
   }
-  await recorder.event('Commit', `Writing the manifest of ${backupId}`);
-  const manifest = await options.repository.commitBackup({
+  const committed = await options.repository.isCommitted(target.appId, backupId);
+  await recorder.event(
+    'Commit',
+    committed ? `The manifest of ${backupId} was written before the interruption` : `Writing the manifest of ${backupId}`,
+  );
+  const manifest = committed
+    ? await options.repository.readManifest(target.appId, backupId)
+    : await options.repository.commitBackup({
     app: target.appId,
     backupId,
     lock: options.lock,
@@ -48,7 +56,7 @@ export async function commitBackupManifest(options: {
       type: recorder.status.type === 'Incremental' ? 'incremental' : 'full',
       policy: target.policy,
       application: target.application,
-      images: options.app.images,
+      images: options.app?.images ?? [],
       resources: recorder.status.resources,
       requestedBy:
         options.backup.metadata.annotations?.['ferry.io/requested-by'],
