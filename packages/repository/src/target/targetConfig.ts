@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors';
 import { FilesystemTarget } from './FilesystemTarget';
+import { S3Target } from './S3Target';
 import type { Target } from './Target';
 
 /** S3 Object Lock of a target: `governance` or `compliance` (either case), retention in days. */
@@ -60,11 +61,6 @@ export function createTarget(config: unknown): Target {
       'invalid target configuration: "accessKeyId" and "secretAccessKey" must be given together',
     );
   }
-  // Loaded on first use (with "sideEffects": false in package.json, bundles keep it out of
-  // their start-up): the AWS SDK takes about 80 ms to load, which every command on a folder
-  // target paid before its first byte.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { S3Target } = require('./S3Target') as typeof import('./S3Target');
   return new S3Target({
     bucket: c.bucket,
     prefix: c.prefix,
