@@ -17,6 +17,7 @@ import {
   adopterBaseEnv,
   createApp,
   CREATE_APP_VERSION,
+  keepPrebuilds,
   pinSignalsBackend,
   yarnCacheEntries,
   yarnGlobalFolder,
@@ -147,6 +148,7 @@ describe('an adopter installs Ferry into a new Backstage app, as the README says
     await timed(`yarn install (Yarn cache ${cached ? `warm, ${cached} archives` : 'cold'} in ${yarnGlobalFolder()})`, () =>
       yarn('yarn install', ['install']),
     );
+    for (const note of await keepPrebuilds(appDir)) timings.push(`  (${note})`);
 
     const cluster = await sandboxReady;
     demo = cluster.demo;

@@ -24,6 +24,50 @@ export function adopterCacheDir(): string {
 /** Yarn 4's global folder (its `cache/` holds every package zip): downloads paid once per machine. */
 export const yarnGlobalFolder = () => join(adopterCacheDir(), 'yarn-berry');
 
+/**
+ * Native binaries compiled by an earlier install, in the form prebuild-install downloads them
+ * (`<name>-v<version>-node-v<abi>-<platform>-<arch>.tar.gz`). An adopter's better-sqlite3 fetches
+ * its prebuilt binary from GitHub; here that cannot be reached, so the first install compiles it
+ * (about 2 minutes on 2 shared cores) and keepPrebuilds() stores the result for the next ones.
+ */
+export const prebuildsDir = () => join(adopterCacheDir(), 'prebuilds');
+const prebuilt = [{ name: 'better-sqlite3', binary: 'build/Release/better_sqlite3.node' }];
+
+/** The prebuild-install asset name of a package version for the Node that runs this test. */
+export const prebuildName = (name: string, version: string) =>
+  `${name}-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+
+/**
+ * After an install: each native binary of `prebuilt` that the cache does not hold yet (for its
+ * version and this Node's ABI) is packed as prebuild-install's asset. Returns what it stored and
+ * what was there already.
+ */
+export async function keepPrebuilds(appDir: string): Promise<string[]> {
+  const notes: string[] = [];
+  await mkdir(prebuildsDir(), { recursive: true });
+  for (const { name, binary } of prebuilt) {
+    const dir = join(appDir, 'node_modules', name);
+    if (!existsSync(join(dir, binary))) continue;
+    const { version } = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version: string };
+    const file = join(prebuildsDir(), prebuildName(name, version));
+    // node-gyp leaves its Makefile; prebuild-install unpacks the binary alone.
+    const compiled = existsSync(join(dir, 'build/Makefile'));
+    if (!compiled) {
+      notes.push(`${name} ${version}: ${existsSync(file) ? 'the prebuilt binary from the cache' : 'a prebuilt binary'}, not compiled`);
+      continue;
+    }
+    if (existsSync(file)) {
+      notes.push(`${name} ${version}: compiled although the cache holds its binary (prebuild-install did not take it)`);
+      continue;
+    }
+    const temp = `${file}.tmp-${process.pid}`;
+    await run('tar', ['-czf', temp, '-C', dir, binary]);
+    await rename(temp, file);
+    notes.push(`${name} ${version}: compiled; its binary kept for the next installs`);
+  }
+  return notes;
+}
+
 /** Number of package archives in Yarn's cache (0: a cold install). */
 export function yarnCacheEntries(): number {
   const cache = join(yarnGlobalFolder(), 'cache');
@@ -72,6 +116,8 @@ export async function adopterBaseEnv(extraPath: string[] = []): Promise<Env> {
   env.PATH = [dirname(process.execPath), join(yarn1, 'bin'), ...extraPath, env.PATH].join(':');
   const headers = nodeHeadersDir();
   if (headers) env.npm_config_nodedir = headers;
+  // prebuild-install looks for `npm_config_<package>_local_prebuilds/<asset>` before downloading.
+  for (const { name } of prebuilt) env[`npm_config_${name.replace(/[^a-zA-Z0-9]/g, '_')}_local_prebuilds`] = prebuildsDir();
   Object.assign(env, {
     YARN_GLOBAL_FOLDER: yarnGlobalFolder(),
     YARN_ENABLE_GLOBAL_CACHE: 'true',
