@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server } from '@ferry/sandbox/src/s3Server';
-import { applyChanges, writeInitialState } from '../../qcow2/bench/workload';
+import { applyChanges, writeInitialState } from '@ferry/qcow2/bench/workload';
 import { attachLoop, detachAll } from './devices';
 import { measure, median, watchServer } from './measure';
 import { bigRound, folderRound, s3Round, type Workload } from './rounds';

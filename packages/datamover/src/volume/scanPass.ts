@@ -90,12 +90,13 @@ export async function scanPass(o: {
       const { codes, digests } = await scanner.take();
       const parent = o.parentDigests ? await o.parentDigests(count) : undefined;
       let runStart = -1;
+      let windowWritten = 0; // added to bytesWritten once the window is done
       // Called only with a run pending (an await per cluster costs more than the loop).
       const flush = async (end: number) => {
         const from = runStart * cs;
         const bytes = device.readSync(run, offset + from, Math.min(end * cs, length) - from);
         await writer.writeClusters(first + runStart, bytes);
-        bytesWritten += bytes.length;
+        windowWritten += bytes.length;
         runStart = -1;
       };
       for (let j = 0; j < count; j++) {
@@ -121,6 +122,7 @@ export async function scanPass(o: {
         }
       }
       if (runStart >= 0) await flush(count);
+      bytesWritten += windowWritten;
       await o.index.push(digests.subarray(0, count * DIGEST_BYTES));
       scanner.release();
       stats.bytesRead += length;

@@ -157,7 +157,7 @@ export class LuksKey {
       throw unsupported(`luks hash ${header.hashSpec} of ${imageName} is not supported`);
     }
     // Checks the cipher before any key derivation (an unsupported one fails at once).
-    new SectorCipher({ cipherName: header.cipherName, cipherMode: header.cipherMode, key: new Uint8Array(header.keyBytes === 32 ? 32 : 64), what: imageName });
+    SectorCipher.checkSupported({ cipherName: header.cipherName, cipherMode: header.cipherMode, what: imageName });
     const password = passphraseBytes(options.passphrase, `passphrase for ${imageName}`);
     const material: Array<{ offset: number; bytes: Uint8Array }> = [];
     try {

@@ -29,6 +29,19 @@ export class SectorCipher {
   private readonly plain64: boolean;
   private readonly iv = Buffer.alloc(16);
 
+  /**
+   * Throws an `unsupported` error unless the cipher (a LUKS header's cipher name and mode) is
+   * one this class handles; lets a caller refuse an image before any key derivation.
+   */
+  static checkSupported(options: { cipherName: string; cipherMode: string; what: string }): void {
+    const { cipherName, cipherMode, what } = options;
+    if (cipherName !== 'aes' || (cipherMode !== 'xts-plain64' && cipherMode !== 'xts-plain')) {
+      throw unsupported(
+        `luks cipher ${cipherName}-${cipherMode} of ${what} is not supported (aes-xts-plain64 and aes-xts-plain are)`,
+      );
+    }
+  }
+
   constructor(options: {
     cipherName: string;
     cipherMode: string;
@@ -36,12 +49,8 @@ export class SectorCipher {
     /** Names the image in errors. */
     what: string;
   }) {
-    const { cipherName, cipherMode, key, what } = options;
-    if (cipherName !== 'aes' || (cipherMode !== 'xts-plain64' && cipherMode !== 'xts-plain')) {
-      throw unsupported(
-        `luks cipher ${cipherName}-${cipherMode} of ${what} is not supported (aes-xts-plain64 and aes-xts-plain are)`,
-      );
-    }
+    const { cipherMode, key, what } = options;
+    SectorCipher.checkSupported(options);
     if (key.length !== 32 && key.length !== 64) {
       throw unsupported(
         `luks key of ${key.length} bytes of ${what} is not supported (aes-xts takes 32 or 64)`,

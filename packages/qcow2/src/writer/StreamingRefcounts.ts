@@ -97,7 +97,9 @@ export class StreamingRefcounts {
       const first = (this.base + b) * E;
       for (let i = 0; i < E; i++) {
         const cluster = first + i;
-        block[i] = cluster < used ? this.count(cluster) : cluster < total ? 1 : 0;
+        // in use before the refcounts, then the refcount blocks and table themselves, then free
+        if (cluster < used) block[i] = this.count(cluster);
+        else block[i] = cluster < total ? 1 : 0;
       }
       this.blockOffsets.push(batcher.position);
       await batcher.append(this.encodeBlock(block));

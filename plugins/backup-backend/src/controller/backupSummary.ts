@@ -54,6 +54,13 @@ function triggerOf(backup: BackupResource): OperationTrigger {
   return { type: 'kubernetes' };
 }
 
+/** Whether a backup may be deleted now: not while it runs, nor while its objects are locked. */
+function deletionOf(o: { running: boolean; protection: BackupStatus['protection'] }): BackupDetail['deletion'] {
+  if (o.running) return { allowed: false, reason: 'the backup is still running' };
+  const locked = lockedReason(o.protection);
+  return locked ? { allowed: false, reason: locked } : { allowed: true };
+}
+
 /** The API's view of a backup from its index row and last status. */
 export function toBackupDetail(options: {
   summary: BackupSummary;
@@ -78,11 +85,7 @@ export function toBackupDetail(options: {
       return { image, ...(copy?.digest ? { digest: copy.digest } : {}), stored: copy?.stored ?? false };
     }),
     hooks: status.hooks ?? [],
-    deletion: running
-      ? { allowed: false, reason: 'the backup is still running' }
-      : lockedReason(status.protection)
-        ? { allowed: false, reason: lockedReason(status.protection) }
-        : { allowed: true },
+    deletion: deletionOf({ running, protection: status.protection }),
     ...(status.protection ? { protection: status.protection } : {}),
   };
 }

@@ -72,21 +72,26 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
   const ids: string[] = [];
 
   it('backs up the app, full then incremental, and refuses to restore a backup that is still running', async () => {
-    for (const type of ['full', 'incremental']) {
-      if (type === 'incremental') await changeDemoData(sandbox, demo, { rows: 150, rawBytes: 300 * 1024, at: 2 * 1024 * 1024 });
+    /** Captures what the app holds, then asks for a backup; returns its id. */
+    const startBackup = async (type: 'full' | 'incremental') => {
       states.push(await captureDemoState(sandbox, demo));
       const created = await request(server).post(`${entityPath}/backups`).send({ type });
       expect(created.status).toBe(201);
-      if (type === 'incremental') {
-        const early = await request(server).post(`${entityPath}/restores`).send({ backupId: created.body.id, namespace: 'demo-bad' });
-        expect(early.status).toBe(409);
-        expect(early.body.error.message).toMatch(new RegExp(`backupId: backup ${created.body.id} is (Pending|Running)`));
-      }
-      const backup = await waitFor('backups', created.body.id);
+      return created.body.id as string;
+    };
+    const expectCompleted = async (id: string, type: 'full' | 'incremental') => {
+      const backup = await waitFor('backups', id);
       expect(backup.phase).toBe('Completed');
       expect(backup.kind).toBe(type);
       ids.push(backup.id);
-    }
+    };
+    await expectCompleted(await startBackup('full'), 'full');
+    await changeDemoData(sandbox, demo, { rows: 150, rawBytes: 300 * 1024, at: 2 * 1024 * 1024 });
+    const incremental = await startBackup('incremental');
+    const early = await request(server).post(`${entityPath}/restores`).send({ backupId: incremental, namespace: 'demo-bad' });
+    expect(early.status).toBe(409);
+    expect(early.body.error.message).toMatch(new RegExp(`backupId: backup ${incremental} is (Pending|Running)`));
+    await expectCompleted(incremental, 'incremental');
   });
 
   it('refuses bad requests with 4xx naming the problem, writing nothing', async () => {
@@ -362,8 +367,12 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
     for (const claim of claims) {
       const restored = await readClaim(sandbox, 'demo-kubectl', claim);
       const stored = await hydratedBytes({ repositoryDir, app: appId, pvc: claim, backupId: ids[1] });
-      expect({ claim, equal: restored.equals(stored) }).toEqual({ claim, equal: true });
-      if (claim.startsWith('raw-')) expect(restored.equals(states[1].raw.get(claim)!)).toBe(true);
+      const live = states[1].raw.get(claim); // the raw claims' bytes just before the backup
+      expect({ claim, equal: restored.equals(stored), equalToLive: live ? restored.equals(live) : 'not a raw claim' }).toEqual({
+        claim,
+        equal: true,
+        equalToLive: claim.startsWith('raw-') ? true : 'not a raw claim',
+      });
     }
     // No entity annotation: it is listed under the entity of the backup it restored, under the
     // resource's uid, and its detail opens.

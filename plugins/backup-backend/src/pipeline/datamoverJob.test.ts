@@ -14,11 +14,16 @@ const result = {
   },
 };
 
+function podPhase(terminated?: { exitCode: number }): string {
+  if (!terminated) return 'Running';
+  return terminated.exitCode === 0 ? 'Succeeded' : 'Failed';
+}
+
 function pod(terminated?: { exitCode: number; message: string }): V1Pod {
   return {
     metadata: { name: 'job-abc', creationTimestamp: new Date('2026-12-07T10:00:01Z') },
     status: {
-      phase: terminated ? (terminated.exitCode === 0 ? 'Succeeded' : 'Failed') : 'Running',
+      phase: podPhase(terminated),
       conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date('2026-12-07T10:00:01Z') }],
       containerStatuses: [
         {

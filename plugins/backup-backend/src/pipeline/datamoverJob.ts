@@ -153,7 +153,10 @@ export async function runDatamoverJob(options: {
       // (the job controller marks the Job a moment later).
       const container = pod?.status?.containerStatuses?.find(s => s.name === 'datamover')?.state;
       if (finished || (current.status?.succeeded ?? 0) > 0 || container?.terminated) {
-        const succeeded = finished ? finished.type !== 'Failed' : container?.terminated ? container.terminated.exitCode === 0 : true;
+        // the Job's verdict first, else the container's exit code (else succeeded: count > 0)
+        let succeeded = true;
+        if (finished) succeeded = finished.type !== 'Failed';
+        else if (container?.terminated) succeeded = container.terminated.exitCode === 0;
         return outcomeOf({ pod, succeeded, jobMessage: finished?.message, jobCreatedAt });
       }
       // The datamover's last line is its result, printed once everything is stored: seen in
@@ -252,7 +255,10 @@ function outcomeOf(options: { pod?: V1Pod; succeeded: boolean; jobMessage?: stri
 
 /** The Job's times from its pod and the datamover's result (see JobTimings). */
 export function jobTimings(o: { pod?: V1Pod; result?: Record<string, unknown>; jobCreatedAt: string }): JobTimings {
-  const iso = (t: unknown) => (t instanceof Date ? t.toISOString() : typeof t === 'string' ? t : undefined);
+  const iso = (t: unknown): string | undefined => {
+    if (t instanceof Date) return t.toISOString();
+    return typeof t === 'string' ? t : undefined;
+  };
   const status = o.pod?.status;
   const terminated = status?.containerStatuses?.find(s => s.name === 'datamover')?.state?.terminated;
   const scheduled = status?.conditions?.find(c => c.type === 'PodScheduled' && c.status === 'True');
