@@ -6,7 +6,7 @@ import {
   type V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { DatamoverConfig } from '../config/FerryConfig';
-import { followDatamoverLog, watchJobPods } from './jobWatch';
+import { followDatamoverLog, parseJsonLine, watchJobPods } from './jobWatch';
 import { createIfAbsent, KubeClients, sleep } from './KubeClients';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
@@ -276,14 +276,4 @@ export function jobTimings(o: { pod?: V1Pod; result?: Record<string, unknown>; j
   };
   for (const key of Object.keys(timings) as Array<keyof JobTimings>) if (timings[key] === undefined) delete timings[key];
   return timings;
-}
-
-function parseJsonLine(line: string): Record<string, unknown> | undefined {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(trimmed) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

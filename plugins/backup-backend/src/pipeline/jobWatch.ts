@@ -47,7 +47,7 @@ export function followDatamoverLog(kube: KubeClients, namespace: string, pod: st
     const lines = (rest + chunk.toString('utf8')).split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) {
-      const parsed = parseLine(line);
+      const parsed = parseJsonLine(line);
       if (parsed?.type === 'progress') progress = parsed as unknown as DatamoverProgress;
       else if (parsed?.type === 'result' || parsed?.type === 'error') final = parsed;
       else continue;
@@ -109,7 +109,8 @@ function wakeUps() {
   };
 }
 
-function parseLine(line: string): Record<string, unknown> | undefined {
+/** A line of the datamover's output (log or termination message) as JSON, if it is a JSON object. */
+export function parseJsonLine(line: string): Record<string, unknown> | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return undefined;
   try {
