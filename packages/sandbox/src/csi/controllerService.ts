@@ -195,6 +195,7 @@ export function controllerService(options: ControllerServiceOptions) {
     const name = required(request.name, 'name');
     const sourceId = required(request.source_volume_id, 'source_volume_id');
     const id = VolumeFiles.snapshotIdFor(name);
+    const started = Date.now();
     return lock.run(id, async () => {
       const existing = files.getSnapshot(id);
       if (existing) {
@@ -213,7 +214,7 @@ export function controllerService(options: ControllerServiceOptions) {
         createdAtMs: Date.now(),
       };
       await lock.run(sourceId, () => attachments.withQuiesced(sourceId, () => files.createSnapshot(record)));
-      log(`Created snapshot ${id} (${name}) of volume ${sourceId}`);
+      log(`Created snapshot ${id} (${name}) of volume ${sourceId} in ${Date.now() - started} ms`);
       return { snapshot: toCsiSnapshot(record) };
     });
   };
