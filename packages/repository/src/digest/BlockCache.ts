@@ -70,12 +70,19 @@ export class BlockCache {
     this.allocated -= segment.buffer.length;
   }
 
-  /** Frees idle buffers beyond the budget (after a burst of busy ones). */
+  /**
+   * Frees idle buffers beyond twice the budget (after a burst of busy ones). Buffers taken
+   * beyond the budget while all were busy are kept for the next burst: a restore's concurrent
+   * reads bring a few every window, and freeing each one at once left a garbage buffer per
+   * window that V8 collected late (measured: 16 GiB chain of 2 into a loop device, 37 MiB of
+   * buffers allocated for a 6 MiB budget and peak RSS 141 MiB; kept, 9 MiB and 114 MiB).
+   */
   trim(): void {
-    if (this.allocated <= this.o.budgetBytes) return;
-    while (this.allocated > this.o.budgetBytes && this.spare.length) this.allocated -= this.spare.pop()!.length;
+    const cap = 2 * this.o.budgetBytes;
+    if (this.allocated <= cap) return;
+    while (this.allocated > cap && this.spare.length) this.allocated -= this.spare.pop()!.length;
     for (const [key, entry] of this.entries) {
-      if (this.allocated <= this.o.budgetBytes) break;
+      if (this.allocated <= cap) break;
       if (entry.pins > 0 || !entry.settled) continue;
       this.entries.delete(key);
       this.allocated -= entry.buffer.length;

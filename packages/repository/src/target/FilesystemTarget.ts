@@ -125,7 +125,11 @@ export class FilesystemTarget implements Target {
     } catch (e) {
       throw mapFsError(e, key, this.root);
     }
-    return createReadStream(p, { highWaterMark: 1 << 20 });
+    // 64 KiB chunks (Node's default): a reader that consumes a stream slowly, as a backup its
+    // parent's digest index (2 KiB per 8 MiB window), drops each chunk before V8's next minor
+    // GC; 1 MiB chunks outlived it and piled up until a full one (with the datamover's 16 KiB
+    // index chunks, a 64 GiB incremental's peak RSS went from 139-140 to 109-110 MiB).
+    return createReadStream(p, { highWaterMark: 64 * 1024 });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
