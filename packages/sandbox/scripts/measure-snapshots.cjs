@@ -7,7 +7,9 @@
 //   backup of the demo app does: Block claims with 64 MiB and 16 MiB of data); --big adds a
 //   round of one 4 GiB claim with 10 % data. Every object change is seen through a watch and
 //   stamped on arrival; the sidecars' logs (--v=3) give the client-side throttling waits and
-//   the driver's log its CreateSnapshot times. Logs are kept in /tmp/ferry-snapshot-times-<time>/.
+//   the driver's log its CreateSnapshot times. --pods adds what a backup does next: four Block
+//   claims from the snapshots and a pod on each (datamover image), timed to the container's first
+//   command, beside four empty claims for comparison. Logs are kept in /tmp/ferry-snapshot-times-<time>/.
 require('@backstage/cli/config/nodeTransform.cjs');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -60,6 +62,7 @@ async function startWatches(kubeConfig) {
     ['vs', `/apis/snapshot.storage.k8s.io/v1/namespaces/${ns}/volumesnapshots`],
     ['vsc', '/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents'],
     ['pvc', `/api/v1/namespaces/${ns}/persistentvolumeclaims`],
+    ['pod', `/api/v1/namespaces/${ns}/pods`],
   ];
   for (const [kind, url] of paths) {
     controllers.push(await watch.watch(url, {}, (phase, object) => record(kind, phase, object), () => undefined));
@@ -164,6 +167,91 @@ async function deleteSnapshots(custom, timelines) {
   }
 }
 
+/** Claims (from the snapshots, or empty) and a pod on each; ms from the claims' creation to each step. */
+async function claimsAndPods({ sandbox, core, sources, round }) {
+  const start = Date.now();
+  const names = sources.map((source, i) => `${source ? 'from' : 'empty'}-${round}-${i}`);
+  await Promise.all(
+    names.map(async (name, i) => {
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            volumeMode: 'Block',
+            storageClassName: 'ferry-sandbox',
+            resources: { requests: { storage: '1Gi' } },
+            ...(sources[i] ? { dataSource: { apiGroup: api.group, kind: 'VolumeSnapshot', name: sources[i] } } : {}),
+          },
+        },
+      });
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            terminationGracePeriodSeconds: 0,
+            restartPolicy: 'Never',
+            volumes: [{ name: 'device', persistentVolumeClaim: { claimName: name } }],
+            containers: [
+              {
+                name: 'main',
+                image: sandbox.images.datamover,
+                command: ['sh', '-c', 'date +%s%3N; exec sleep 3600'],
+                volumeDevices: [{ name: 'device', devicePath: '/dev/volume' }],
+              },
+            ],
+          },
+        },
+      });
+    }),
+  );
+  const result = [];
+  for (const name of names) {
+    const firstLine = await waitUntil(() => {
+      const log = sandbox.readPodLog({ namespace: ns, pod: name });
+      return log && /^\d{13}/m.exec(log);
+    }, `pod ${name} running its command`);
+    const at = kind => events.filter(e => e.kind === kind && e.name === name);
+    const first = (list, test) => {
+      const found = list.find(test);
+      return found ? found.at - start : NaN;
+    };
+    result.push({
+      name,
+      claimBound: first(at('pvc'), e => e.status.phase === 'Bound'),
+      podScheduled: first(at('pod'), e => (e.status.conditions ?? []).some(c => c.type === 'PodScheduled' && c.status === 'True')),
+      processStarted: Number(firstLine[0]) - start,
+      containerRunning: first(at('pod'), e => (e.status.containerStatuses ?? []).some(c => c.state?.running)),
+    });
+  }
+  for (const name of names) {
+    await core.deleteNamespacedPod({ namespace: ns, name, gracePeriodSeconds: 0 });
+  }
+  for (const name of names) {
+    await waitUntil(() => events.find(e => e.kind === 'pod' && e.name === name && e.phase === 'DELETED'), `pod ${name} gone`);
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name });
+  }
+  for (const name of names) {
+    await waitUntil(() => events.find(e => e.kind === 'pvc' && e.name === name && e.phase === 'DELETED'), `claim ${name} gone`);
+  }
+  return result;
+}
+
+function printPodTable(title, rows) {
+  console.log(`\n${title} (${rows.length} claims and pods; ms from the claims' creation, median [min-max])`);
+  for (const [key, label] of [
+    ['claimBound', 'claim Bound'],
+    ['podScheduled', 'pod scheduled'],
+    ['processStarted', "container's first command (its own clock)"],
+    ['containerRunning', 'pod status: container running'],
+  ]) {
+    const values = rows.map(r => r[key]).filter(v => !Number.isNaN(v));
+    if (values.length) console.log(`  ${label.padEnd(66)} ${String(median(values)).padStart(6)} [${Math.min(...values)}-${Math.max(...values)}]`);
+  }
+}
+
 /** Client-side throttling waits a sidecar logged (client-go, --v=3: "Waited before sending request"). */
 function throttling(logFile) {
   const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
@@ -235,11 +323,28 @@ async function main() {
         await sleep(2000);
       }
     }
+    const fromSnapshots = [];
+    const empty = [];
+    if (flag('--pods')) {
+      for (let round = 0; round < Math.min(rounds, 3); round++) {
+        const four = await takeSnapshots(custom, small, `p${round}`);
+        fromSnapshots.push(...(await claimsAndPods({ sandbox, core, sources: four.map(t => t.name), round })));
+        await deleteSnapshots(custom, four);
+        empty.push(...(await claimsAndPods({ sandbox, core, sources: [null, null, null, null], round })));
+        console.log(`pods round ${round + 1} done`);
+      }
+    }
     printTable('one snapshot alone', alone);
     printTable('four snapshots at once', together);
     if (big.length) printTable('one snapshot of a 4 GiB claim with 10 % data', big);
+    if (fromSnapshots.length) printPodTable('four Block claims from the snapshots, a pod on each', fromSnapshots);
+    if (empty.length) printPodTable('four empty Block claims, a pod on each', empty);
     const logs = path.join(sandbox.dataDir, 'csi', 'logs');
     console.log('\nclient-side throttling over the whole run (sidecar logs, --v=3):');
+    for (const name of ['kubelet', 'containerd']) {
+      const file = path.join(sandbox.dataDir, 'logs', `${name}.log`);
+      if (fs.existsSync(file)) fs.copyFileSync(file, path.join(keepDir, `${name}.log`));
+    }
     for (const name of ['snapshot-controller', 'csi-snapshotter', 'csi-provisioner']) {
       const t = throttling(path.join(logs, `${name}.log`));
       console.log(`  ${name.padEnd(20)} ${t.count} waits, ${s(t.totalMs)} s in all, longest ${s(t.maxMs)} s`);
