@@ -9,7 +9,9 @@
 //   stamped on arrival; the sidecars' logs (--v=3) give the client-side throttling waits and
 //   the driver's log its CreateSnapshot times. --pods adds what a backup does next: four Block
 //   claims from the snapshots and a pod on each (datamover image), timed to the container's first
-//   command, beside four empty claims for comparison. Logs are kept in /tmp/ferry-snapshot-times-<time>/.
+//   command, beside four empty claims for comparison. --fs adds rounds of four snapshots of
+//   Filesystem (ext4) claims mounted by running pods that wrote 64 or 16 MiB (the driver
+//   freezes the file system for the copy), as the demo app's claims are. Logs are kept in /tmp/ferry-snapshot-times-<time>/.
 require('@backstage/cli/config/nodeTransform.cjs');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -334,9 +336,53 @@ async function main() {
         console.log(`pods round ${round + 1} done`);
       }
     }
+    const mounted = [];
+    if (flag('--fs')) {
+      const fsClaims = [['fs-data-0', 64], ['fs-wal-0', 16], ['fs-data-1', 64], ['fs-wal-1', 16]];
+      for (const [name, mb] of fsClaims) {
+        await core.createNamespacedPersistentVolumeClaim({
+          namespace: ns,
+          body: {
+            metadata: { name },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'ferry-sandbox', resources: { requests: { storage: '1Gi' } } },
+          },
+        });
+        await core.createNamespacedPod({
+          namespace: ns,
+          body: {
+            metadata: { name },
+            spec: {
+              terminationGracePeriodSeconds: 0,
+              restartPolicy: 'Never',
+              volumes: [{ name: 'data', persistentVolumeClaim: { claimName: name } }],
+              containers: [
+                {
+                  name: 'main',
+                  image: sandbox.images.datamover,
+                  command: ['sh', '-c', `head -c ${mb}M /dev/urandom > /data/file && echo written && exec sleep 3600`],
+                  volumeMounts: [{ name: 'data', mountPath: '/data' }],
+                },
+              ],
+            },
+          },
+        });
+      }
+      for (const [name] of fsClaims) {
+        await waitUntil(() => /written/.test(sandbox.readPodLog({ namespace: ns, pod: name }) ?? ''), `pod ${name} wrote its data`);
+      }
+      for (let round = 0; round < rounds; round++) {
+        const four = await takeSnapshots(custom, fsClaims.map(([name]) => name), `f${round}`);
+        mounted.push(...four);
+        console.log(`mounted round ${round + 1}: ${four.map(t => s(t.ready)).join(' ')} s`);
+        await deleteSnapshots(custom, four);
+        await sleep(2000);
+      }
+      for (const [name] of fsClaims) await core.deleteNamespacedPod({ namespace: ns, name, gracePeriodSeconds: 0 });
+    }
     printTable('one snapshot alone', alone);
     printTable('four snapshots at once', together);
     if (big.length) printTable('one snapshot of a 4 GiB claim with 10 % data', big);
+    if (mounted.length) printTable('four snapshots at once of mounted ext4 claims (fsfreeze for the copy)', mounted);
     if (fromSnapshots.length) printPodTable('four Block claims from the snapshots, a pod on each', fromSnapshots);
     if (empty.length) printPodTable('four empty Block claims, a pod on each', empty);
     const logs = path.join(sandbox.dataDir, 'csi', 'logs');
