@@ -96,7 +96,8 @@ export function followDatamoverLog(kube: KubeClients, namespace: string, pod: st
 }
 
 /** A promise for the next `fire()`. */
-function wakeUps() {
+/** A promise that resolves at the next `fire()` (then a new one is armed). */
+export function wakeUps() {
   let wake: (() => void) | undefined;
   let next: Promise<void> = new Promise(resolve => (wake = resolve));
   return {

@@ -1,6 +1,7 @@
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { V1PersistentVolumeClaim, Watch } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { createIfAbsent, deleteIfPresent, mergePatch, sleep } from './KubeClients';
+import { wakeUps } from './jobWatch';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
 const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
@@ -65,7 +66,21 @@ export async function waitForSnapshot(options: {
   timeoutMs: number;
 }): Promise<ReadySnapshot> {
   const deadline = Date.now() + options.timeoutMs;
+  const changes = watchSnapshot(options.kube, options.namespace, options.name);
+  try {
+    return await pollSnapshot(options, deadline, changes.next);
+  } finally {
+    changes.stop();
+  }
+}
+
+async function pollSnapshot(
+  options: { kube: KubeClients; namespace: string; name: string; timeoutMs: number },
+  deadline: number,
+  changed: () => Promise<void>,
+): Promise<ReadySnapshot> {
   for (;;) {
+    const next = changed();
     const snapshot = (await options.kube.custom.getNamespacedCustomObject({
       group: SNAPSHOT_GROUP,
       version: SNAPSHOT_VERSION,
@@ -89,9 +104,44 @@ export async function waitForSnapshot(options: {
         `snapshot ${options.name} was not ready within ${Math.round(options.timeoutMs / 1000)} s`,
       );
     }
-    // a snapshot is usually ready within a second or two: look often (one small GET)
-    await sleep(SNAPSHOT_POLL_MS);
+    // a snapshot is usually ready within a second: look often (one small GET), and at once when
+    // the watch sees it change
+    await Promise.race([sleep(SNAPSHOT_POLL_MS), next]);
   }
+}
+
+/**
+ * Wakes the wait when the VolumeSnapshot changes (a watch of that one object), so its readiness
+ * is seen at once instead of at the next poll. Best effort: where the watch is not allowed or
+ * fails, the loop polls as before.
+ */
+function watchSnapshot(kube: KubeClients, namespace: string, name: string) {
+  const wakeUp = wakeUps();
+  let controller: AbortController | undefined;
+  let stopped = false;
+  Promise.resolve()
+    .then(() =>
+      new Watch(kube.kubeConfig).watch(
+        `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/namespaces/${namespace}/volumesnapshots`,
+        { fieldSelector: `metadata.name=${name}` },
+        wakeUp.fire,
+        () => undefined,
+      ),
+    )
+    .then(
+      c => {
+        controller = c;
+        if (stopped) c.abort();
+      },
+      () => undefined, // no watch: polling goes on
+    );
+  return {
+    next: wakeUp.next,
+    stop: () => {
+      stopped = true;
+      controller?.abort();
+    },
+  };
 }
 
 /**
