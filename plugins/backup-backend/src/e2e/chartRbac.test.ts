@@ -49,6 +49,8 @@ const allowed: Check[] = [
   { verb: 'create', group: 'batch', resource: 'jobs', namespace: 'shop' },
   { verb: 'delete', group: 'batch', resource: 'jobs', namespace: 'shop' },
   { verb: 'delete', resource: 'pods', namespace: 'shop' },
+  { verb: 'watch', resource: 'pods', namespace: 'shop' },
+  { verb: 'watch', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', namespace: 'shop' },
   { verb: 'create', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', namespace: 'shop' },
   { verb: 'delete', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', namespace: 'shop' },
   { verb: 'patch', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents', name: 'snapcontent-1' },
