@@ -5,11 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { datamoverNodeOptions } from '@ferry/sandbox/src/images/datamoverImage';
 import { measure, run, type Measurement } from './measure';
 
 export const CLI = process.env.BENCH_CLI!;
 export const PLAIN = process.env.BENCH_PLAIN_S3!;
 const node = process.execPath;
+/** The CLI as the Job's launcher starts it (/usr/local/bin/ferry-datamover): the same node options. */
+const cli = [...datamoverNodeOptions, CLI];
 
 /** A target as the backend hands it to a Job (FERRY_* environment). */
 export type TargetEnv = NodeJS.ProcessEnv;
@@ -69,7 +72,7 @@ export async function ferryBackup(o: { target: TargetEnv; app: string; device: s
     FERRY_DEVICE: o.device,
   };
   if (o.parent) env.FERRY_PARENT = o.parent;
-  const m = await measure({ command: node, args: [CLI, 'volume', 'backup'], env, server: o.server });
+  const m = await measure({ command: node, args: [...cli, 'volume', 'backup'], env, server: o.server });
   const result = lastLine(m.stdout);
   if (result.type !== 'result') throw new Error(`backup failed: ${m.stdout.slice(-2000)}`);
   return { m, result };
@@ -77,14 +80,14 @@ export async function ferryBackup(o: { target: TargetEnv; app: string; device: s
 
 /** Commits a backup (the backend's step; not timed). */
 export async function commit(o: { target: TargetEnv; app: string; id: string }): Promise<void> {
-  await run(node, [CLI, 'backup', 'commit', '--app', o.app, '--backup-id', o.id], o.target);
+  await run(node, [...cli, 'backup', 'commit', '--app', o.app, '--backup-id', o.id], o.target);
 }
 
 /** `ferry-datamover volume restore` as the restore Job runs it (into a fresh claim: assume zeroed). */
 export async function ferryRestore(o: { target: TargetEnv; app: string; id: string; device: string; server?: boolean }): Promise<Measurement> {
   return measure({
     command: node,
-    args: [CLI, 'volume', 'restore'],
+    args: [...cli, 'volume', 'restore'],
     env: {
       ...o.target,
       FERRY_APP: o.app,
