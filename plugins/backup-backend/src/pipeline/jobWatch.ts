@@ -9,11 +9,19 @@ import type { DatamoverProgress } from './datamoverJob';
  * once instead of at the next poll. Best effort: without the watch the loop still polls.
  */
 export function watchJobPods(kube: KubeClients, namespace: string, jobName: string) {
+  return watchChanges(kube, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: `job-name=${jobName}` });
+}
+
+/**
+ * A watch of `path` (with its selectors) whose events wake `next()`. Best effort: where the
+ * watch is not allowed or fails, `next()` never resolves and the caller's poll goes on.
+ */
+export function watchChanges(kube: KubeClients, path: string, query: Record<string, string>) {
   const wakeUp = wakeUps();
   let controller: AbortController | undefined;
   let stopped = false;
-  new Watch(kube.kubeConfig)
-    .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `job-name=${jobName}` }, wakeUp.fire, () => undefined)
+  Promise.resolve()
+    .then(() => new Watch(kube.kubeConfig).watch(path, query, wakeUp.fire, () => undefined))
     .then(
       c => {
         controller = c;
@@ -95,7 +103,6 @@ export function followDatamoverLog(kube: KubeClients, namespace: string, pod: st
   };
 }
 
-/** A promise for the next `fire()`. */
 /** A promise that resolves at the next `fire()` (then a new one is armed). */
 export function wakeUps() {
   let wake: (() => void) | undefined;

@@ -1,7 +1,7 @@
-import { V1PersistentVolumeClaim, Watch } from '@kubernetes/client-node';
+import { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { createIfAbsent, deleteIfPresent, mergePatch, sleep } from './KubeClients';
-import { wakeUps } from './jobWatch';
+import { watchChanges } from './jobWatch';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
 const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
@@ -112,36 +112,12 @@ async function pollSnapshot(
 
 /**
  * Wakes the wait when the VolumeSnapshot changes (a watch of that one object), so its readiness
- * is seen at once instead of at the next poll. Best effort: where the watch is not allowed or
- * fails, the loop polls as before.
+ * is seen at once instead of at the next poll; where the watch is refused, the loop polls.
  */
 function watchSnapshot(kube: KubeClients, namespace: string, name: string) {
-  const wakeUp = wakeUps();
-  let controller: AbortController | undefined;
-  let stopped = false;
-  Promise.resolve()
-    .then(() =>
-      new Watch(kube.kubeConfig).watch(
-        `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/namespaces/${namespace}/volumesnapshots`,
-        { fieldSelector: `metadata.name=${name}` },
-        wakeUp.fire,
-        () => undefined,
-      ),
-    )
-    .then(
-      c => {
-        controller = c;
-        if (stopped) c.abort();
-      },
-      () => undefined, // no watch: polling goes on
-    );
-  return {
-    next: wakeUp.next,
-    stop: () => {
-      stopped = true;
-      controller?.abort();
-    },
-  };
+  return watchChanges(kube, `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/namespaces/${namespace}/volumesnapshots`, {
+    fieldSelector: `metadata.name=${name}`,
+  });
 }
 
 /**
