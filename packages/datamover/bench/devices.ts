@@ -16,12 +16,16 @@ export interface LoopDevice {
 }
 
 /**
- * Attaches `file` as a loop device. The backing file is read with O_DIRECT (`--direct-io`), so a
- * volume is cached once (the device's page cache) instead of twice.
+ * Attaches `file` as a loop device. A volume to back up is attached as the sandbox's CSI driver
+ * attaches one (its file read through the file's page cache): each tool reads it in its own
+ * default way, qemu-img through the device's page cache, the datamover with O_DIRECT (served by
+ * the loop device from the file's cache); `warm` fills both. A device to restore into writes
+ * through to its file (`--direct-io`), so it is cached once (the device's page cache).
  */
 export async function attachLoop(file: string, o: { readOnly: boolean }): Promise<LoopDevice> {
-  const args = ['--find', '--show', '--direct-io=on'];
+  const args = ['--find', '--show'];
   if (o.readOnly) args.push('--read-only');
+  else args.push('--direct-io=on');
   const path = (await run('losetup', [...args, file])).trim();
   attached.add(path);
   return { path, file };

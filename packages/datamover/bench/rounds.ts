@@ -36,6 +36,8 @@ async function prepare(w: Workload, inputs: string[]): Promise<void> {
   await run('sync', []);
   if (!w.warmCache) return;
   for (const input of inputs) {
+    // a device is read through: its page cache (qemu-img's reads) and its file's (the datamover
+    // reads a device with O_DIRECT, which the loop device serves from the file)
     if (input.startsWith('/dev/')) await warm(input);
     else await warmSparse(input);
   }

@@ -1,10 +1,17 @@
-import { promises as fs, readSync } from 'node:fs';
+import { constants, promises as fs, readSync } from 'node:fs';
 import { DatamoverError } from '../errors';
 
 /**
  * A block device or a regular file holding a volume. Block devices report size 0 through
  * stat(), so their size comes from sysfs (`/sys/dev/block/<major>:<minor>/size`, in 512-byte
  * sectors), which Kubernetes pods see.
+ *
+ * `direct` opens a block device for reading with O_DIRECT: a backup reads the whole volume once,
+ * and through the page cache that would push the node's cached data out (and, on a loop device,
+ * fill two caches, the device's and its file's). Reads then need buffers from `alignedBuffer` and
+ * offsets and lengths in whole logical blocks (every read here is in whole clusters, and a
+ * device's size is whole blocks). Files, and devices that refuse O_DIRECT, are read through the
+ * page cache; `direct` says which it is.
  */
 export class Device {
   private constructor(
@@ -12,9 +19,10 @@ export class Device {
     readonly handle: fs.FileHandle,
     readonly size: number,
     readonly isBlockDevice: boolean,
+    readonly direct: boolean,
   ) {}
 
-  static async open(o: { path: string; write: boolean }): Promise<Device> {
+  static async open(o: { path: string; write: boolean; direct?: boolean }): Promise<Device> {
     let stat;
     try {
       stat = await fs.stat(o.path);
@@ -25,13 +33,15 @@ export class Device {
       throw new DatamoverError('DEVICE_MISSING', `device ${o.path} is neither a block device nor a file`);
     }
     let handle: fs.FileHandle;
+    let direct: fs.FileHandle | undefined;
     try {
-      handle = await fs.open(o.path, o.write ? 'r+' : 'r');
+      if (o.direct && !o.write && stat.isBlockDevice()) direct = await openDirect(o.path);
+      handle = direct ?? (await fs.open(o.path, o.write ? 'r+' : 'r'));
     } catch (e) {
       throw new DatamoverError('DEVICE_MISSING', `device ${o.path} cannot be opened (${(e as NodeJS.ErrnoException).code})`, { cause: e });
     }
     const size = stat.isBlockDevice() ? await blockDeviceSize(o.path, stat.rdev) : stat.size;
-    return new Device(o.path, handle, size, stat.isBlockDevice());
+    return new Device(o.path, handle, size, stat.isBlockDevice(), direct !== undefined);
   }
 
   /** Reads exactly `length` bytes at `offset` into `into` (which it returns). */
@@ -67,6 +77,16 @@ export class Device {
 
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
+  }
+}
+
+/** Opens read-only with O_DIRECT; undefined when the device refuses it (EINVAL). */
+async function openDirect(path: string): Promise<fs.FileHandle | undefined> {
+  try {
+    return await fs.open(path, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw e;
   }
 }
 

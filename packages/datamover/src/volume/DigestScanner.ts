@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import type { Worker as WorkerType } from 'node:worker_threads';
+import { ALIGNED_BUFFER_SOURCE } from '../io/alignedBuffer';
 import { DIGEST_BYTES } from './clusterIndex';
 
 /** A scanned cluster is all zeros. */
@@ -25,7 +26,7 @@ const STOPPING = 2;
  * digest (the first 16 bytes of the cluster's SHA-256; 16 zero bytes for a zero cluster).
  */
 const SCAN_FACTORY = `(function (m) {
-  const bytes = Buffer.allocUnsafeSlow(m.readBytes);
+  const bytes = ${ALIGNED_BUFFER_SOURCE}(m.readBytes);
   const digests = Buffer.from(m.digests.buffer, m.digests.byteOffset, m.digests.byteLength);
   const cs = m.clusterSize;
   const D = ${DIGEST_BYTES};

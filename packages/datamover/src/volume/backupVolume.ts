@@ -85,7 +85,7 @@ export async function backupVolume(o: VolumeBackupOptions): Promise<VolumeBackup
   progress.report('prepare', true);
   await o.repo.assertNotCommitted(o.app, o.backupId);
 
-  const device = await Device.open({ path: o.device, write: false });
+  const device = await Device.open({ path: o.device, write: false, direct: true });
   let writer: Qcow2Writer | undefined;
   const indexQueue = new AsyncQueue(8);
   let indexUpload: Promise<ObjectRef> | undefined;

@@ -1,5 +1,6 @@
 import type { Qcow2Writer } from '@ferry/qcow2';
 import { DatamoverError } from '../errors';
+import { alignedBuffer } from '../io/alignedBuffer';
 import type { Device } from '../io/Device';
 import type { ProgressReporter } from '../io/Progress';
 import { toClusterRuns, type ByteRange } from './changedRanges';
@@ -31,7 +32,7 @@ export async function changedRangesPass(o: {
   const runs = toClusterRuns(o.ranges, clusterSize, clusterCount);
   const perChunk = o.chunkBytes / clusterSize;
   const data = Buffer.allocUnsafe(o.chunkBytes);
-  const scratch = Buffer.allocUnsafe(o.chunkBytes);
+  const scratch = alignedBuffer(o.chunkBytes);
   let runAt = 0;
   for (let first = 0; first < clusterCount; first += perChunk) {
     if (o.signal?.aborted) {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Qcow2Writer } from '@ferry/qcow2';
 import { DatamoverError } from '../errors';
+import { alignedBuffer } from '../io/alignedBuffer';
 import type { Device } from '../io/Device';
 import type { ProgressReporter } from '../io/Progress';
 import { DIGEST_BYTES } from './clusterIndex';
@@ -64,7 +65,7 @@ export async function scanPass(o: {
   const windowBytes = Math.max(cs, Math.floor(WINDOW_BYTES / cs) * cs);
   o.onFirstRead?.();
   const scanner = new DigestScanner({ fd: device.fd, clusterSize: cs, windowBytes, workers, callerScans });
-  const run = Buffer.allocUnsafe(Math.max(RUN_BYTES, cs));
+  const run = alignedBuffer(Math.max(RUN_BYTES, cs));
   const perRun = run.length / cs;
   let bytesWritten = 0;
   let nextPost = 0;
