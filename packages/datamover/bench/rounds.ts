@@ -26,15 +26,20 @@ export interface Workload {
   size: number;
   files: string[];
   devices: LoopDevice[];
-  /** Read inputs into the page cache before each side (off for volumes larger than memory). */
-  warmCache: boolean;
+  /**
+   * The page cache before each side: `warm` reads the inputs into it; `cold` empties it (sync,
+   * drop_caches), as a datamover Job finds a volume just provisioned from a snapshot; `as-is`
+   * does neither (volumes larger than memory).
+   */
+  cache: 'warm' | 'cold' | 'as-is';
 }
 
 const log = (message: string) => process.stderr.write(`  ${message}\n`);
 
 async function prepare(w: Workload, inputs: string[]): Promise<void> {
   await run('sync', []);
-  if (!w.warmCache) return;
+  if (w.cache === 'cold') await fs.writeFile('/proc/sys/vm/drop_caches', '3');
+  if (w.cache !== 'warm') return;
   for (const input of inputs) {
     // a device is read through: its page cache (qemu-img's reads) and its file's (the datamover
     // reads a device with O_DIRECT, which the loop device serves from the file)
@@ -167,7 +172,7 @@ async function folderRestore(o: {
       device = await freshDevice(path.join(w.dir, 'restore-ferry.raw'), w.size);
       try {
         const m = await ferryRestore({ target: o.target, app: o.app, id: o.ids[5], device: device.path });
-        if (o.round === 0 && w.warmCache && !(await sameBytes(device.path, w.devices[5].path, w.size))) {
+        if (o.round === 0 && w.cache !== 'as-is' && !(await sameBytes(device.path, w.devices[5].path, w.size))) {
           throw new Error('the datamover restore differs from state 5');
         }
         return m;
@@ -228,7 +233,7 @@ export async function s3Round(o: { w: Workload; round: number; s3: S3Access; fol
       const device = await freshDevice(path.join(w.dir, 'restore-ferry.raw'), w.size);
       try {
         const m = await ferryRestore({ target, app: 'bench', id: ids[5], device: device.path, server: true });
-        if (round === 0 && w.warmCache && !(await sameBytes(device.path, w.devices[5].path, w.size))) {
+        if (round === 0 && w.cache !== 'as-is' && !(await sameBytes(device.path, w.devices[5].path, w.size))) {
           throw new Error('the datamover restore from S3 differs from state 5');
         }
         return m;

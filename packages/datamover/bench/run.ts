@@ -1,6 +1,8 @@
 /**
  * npm run bench:datamover -- [--size-gib 1] [--rounds 3] [--only folder,sparse,s3] [--big-gib 0]
- *                            [--big-rounds 1] [--dir /tmp] [--keep]
+ *                            [--big-rounds 1] [--dir /tmp] [--keep] [--cache warm|cold]
+ * (`--cache cold`: the page cache emptied before each side instead of the inputs read into it,
+ * as a Job finds a volume just provisioned from a snapshot)
  * (`--only none --big-gib 64`: only the flat-memory check on a 64 GiB sparse volume, see bigRound)
  *
  * The datamover CLI as a Job runs it (its bundle, FERRY_* environment, default I/O mode) beside
@@ -37,14 +39,17 @@ const { values } = parseArgs({
     'big-rounds': { type: 'string', default: '1' },
     dir: { type: 'string', default: process.env.FERRY_BENCH_DIR ?? os.tmpdir() },
     keep: { type: 'boolean', default: false },
+    cache: { type: 'string', default: 'warm' },
   },
 });
 const sizeGiB = Number(values['size-gib']);
 const rounds = Number(values.rounds);
 const only = new Set(values.only!.split(','));
 const bigGiB = Number(values['big-gib']);
+if (values.cache !== 'warm' && values.cache !== 'cold') throw new Error(`--cache must be warm or cold, not ${values.cache}`);
+const cache = values.cache;
 
-async function makeWorkload(o: { dir: string; sizeGiB: number; label: string; warmCache: boolean }): Promise<Workload> {
+async function makeWorkload(o: { dir: string; sizeGiB: number; label: string; cache: Workload['cache'] }): Promise<Workload> {
   const size = Math.round(o.sizeGiB * GiB);
   const scale = Math.min(1, (4 * GiB) / size);
   await fs.mkdir(o.dir, { recursive: true });
@@ -57,7 +62,7 @@ async function makeWorkload(o: { dir: string; sizeGiB: number; label: string; wa
   }
   const devices = [];
   for (const file of files) devices.push(await attachLoop(file, { readOnly: true }));
-  return { label: o.label, dir: o.dir, size, files, devices, warmCache: o.warmCache };
+  return { label: o.label, dir: o.dir, size, files, devices, cache: o.cache };
 }
 
 async function startS3(work: string): Promise<{ s3: S3Access; stop: () => Promise<void> }> {
@@ -119,11 +124,11 @@ async function main() {
     let s3: S3Access | undefined;
     if (only.has('s3')) ({ s3, stop: stopS3 } = await startS3(work));
     if (only.has('folder') || only.has('s3') || only.has('sparse')) {
-      const w = await makeWorkload({ dir: path.join(work, 'main'), sizeGiB, label: `${sizeGiB} GiB`, warmCache: true });
+      const w = await makeWorkload({ dir: path.join(work, 'main'), sizeGiB, label: cache === 'cold' ? `${sizeGiB} GiB (cold cache)` : `${sizeGiB} GiB`, cache });
       await runWorkload(w, { rounds, s3, firstReads, groups: only });
     }
     if (bigGiB > 0) {
-      const w = await makeWorkload({ dir: path.join(work, 'big'), sizeGiB: bigGiB, label: `${bigGiB} GiB sparse (cold cache)`, warmCache: false });
+      const w = await makeWorkload({ dir: path.join(work, 'big'), sizeGiB: bigGiB, label: `${bigGiB} GiB sparse (cold cache)`, cache: 'as-is' });
       for (let round = 0; round < Number(values['big-rounds']); round++) await bigRound({ w });
     }
     header.push(`load at end ${load()}`);

@@ -9,6 +9,11 @@ export const ZERO = 0;
 /** A scanned cluster holds data; its digest is in `digests`. */
 export const DATA = 1;
 
+/** Bytes per read through the page cache: still in the CPU cache when checked and hashed. */
+const CACHED_READ_BYTES = 256 * 1024;
+/** Bytes per read of a device opened with O_DIRECT (see the constructor's `direct`). */
+const DIRECT_READ_BYTES = 1024 * 1024;
+
 /** Slot states. */
 const FREE = 0;
 const POSTED = 1;
@@ -21,8 +26,8 @@ const STOPPING = 2;
 
 /**
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled with
- * `new Function`, on the calling thread): reads the device 256 KiB at a time (still in the CPU
- * cache when checked and hashed) and leaves per cluster a code (ZERO or DATA) and the index
+ * `new Function`, on the calling thread): reads the device `readBytes` at a time (see
+ * CACHED_READ_BYTES) and leaves per cluster a code (ZERO or DATA) and the index
  * digest (the first 16 bytes of the cluster's SHA-256; 16 zero bytes for a zero cluster).
  */
 const SCAN_FACTORY = `(function (m) {
@@ -147,11 +152,17 @@ export class DigestScanner {
     callerScans: boolean;
     /** Windows in flight; 2 per scanning thread by default. */
     slots?: number;
+    /**
+     * The descriptor bypasses the page cache (O_DIRECT): each read is a round trip to the
+     * device, so reads are 1 MiB instead of 256 KiB (4 GiB from a loop device: 1.3 s against
+     * 1.5-1.8 s; 4 MiB gained nothing more and cost 6 MiB).
+     */
+    direct?: boolean;
   }) {
     const { clusterSize, windowBytes, workers } = o;
     const scanners = workers + (o.callerScans ? 1 : 0);
     const slots = o.slots ?? 2 * scanners;
-    const readBytes = Math.max(clusterSize, Math.min(windowBytes, 256 * 1024));
+    const readBytes = Math.max(clusterSize, Math.min(windowBytes, o.direct ? DIRECT_READ_BYTES : CACHED_READ_BYTES));
     if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0 || scanners < 1 || workers < 0 || slots < 1) {
       throw new Error('digest scans need windows of whole clusters, one scanning thread and one slot at least');
     }

@@ -64,7 +64,7 @@ export async function scanPass(o: {
   const { workers, callerScans } = scanThreads({ virtualSize, requested: o.threads });
   const windowBytes = Math.max(cs, Math.floor(WINDOW_BYTES / cs) * cs);
   o.onFirstRead?.();
-  const scanner = new DigestScanner({ fd: device.fd, clusterSize: cs, windowBytes, workers, callerScans });
+  const scanner = new DigestScanner({ fd: device.fd, clusterSize: cs, windowBytes, workers, callerScans, direct: device.direct });
   const run = alignedBuffer(Math.max(RUN_BYTES, cs));
   const perRun = run.length / cs;
   let bytesWritten = 0;

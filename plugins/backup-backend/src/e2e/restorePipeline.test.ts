@@ -248,6 +248,13 @@ describe('restore of the demo Helm app on the sandbox, through the API', () => {
       const live = await core.readNamespacedPersistentVolumeClaim({ namespace: 'demo-restored', name: claim });
       expect({ claim, mode: live.spec?.volumeMode }).toEqual({ claim, mode: claim.startsWith('raw-') ? 'Block' : 'Filesystem' });
       expect(live.status?.phase).toBe('Bound');
+      // A Block claim is hydrated directly (no snapshot round); a Filesystem claim is provisioned
+      // from a snapshot of the hydrated device. Both carry the id of the restore that made them.
+      expect({ claim, source: live.spec?.dataSource?.kind ?? 'none', by: live.metadata?.annotations?.['ferry.io/restore-id'] }).toEqual({
+        claim,
+        source: claim.startsWith('raw-') ? 'none' : 'VolumeSnapshot',
+        by: created.body.id,
+      });
     }
     // PostgreSQL runs from the restored volumes with exactly the rows of the backup; the raw
     // claims hold its bytes; the pods are real containers.

@@ -3,7 +3,8 @@ import type { DatamoverConfig } from '../config/FerryConfig';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { RestoreStatus } from '../controller/RestoreResource';
 import { buildDatamoverJob, DEVICE_PATH, runDatamoverJob, TargetAccess } from './datamoverJob';
-import { createIfAbsent, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
+import { createIfAbsent, deleteIfPresent, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
+import { RESTORE_ID_ANNOTATION } from '../controller/RestoreResource';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 import { parseQuantity } from './quantity';
 import { releaseTemporaries } from './cleanupTemporaries';
@@ -29,13 +30,46 @@ export type VolumeOutcome =
 
 /**
  * Restores one volume (DESIGN §4 step 2). The datamover needs a raw device, so the chain is
- * hydrated straight from the repository into a fresh Block-mode claim (no staging copy); that
- * claim is snapshotted and the application's claim, in its own volume mode (usually Filesystem),
- * is provisioned from the snapshot with allow-volume-mode-change on the snapshot's content. Every
- * name is deterministic and every step idempotent, so a resumed restore continues here.
- * An application claim that already exists is left alone (Skipped).
+ * hydrated straight from the repository into a Block-mode claim (no staging copy):
+ * - an application claim in Block mode is that claim itself, created for the datamover's Job and
+ *   then used by the workloads as it is (no snapshot round);
+ * - an application claim in Filesystem mode cannot be seen as a device through CSI: the chain is
+ *   hydrated into a temporary Block claim, which is snapshotted, and the application's claim is
+ *   provisioned from the snapshot with allow-volume-mode-change on the snapshot's content.
+ * Every name is deterministic and every step idempotent, so a resumed restore continues here.
+ * An application claim that already exists, and that this restore did not create, is left alone
+ * (Skipped).
  */
-export async function restoreVolume(options: {
+export async function restoreVolume(options: RestoreVolumeOptions): Promise<VolumeOutcome> {
+  const { kube, namespace, volume, recorder } = options;
+  const { pvc } = volume;
+  const existing = await kube.core
+    .readNamespacedPersistentVolumeClaim({ namespace, name: pvc })
+    .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
+  const earlier = recorder.status.volumes?.find(v => v.pvc === pvc);
+  const skipped = `claim ${namespace}/${pvc} already exists; its data is left as it is`;
+  const ours = existing?.metadata?.annotations?.[RESTORE_ID_ANNOTATION] === options.restoreId;
+  if (existing && earlier?.phase === 'Completed' && earlier.reason === skipped) {
+    return { outcome: 'Skipped', reason: skipped };
+  }
+  if (existing && !(ours && earlier?.phase === 'Transferring') && earlier?.phase !== 'Snapshotting' && earlier?.phase !== 'Completed') {
+    await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
+    return { outcome: 'Skipped', reason: skipped };
+  }
+  if (existing && earlier?.phase !== 'Transferring') {
+    await recorder.volume(pvc, { phase: 'Completed' });
+    return { outcome: 'Created' };
+  }
+  const claimSpec = volume.claim?.spec ?? {};
+  const requested = parseQuantity(claimSpec.resources?.requests?.storage) ?? 0;
+  const size = String(Math.max(requested, volume.virtualSize));
+  await recorder.volume(pvc, { phase: 'Transferring', bytesTotal: volume.virtualSize, bytesDone: 0 });
+  return claimSpec.volumeMode === 'Block'
+    ? hydrateApplicationClaim(options, size)
+    : hydrateThroughSnapshot(options, size);
+}
+
+interface RestoreVolumeOptions {
   kube: KubeClients;
   namespace: string;
   restoreId: string;
@@ -46,33 +80,36 @@ export async function restoreVolume(options: {
   access: TargetAccess;
   datamover: DatamoverConfig;
   recorder: StatusRecorder<RestoreStatus>;
-}): Promise<VolumeOutcome> {
+}
+
+/**
+ * A Block-mode claim: the application's claim is created (marked with this restore's id, so
+ * that a resumed restore knows it as its own) and the chain is hydrated into it. A failed
+ * hydration deletes it again: nothing half-restored is left for the workloads.
+ */
+async function hydrateApplicationClaim(options: RestoreVolumeOptions, size: string): Promise<VolumeOutcome> {
+  const { kube, namespace, volume, recorder } = options;
+  const { pvc } = volume;
+  await createIfAbsent(() =>
+    kube.core.createNamespacedPersistentVolumeClaim({ namespace, body: applicationClaim(options, size) }),
+  );
+  await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
+  const hydrated = await hydrate(options, pvc);
+  if (!hydrated.ok) {
+    await deleteIfPresent(() => kube.core.deleteNamespacedPersistentVolumeClaim({ namespace, name: pvc }));
+    return { outcome: 'Failed', reason: hydrated.reason };
+  }
+  void releaseTemporaries({ kube, namespace, jobs: [hydrated.jobName] }).catch(() => undefined);
+  await completed(recorder, volume);
+  return { outcome: 'Created' };
+}
+
+/** A Filesystem-mode claim: hydrate a temporary Block claim, snapshot it, provision from it. */
+async function hydrateThroughSnapshot(options: RestoreVolumeOptions, size: string): Promise<VolumeOutcome> {
   const { kube, namespace, volume, owner, recorder } = options;
   const { pvc } = volume;
-  const existing = await kube.core
-    .readNamespacedPersistentVolumeClaim({ namespace, name: pvc })
-    .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
-  const earlier = recorder.status.volumes?.find(v => v.pvc === pvc);
-  const skipped = `claim ${namespace}/${pvc} already exists; its data is left as it is`;
-  if (existing && earlier?.phase === 'Completed' && earlier.reason === skipped) {
-    return { outcome: 'Skipped', reason: skipped };
-  }
-  if (existing && earlier?.phase !== 'Snapshotting' && earlier?.phase !== 'Completed') {
-    await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
-    return { outcome: 'Skipped', reason: skipped };
-  }
-  if (existing) {
-    await recorder.volume(pvc, { phase: 'Completed' });
-    return { outcome: 'Created' };
-  }
-  const claimSpec = volume.claim?.spec ?? {};
-  const requested = parseQuantity(claimSpec.resources?.requests?.storage) ?? 0;
-  const size = String(Math.max(requested, volume.virtualSize));
-  const storageClassName = claimSpec.storageClassName;
   const deviceClaim = tempName({ operationId: options.restoreId, role: 'dst', pvc });
   const snapshotName = tempName({ operationId: options.restoreId, role: 'snap', pvc });
-
-  await recorder.volume(pvc, { phase: 'Transferring', bytesTotal: volume.virtualSize, bytesDone: 0 });
   await createIfAbsent(() =>
     kube.core.createNamespacedPersistentVolumeClaim({
       namespace,
@@ -86,43 +123,15 @@ export async function restoreVolume(options: {
         spec: {
           accessModes: ['ReadWriteOnce'],
           volumeMode: 'Block',
-          storageClassName,
+          storageClassName: volume.claim?.spec?.storageClassName,
           resources: { requests: { storage: size } },
         },
       },
     }),
   );
   await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
-  const jobName = tempName({ operationId: options.restoreId, role: 'restore', pvc });
-  const job = buildDatamoverJob({
-    name: jobName,
-    namespace,
-    owner,
-    config: options.datamover,
-    command: ['volume', 'restore'],
-    env: [
-      { name: 'FERRY_APP', value: options.appId },
-      { name: 'FERRY_PVC', value: pvc },
-      { name: 'FERRY_BACKUP_ID', value: options.backupId },
-      { name: 'FERRY_DEVICE', value: DEVICE_PATH },
-      // The claim is freshly provisioned: zero ranges need not be written.
-      { name: 'FERRY_ASSUME_ZEROED', value: 'true' },
-    ],
-    device: { claimName: deviceClaim, readOnly: false },
-    target: options.access,
-  });
-  const outcome = await runDatamoverJob({
-    kube,
-    job,
-    timeoutMs: TRANSFER_TIMEOUT_MS,
-    onProgress: progress =>
-      recorder.volume(pvc, {
-        bytesDone: progress.bytesWritten ?? progress.bytesRead,
-        bytesTotal: progress.bytesTotal ?? volume.virtualSize,
-      }),
-  });
-  if (outcome.timings) await recordVolumeTimes(recorder, pvc, { ...outcome.timings });
-  if (!outcome.ok) return { outcome: 'Failed', reason: outcome.reason };
+  const hydrated = await hydrate(options, deviceClaim);
+  if (!hydrated.ok) return { outcome: 'Failed', reason: hydrated.reason };
 
   await recorder.volume(pvc, { phase: 'Snapshotting', bytesDone: volume.virtualSize });
   await createSnapshot({ kube, namespace, name: snapshotName, claim: deviceClaim, owner });
@@ -138,34 +147,96 @@ export async function restoreVolume(options: {
     },
     mergePatch,
   );
-  const metadata: KubernetesObject['metadata'] = volume.claim?.metadata ?? {};
+  const claim = applicationClaim(options, size);
   await createIfAbsent(() =>
     kube.core.createNamespacedPersistentVolumeClaim({
       namespace,
       body: {
-        metadata: {
-          name: pvc,
-          namespace,
-          labels: metadata.labels,
-          annotations: metadata.annotations,
-        },
+        ...claim,
         spec: {
-          ...claimSpec,
-          volumeMode: claimSpec.volumeMode ?? 'Filesystem',
-          accessModes: claimSpec.accessModes ?? ['ReadWriteOnce'],
-          resources: { ...claimSpec.resources, requests: { ...claimSpec.resources?.requests, storage: size } },
+          ...claim.spec,
           dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName },
-          dataSourceRef: undefined,
-          volumeName: undefined,
         },
       },
     }),
   );
   // the Job and the temporary claim are done with (the snapshot stays until the claim is bound):
   // their deletion runs beside the other volumes instead of in the final cleanup
-  void releaseTemporaries({ kube, namespace, jobs: [jobName], claims: [deviceClaim] }).catch(() => undefined);
-  await recorder.volume(pvc, { phase: 'Completed', bytesDone: volume.virtualSize, timings: { ...recorder.status.volumes?.find(v => v.pvc === pvc)?.timings, claimFromSnapshotAt: nowIso() } });
+  void releaseTemporaries({ kube, namespace, jobs: [hydrated.jobName], claims: [deviceClaim] }).catch(() => undefined);
+  await completed(recorder, volume, { claimFromSnapshotAt: nowIso() });
   return { outcome: 'Created' };
+}
+
+/** The application's claim as the backup has it (after transforms), fresh: no source, no volume. */
+function applicationClaim(options: RestoreVolumeOptions, size: string): V1PersistentVolumeClaim {
+  const { namespace, volume } = options;
+  const metadata: KubernetesObject['metadata'] = volume.claim?.metadata ?? {};
+  const claimSpec = volume.claim?.spec ?? {};
+  return {
+    metadata: {
+      name: volume.pvc,
+      namespace,
+      labels: metadata.labels,
+      annotations: { ...metadata.annotations, [RESTORE_ID_ANNOTATION]: options.restoreId },
+    },
+    spec: {
+      ...claimSpec,
+      volumeMode: claimSpec.volumeMode ?? 'Filesystem',
+      accessModes: claimSpec.accessModes ?? ['ReadWriteOnce'],
+      resources: { ...claimSpec.resources, requests: { ...claimSpec.resources?.requests, storage: size } },
+      dataSource: undefined,
+      dataSourceRef: undefined,
+      volumeName: undefined,
+    },
+  };
+}
+
+/** Runs the datamover Job that writes the chain into `claimName` (a fresh, zeroed Block claim). */
+async function hydrate(
+  options: RestoreVolumeOptions,
+  claimName: string,
+): Promise<{ ok: true; jobName: string } | { ok: false; reason: string }> {
+  const { kube, namespace, volume, owner, recorder } = options;
+  const { pvc } = volume;
+  const jobName = tempName({ operationId: options.restoreId, role: 'restore', pvc });
+  const job = buildDatamoverJob({
+    name: jobName,
+    namespace,
+    owner,
+    config: options.datamover,
+    command: ['volume', 'restore'],
+    env: [
+      { name: 'FERRY_APP', value: options.appId },
+      { name: 'FERRY_PVC', value: pvc },
+      { name: 'FERRY_BACKUP_ID', value: options.backupId },
+      { name: 'FERRY_DEVICE', value: DEVICE_PATH },
+      // The claim is freshly provisioned: zero ranges need not be written.
+      { name: 'FERRY_ASSUME_ZEROED', value: 'true' },
+    ],
+    device: { claimName, readOnly: false },
+    target: options.access,
+  });
+  const outcome = await runDatamoverJob({
+    kube,
+    job,
+    timeoutMs: TRANSFER_TIMEOUT_MS,
+    onProgress: progress =>
+      recorder.volume(pvc, {
+        bytesDone: progress.bytesWritten ?? progress.bytesRead,
+        bytesTotal: progress.bytesTotal ?? volume.virtualSize,
+      }),
+  });
+  if (outcome.timings) await recordVolumeTimes(recorder, pvc, { ...outcome.timings });
+  return outcome.ok ? { ok: true, jobName } : { ok: false, reason: outcome.reason };
+}
+
+async function completed(recorder: StatusRecorder<RestoreStatus>, volume: VolumeToRestore, times: Record<string, string> = {}) {
+  const timings = recorder.status.volumes?.find(v => v.pvc === volume.pvc)?.timings;
+  await recorder.volume(volume.pvc, {
+    phase: 'Completed',
+    bytesDone: volume.virtualSize,
+    timings: { ...timings, ...times },
+  });
 }
 
 /**
