@@ -86,6 +86,16 @@ function isBusy(error: unknown): boolean {
 }
 
 /**
+ * `losetup` arguments attaching `file` to `device`. `--direct-io=on`: the device reads and
+ * writes its file with O_DIRECT, as a disk does (nothing of the volume in the host's page cache
+ * twice). Through the page cache instead, each read of a hole allocated a zeroed page for the
+ * file and one for the device: a 4 GiB volume with 10 % data took 5.6-10.6 s to read cold with
+ * dd, 1.4-2.8 s with O_DIRECT on the device, and 0.6-0.7 s with both (packages/sandbox README,
+ * "How fast a volume reads").
+ */
+const losetupArgs = (device: string, file: string) => ['--direct-io=on', device, file];
+
+/**
  * Attaches a file to a loop device: a free existing device when there is one, else a new device
  * added through /dev/loop-control (the kernel here pre-creates only loop0-7). Idempotent: a file
  * already attached keeps its device (`created` false then: the caller's records say who made it).
@@ -96,7 +106,7 @@ export async function attachLoop(file: string): Promise<AttachedLoop> {
   for (const candidate of listLoopDevices()) {
     if (candidate.backingFile !== undefined || !fs.existsSync(candidate.device)) continue;
     try {
-      await runCommand('losetup', [candidate.device, file]);
+      await runCommand('losetup', losetupArgs(candidate.device, file));
       return { index: candidate.index, device: candidate.device, file, created: false, madeNode: false };
     } catch (error) {
       if (!isBusy(error)) throw error; // taken by someone else meanwhile: try the next one
@@ -118,7 +128,7 @@ export async function attachLoop(file: string): Promise<AttachedLoop> {
     const madeNode = await ensureDeviceNode(index);
     const device = `/dev/loop${index}`;
     try {
-      await runCommand('losetup', [device, file]);
+      await runCommand('losetup', losetupArgs(device, file));
       return { index, device, file, created: true, madeNode };
     } catch (error) {
       await removeLoopDevice({ index, device, madeNode }).catch(() => undefined);

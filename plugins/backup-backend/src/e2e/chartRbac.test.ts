@@ -8,6 +8,7 @@ import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
 import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
 import { impersonating, RESTORER_ROLE, RESTORER_USER } from '../access/RestoreIdentity';
 import { KubeClients } from '../pipeline/KubeClients';
+import { waitFor } from '@ferry/sandbox/src/waitFor';
 import { FerryChart, ferryChartDir, helm, installFerryChart, kubeConfigWithToken } from './__testUtils__/ferryChart';
 
 const run = promisify(execFile);
@@ -158,6 +159,7 @@ describe('charts/ferry, statically', () => {
       'ClusterRoleBinding/ferry-backend',
       'CustomResourceDefinition/backups.ferry.io',
       'CustomResourceDefinition/restores.ferry.io',
+      'DaemonSet/ferry-datamover-image',
       'Role/ferry-backend-leases',
       'RoleBinding/ferry-backend-leases',
       'Secret/ferry-backend-token',
@@ -209,6 +211,16 @@ describe('charts/ferry, statically', () => {
     await expect(
       run(binaryPath('helm'), ['template', 'ferry', ferryChartDir, '--set', 'volumeSnapshotClass.create=true']),
     ).rejects.toThrow(/volumeSnapshotClass.driver is required/);
+    // the image cache: one idle container per node, the datamover image, nobody, no token
+    const cache = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'ferry-datamover-image');
+    expect(cache.spec.template.spec).toMatchObject({
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 65534 },
+      containers: [{ image: 'registry.example.com/ferry/datamover@sha256:0123', command: ['sleep', 'infinity'], securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } }],
+    });
+    expect(cache.spec.template.spec.volumes).toBeUndefined();
+    const withoutCache = await run(binaryPath('helm'), ['template', 'ferry', ferryChartDir, '--set', 'datamover.imageCache.enabled=false']);
+    expect(parseAllDocuments(withoutCache.stdout).map(d => d.toJS()?.kind)).not.toContain('DaemonSet');
   });
 });
 
@@ -248,6 +260,28 @@ describe('charts/ferry installed into a sandbox', () => {
     const datamover = await core.readNamespacedServiceAccount({ namespace: 'ferry-system', name: 'ferry-datamover' });
     expect(datamover.automountServiceAccountToken).toBe(false);
     expect(await helm(sandbox, ['status', 'ferry', '--namespace', 'ferry-system'])).toContain('STATUS: deployed');
+  });
+
+  it('keeps the datamover image on the node: the image cache runs it there, and containerd holds it', async () => {
+    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+    const pod = await waitFor(
+      async () => {
+        const pods = await core.listNamespacedPod({
+          namespace: chart.namespace,
+          labelSelector: 'app.kubernetes.io/component=datamover-image-cache',
+        });
+        return pods.items.find(p => p.status?.containerStatuses?.[0]?.ready);
+      },
+      { description: 'the image cache pod to be ready', timeoutMs: 120_000 },
+    );
+    expect({ node: pod.spec?.nodeName, image: pod.spec?.containers[0].image, user: pod.spec?.securityContext?.runAsUser }).toEqual({
+      node: sandbox.nodeName,
+      image: sandbox.images.datamover,
+      user: 65534,
+    });
+    const { stdout } = await run(binaryPath('crictl'), ['--runtime-endpoint', sandbox.criEndpoint, 'images', '-o', 'json']);
+    const tags = (JSON.parse(stdout) as { images: Array<{ repoTags?: string[] }> }).images.flatMap(i => i.repoTags ?? []);
+    expect(tags).toContain(sandbox.images.datamover);
   });
 
   it('lets the backend do everything its steps need', async () => {

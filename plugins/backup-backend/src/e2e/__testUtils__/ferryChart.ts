@@ -45,7 +45,8 @@ export async function helm(sandbox: Sandbox, args: string[]): Promise<string> {
 /**
  * `helm upgrade --install` of charts/ferry into the sandbox, as the README tells adopters
  * (`--namespace ferry-system --create-namespace`), then the backend's token once the token
- * controller has filled the chart's Secret.
+ * controller has filled the chart's Secret. The datamover image is the sandbox registry's, the
+ * one the e2e backends' Jobs run (the chart's image cache keeps it on the node).
  */
 export async function installFerryChart(
   sandbox: Sandbox,
@@ -53,7 +54,7 @@ export async function installFerryChart(
 ): Promise<FerryChart> {
   const release = options.release ?? 'ferry';
   const namespace = options.namespace ?? 'ferry-system';
-  const sets = Object.entries(options.set ?? {}).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+  const sets = Object.entries({ 'datamover.image': sandbox.images.datamover, ...options.set }).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
   await helm(sandbox, ['upgrade', '--install', release, ferryChartDir, '--namespace', namespace, '--create-namespace', ...sets]);
   const serviceAccount = options.set?.['backend.serviceAccount.name'] ?? 'ferry-backend';
   const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);

@@ -3,8 +3,10 @@
  * node (kubelet, containerd, the CSI driver on loop devices, datamover Jobs as real containers):
  * the demo app with one 4 GiB volume (a raw Block claim with 10 % data, beside PostgreSQL's two
  * small claims) and with four small volumes (two PostgreSQL replicas' data and WAL claims).
- * Each is backed up in full and restored into a new namespace, from the request to the terminal
- * phase; the phases come from the status (timeline and each volume's `timings`). Not part of the
+ * Each is backed up in full and restored into a new namespace, then backed up again
+ * (incremental: the steady state, with the datamover's image already on the node), from the
+ * request to the terminal phase; the phases come from the status (timeline and each volume's
+ * `timings`). Not part of the
  * test suite: jest runs `*.test.ts` files, and this one only through the bench script
  * (`--testMatch` on *.bench.ts); the `.test.` in its name makes the linter treat it as test code
  * (devDependencies, test helpers). Each case fails unless the backup and the restore both end
@@ -100,12 +102,13 @@ async function operation(w: Workload, kind: 'backup' | 'restore', body: Record<s
   const status = await waitForResource(`${kind}s`, name);
   raw.push({ workload: w.name, kind, id, status });
   // timed only when it completed (the caller's expectations say what went wrong otherwise)
-  if (status.phase === 'Completed') reports.push(...timesOf({ w, kind, status, createdAt }));
+  const label = kind === 'backup' ? `${body.type} backup` : 'restore';
+  if (status.phase === 'Completed') reports.push(...timesOf({ w, kind, label, status, createdAt }));
   return { id, status };
 }
 
 /** The tables of a completed operation: its phases and each volume's Job. */
-function timesOf(o: { w: Workload; kind: 'backup' | 'restore'; status: Record<string, unknown>; createdAt: number }) {
+function timesOf(o: { w: Workload; kind: 'backup' | 'restore'; label: string; status: Record<string, unknown>; createdAt: number }) {
   const { w, kind, status, createdAt } = o;
   const timeline = status.timeline as OperationTimes['timeline'];
   const times: OperationTimes = {
@@ -122,7 +125,7 @@ function timesOf(o: { w: Workload; kind: 'backup' | 'restore'; status: Record<st
     return `| ${v.pvc} | ${s(t.jobCreatedAt, t.processStartedAt)} | ${s(t.processStartedAt, t.dataStartedAt)} | ${s(t.dataStartedAt, t.dataFinishedAt)} | ${s(t.dataFinishedAt, t.doneAt)} |`;
   });
   return [
-    formatPhases(`${kind} of ${w.name} (${w.describe})`, report),
+    formatPhases(`${o.label} of ${w.name} (${w.describe})`, report),
     ['', '| volume | Job created → process start s | process start → data pass s | data pass s | data pass end → Job end seen s |', '|---|---:|---:|---:|---:|', ...volumeLines].join('\n'),
   ];
 }
@@ -190,4 +193,6 @@ it.each(workloads)('backup and restore of $name', async w => {
   expect(outcomeOf(backup.status)).toEqual(completed);
   const restore = await operation(w, 'restore', { backupId: backup.id, namespace: `${w.namespace}-restored`, readyTimeoutSeconds: 300 });
   expect(outcomeOf(restore.status)).toEqual(completed);
+  const incremental = await operation(w, 'backup', { type: 'incremental' });
+  expect(outcomeOf(incremental.status)).toEqual(completed);
 });
