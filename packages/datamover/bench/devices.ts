@@ -16,16 +16,15 @@ export interface LoopDevice {
 }
 
 /**
- * Attaches `file` as a loop device. A volume to back up is attached as the sandbox's CSI driver
- * attaches one (its file read through the file's page cache): each tool reads it in its own
- * default way, qemu-img through the device's page cache, the datamover with O_DIRECT (served by
- * the loop device from the file's cache); `warm` fills both. A device to restore into writes
- * through to its file (`--direct-io`), so it is cached once (the device's page cache).
+ * Attaches `file` as a loop device, as the sandbox's CSI driver attaches a volume
+ * (`--direct-io=on`: the device reads and writes its file with O_DIRECT, like a disk, so a volume
+ * is cached once, in the device's page cache). qemu-img reads the device through that cache; the
+ * datamover reads a device with O_DIRECT, i.e. from the file on disk, as a Job reads a volume just
+ * provisioned from a snapshot (see rounds.ts `cache`).
  */
 export async function attachLoop(file: string, o: { readOnly: boolean }): Promise<LoopDevice> {
-  const args = ['--find', '--show'];
+  const args = ['--find', '--show', '--direct-io=on'];
   if (o.readOnly) args.push('--read-only');
-  else args.push('--direct-io=on');
   const path = (await run('losetup', [...args, file])).trim();
   attached.add(path);
   return { path, file };

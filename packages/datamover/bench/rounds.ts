@@ -41,8 +41,7 @@ async function prepare(w: Workload, inputs: string[]): Promise<void> {
   if (w.cache === 'cold') await fs.writeFile('/proc/sys/vm/drop_caches', '3');
   if (w.cache !== 'warm') return;
   for (const input of inputs) {
-    // a device is read through: its page cache (qemu-img's reads) and its file's (the datamover
-    // reads a device with O_DIRECT, which the loop device serves from the file)
+    // a device into its page cache, which qemu-img reads; the datamover bypasses it (O_DIRECT)
     if (input.startsWith('/dev/')) await warm(input);
     else await warmSparse(input);
   }

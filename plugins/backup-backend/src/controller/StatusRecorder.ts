@@ -30,6 +30,8 @@ export class LostLeadershipError extends Error {
 export class StatusRecorder<S extends BackupStatus = BackupStatus> {
   private pendingTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** A write queued behind the one in flight, not started yet: later changes ride on it. */
+  private queued: Promise<void> | undefined;
   private lastWrite = 0;
 
   constructor(
@@ -125,11 +127,18 @@ export class StatusRecorder<S extends BackupStatus = BackupStatus> {
     }, wait);
   }
 
+  /**
+   * Writes the status as it is when the write starts. Writes are serialised so that an older state
+   * never lands after a newer one, and coalesced: a change made while a write is in flight joins
+   * the one queued behind it (it snapshots the status when it starts), so volumes running side by
+   * side wait for one write instead of one each.
+   */
   private flush(): Promise<void> {
-    // Writes are serialised so that an older state never lands after a newer one.
-    this.writing = this.writing
+    if (this.queued) return this.queued;
+    const write = this.writing
       .catch(() => undefined)
       .then(async () => {
+        this.queued = undefined;
         if (this.revoked) {
           throw new LostLeadershipError(this.options.name);
         }
@@ -148,7 +157,9 @@ export class StatusRecorder<S extends BackupStatus = BackupStatus> {
         );
         await this.options.onWrite?.(snapshot);
       });
-    return this.writing;
+    this.queued = write;
+    this.writing = write;
+    return write;
   }
 }
 
