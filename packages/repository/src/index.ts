@@ -63,5 +63,3 @@ export { HashPool } from './digest/HashPool';
 export * from './schema/imageIndex';
 export { ImageStore } from './images/ImageStore';
 export { collectImageGarbage, type ImageGarbageReport } from './images/collectImageGarbage';
-/** Direct S3 access to a bucket around Ferry (tests of encryption and Object Lock; inspection by hand). */
-export { BucketAccess } from './testing/bucketAccess';

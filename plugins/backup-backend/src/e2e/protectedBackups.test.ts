@@ -6,7 +6,8 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { JsonObject } from '@backstage/types';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { BackupDetail } from '@ferry/plugin-backup-common';
-import { BucketAccess, Keyring, RepositoryKey, Repository, S3Target, keyIdOf, layout, verifyRepository } from '@ferry/repository';
+import { Keyring, RepositoryKey, Repository, S3Target, keyIdOf, layout, verifyRepository } from '@ferry/repository';
+import { BucketAccess } from '@ferry/repository/src/testing/bucketAccess';
 import { DemoApp, DemoTableState, installDemoApp, Sandbox, startS3Server } from '@ferry/sandbox';
 
 import { execFile } from 'node:child_process';
