@@ -18,7 +18,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { waitFor } from '@ferry/sandbox/src/waitFor';
 import type { Entity } from '@backstage/catalog-model';
 import { installDemoApp, type Sandbox } from '@ferry/sandbox';
 import request from 'supertest';
@@ -164,6 +165,15 @@ beforeAll(async () => {
   // the default parallelism (the e2e suites' configuration says 2)
   const backend = await startFerryBackend({ sandbox, repositoryDir, entities: workloads.map(entityOf), ferry: { datamover: { parallelism: 4 } } });
   server = backend.server;
+  // The chart (installed with the backend's token) keeps the datamover image on the node; a real
+  // installation does so long before its first backup: wait for its pod as an operator would.
+  const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  await waitFor(
+    async () =>
+      (await core.listNamespacedPod({ namespace: 'ferry-system', labelSelector: 'app.kubernetes.io/component=datamover-image-cache' }))
+        .items.some(p => p.status?.containerStatuses?.[0]?.ready),
+    { description: "the chart's datamover image cache to be ready", timeoutMs: 180_000 },
+  );
   stopBackend = async () => {
     await backend.stop();
     await fs.rm(repositoryDir, { recursive: true, force: true });
