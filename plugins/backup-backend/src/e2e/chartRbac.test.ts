@@ -8,8 +8,7 @@ import { discoverResourceTypes } from '../kubernetes/discoverResourceTypes';
 import { KubernetesJsonClient } from '../kubernetes/KubernetesJsonClient';
 import { impersonating, RESTORER_ROLE, RESTORER_USER } from '../access/RestoreIdentity';
 import { KubeClients } from '../pipeline/KubeClients';
-import { waitFor } from '@ferry/sandbox/src/waitFor';
-import { FerryChart, ferryChartDir, helm, installFerryChart, kubeConfigWithToken } from './__testUtils__/ferryChart';
+import { FerryChart, ferryChartDir, helm, installFerryChart, kubeConfigWithToken, waitForImageCache } from './__testUtils__/ferryChart';
 
 const run = promisify(execFile);
 jest.setTimeout(300_000);
@@ -263,17 +262,7 @@ describe('charts/ferry installed into a sandbox', () => {
   });
 
   it('keeps the datamover image on the node: the image cache runs it there, and containerd holds it', async () => {
-    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
-    const pod = await waitFor(
-      async () => {
-        const pods = await core.listNamespacedPod({
-          namespace: chart.namespace,
-          labelSelector: 'app.kubernetes.io/component=datamover-image-cache',
-        });
-        return pods.items.find(p => p.status?.containerStatuses?.[0]?.ready);
-      },
-      { description: 'the image cache pod to be ready', timeoutMs: 120_000 },
-    );
+    const pod = await waitForImageCache(sandbox, chart.namespace);
     expect({ node: pod.spec?.nodeName, image: pod.spec?.containers[0].image, user: pod.spec?.securityContext?.runAsUser }).toEqual({
       node: sandbox.nodeName,
       image: sandbox.images.datamover,

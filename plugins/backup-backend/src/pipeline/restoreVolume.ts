@@ -230,13 +230,10 @@ async function hydrate(
   return outcome.ok ? { ok: true, jobName } : { ok: false, reason: outcome.reason };
 }
 
+/** The volume is restored: its last times, then its phase (one status write for both). */
 async function completed(recorder: StatusRecorder<RestoreStatus>, volume: VolumeToRestore, times: Record<string, string> = {}) {
-  const timings = recorder.status.volumes?.find(v => v.pvc === volume.pvc)?.timings;
-  await recorder.volume(volume.pvc, {
-    phase: 'Completed',
-    bytesDone: volume.virtualSize,
-    timings: { ...timings, ...times },
-  });
+  await recordVolumeTimes(recorder, volume.pvc, times);
+  await recorder.volume(volume.pvc, { phase: 'Completed', bytesDone: volume.virtualSize });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { binaryPath, createServiceAccountToken, Sandbox } from '@ferry/sandbox';
 import { waitFor } from '@ferry/sandbox/src/waitFor';
 import { execFile } from 'node:child_process';
@@ -102,4 +102,16 @@ export function backendToken(sandbox: Sandbox, identity = e2eBackendIdentity()):
     chartTokens.set(sandbox, token);
   }
   return token;
+}
+
+/** The chart's datamover image cache pod once its container is ready (it then holds the image). */
+export function waitForImageCache(sandbox: Sandbox, namespace = 'ferry-system'): Promise<V1Pod> {
+  const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+  return waitFor(
+    async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=datamover-image-cache' })).items.find(
+        p => p.status?.containerStatuses?.[0]?.ready,
+      ),
+    { description: "the chart's datamover image cache to be ready", timeoutMs: 180_000 },
+  );
 }

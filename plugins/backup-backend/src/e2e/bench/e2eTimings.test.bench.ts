@@ -18,14 +18,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { waitFor } from '@ferry/sandbox/src/waitFor';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Entity } from '@backstage/catalog-model';
 import { installDemoApp, type Sandbox } from '@ferry/sandbox';
 import request from 'supertest';
 import { writeInitialState } from '@ferry/qcow2/bench/workload';
 import { demoClaims } from '../__testUtils__/demoState';
 import { demoEntity, startE2eSandbox, startFerryBackend } from '../__testUtils__/sandboxBackend';
+import { waitForImageCache } from '../__testUtils__/ferryChart';
 import { formatPhases, phasesOf, type OperationTimes } from './phases';
 
 jest.setTimeout(3_600_000);
@@ -167,13 +167,7 @@ beforeAll(async () => {
   server = backend.server;
   // The chart (installed with the backend's token) keeps the datamover image on the node; a real
   // installation does so long before its first backup: wait for its pod as an operator would.
-  const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
-  await waitFor(
-    async () =>
-      (await core.listNamespacedPod({ namespace: 'ferry-system', labelSelector: 'app.kubernetes.io/component=datamover-image-cache' }))
-        .items.some(p => p.status?.containerStatuses?.[0]?.ready),
-    { description: "the chart's datamover image cache to be ready", timeoutMs: 180_000 },
-  );
+  await waitForImageCache(sandbox);
   stopBackend = async () => {
     await backend.stop();
     await fs.rm(repositoryDir, { recursive: true, force: true });
