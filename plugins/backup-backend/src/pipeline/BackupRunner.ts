@@ -84,6 +84,13 @@ export class BackupRunner {
       },
     );
     let held: HeldAppLock | undefined;
+    // Released before the final phase is written: whoever sees the backup end finds the
+    // application free (the next backup or a delete does not wait for this one's lease).
+    const releaseLock = async () => {
+      const holding = held;
+      held = undefined;
+      await holding?.release();
+    };
     try {
       const repository = await this.options.targets.repository(backup.spec.target);
       held = await holdAppLock({
@@ -99,6 +106,7 @@ export class BackupRunner {
         const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, recorder });
         await recorder.event('Cleanup', 'Deleting the temporary objects');
         await this.cleanup(namespace, labelSelector, backupId);
+        await releaseLock();
         await recorder.event(outcome.step, outcome.message, outcome.change);
         return;
       }
@@ -196,6 +204,7 @@ export class BackupRunner {
       const outcome = await commitBackupManifest({ repository, lock, backup, target, backupId, app, recorder });
       await recorder.event('Cleanup', 'Deleting the temporary objects');
       await this.cleanup(namespace, labelSelector, backupId);
+      await releaseLock();
       await recorder.event(outcome.step, outcome.message, outcome.change);
     } catch (error) {
       if (recorder.revoked) {
@@ -206,6 +215,7 @@ export class BackupRunner {
       const message = error instanceof Error ? error.message : String(error);
       this.options.logger.error(`Backup ${namespace}/${backup.metadata.name} failed: ${message}`);
       await this.cleanup(namespace, labelSelector, backupId);
+      await releaseLock();
       await recorder.event('Failed', message, {
         phase: 'Failed',
         message,
@@ -213,7 +223,7 @@ export class BackupRunner {
       });
     } finally {
       // A replica that lost leadership leaves the temporaries to the new leader, which resumes.
-      await held?.release();
+      await releaseLock();
       await recorder.close().catch(() => undefined);
     }
   }
