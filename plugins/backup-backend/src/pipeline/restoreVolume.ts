@@ -3,7 +3,7 @@ import type { DatamoverConfig } from '../config/FerryConfig';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { RestoreStatus } from '../controller/RestoreResource';
 import { buildDatamoverJob, DEVICE_PATH, runDatamoverJob, TargetAccess } from './datamoverJob';
-import { createIfAbsent, deleteIfPresent, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
+import { createIfAbsent, deleteIfPresent, isConflict, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
 import { RESTORE_ID_ANNOTATION } from '../controller/RestoreResource';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 import { parseQuantity } from './quantity';
@@ -47,16 +47,16 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
     .readNamespacedPersistentVolumeClaim({ namespace, name: pvc })
     .catch(error => (isNotFound(error) ? undefined : Promise.reject(error)));
   const earlier = recorder.status.volumes?.find(v => v.pvc === pvc);
-  const skipped = `claim ${namespace}/${pvc} already exists; its data is left as it is`;
+  const skipped = alreadyExists(options);
   const ours = existing?.metadata?.annotations?.[RESTORE_ID_ANNOTATION] === options.restoreId;
-  if (existing && earlier?.phase === 'Completed' && earlier.reason === skipped) {
-    return { outcome: 'Skipped', reason: skipped };
-  }
-  if (existing && !(ours && earlier?.phase === 'Transferring') && earlier?.phase !== 'Snapshotting' && earlier?.phase !== 'Completed') {
-    await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
+  if (existing && !ours) {
+    if (!(earlier?.phase === 'Completed' && earlier.reason === skipped)) {
+      await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
+    }
     return { outcome: 'Skipped', reason: skipped };
   }
   if (existing && earlier?.phase !== 'Transferring') {
+    // created by this restore before an interruption, after its data was in place
     await recorder.volume(pvc, { phase: 'Completed' });
     return { outcome: 'Created' };
   }
@@ -90,13 +90,16 @@ interface RestoreVolumeOptions {
 async function hydrateApplicationClaim(options: RestoreVolumeOptions, size: string): Promise<VolumeOutcome> {
   const { kube, namespace, volume, recorder } = options;
   const { pvc } = volume;
-  await createIfAbsent(() =>
-    kube.core.createNamespacedPersistentVolumeClaim({ namespace, body: applicationClaim(options, size) }),
-  );
+  const claim = await createApplicationClaim(options, applicationClaim(options, size));
+  if (!claim) return skipForeignClaim(options);
   await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
   const hydrated = await hydrate(options, pvc);
   if (!hydrated.ok) {
-    await deleteIfPresent(() => kube.core.deleteNamespacedPersistentVolumeClaim({ namespace, name: pvc }));
+    // only the claim this restore created: a claim put in its place since is not touched
+    const preconditions = { uid: claim.metadata!.uid };
+    await deleteIfPresent(() =>
+      kube.core.deleteNamespacedPersistentVolumeClaim({ namespace, name: pvc, body: { preconditions } }),
+    );
     return { outcome: 'Failed', reason: hydrated.reason };
   }
   void releaseTemporaries({ kube, namespace, jobs: [hydrated.jobName] }).catch(() => undefined);
@@ -147,24 +150,49 @@ async function hydrateThroughSnapshot(options: RestoreVolumeOptions, size: strin
     },
     mergePatch,
   );
-  const claim = applicationClaim(options, size);
-  await createIfAbsent(() =>
-    kube.core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: {
-        ...claim,
-        spec: {
-          ...claim.spec,
-          dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName },
-        },
-      },
-    }),
-  );
+  const fresh = applicationClaim(options, size);
+  const claim = await createApplicationClaim(options, {
+    ...fresh,
+    spec: {
+      ...fresh.spec,
+      dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName },
+    },
+  });
   // the Job and the temporary claim are done with (the snapshot stays until the claim is bound):
   // their deletion runs beside the other volumes instead of in the final cleanup
   void releaseTemporaries({ kube, namespace, jobs: [hydrated.jobName], claims: [deviceClaim] }).catch(() => undefined);
+  if (!claim) return skipForeignClaim(options);
   await completed(recorder, volume, { claimFromSnapshotAt: nowIso() });
   return { outcome: 'Created' };
+}
+
+/**
+ * Creates the application's claim; when one of that name appeared since the restore looked
+ * (a StatefulSet's controller, a person), it is this restore's only if it carries its id:
+ * any other is not written to, and undefined is returned.
+ */
+async function createApplicationClaim(
+  options: RestoreVolumeOptions,
+  body: V1PersistentVolumeClaim,
+): Promise<V1PersistentVolumeClaim | undefined> {
+  const { kube, namespace } = options;
+  try {
+    return await kube.core.createNamespacedPersistentVolumeClaim({ namespace, body });
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+  }
+  const found = await kube.core.readNamespacedPersistentVolumeClaim({ namespace, name: options.volume.pvc });
+  return found.metadata?.annotations?.[RESTORE_ID_ANNOTATION] === options.restoreId ? found : undefined;
+}
+
+async function skipForeignClaim(options: RestoreVolumeOptions): Promise<VolumeOutcome> {
+  const reason = alreadyExists(options);
+  await options.recorder.volume(options.volume.pvc, { phase: 'Completed', reason });
+  return { outcome: 'Skipped', reason };
+}
+
+function alreadyExists(options: { namespace: string; volume: VolumeToRestore }): string {
+  return `claim ${options.namespace}/${options.volume.pvc} already exists; its data is left as it is`;
 }
 
 /** The application's claim as the backup has it (after transforms), fresh: no source, no volume. */
