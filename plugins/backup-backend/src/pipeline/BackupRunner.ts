@@ -16,22 +16,16 @@ import { boundedAll } from './boundedAll';
 import { chooseParents, VolumePlan } from './chooseParents';
 import { backupImagesStep } from '../images/backupImagesStep';
 import { pullSecretNames } from '../images/registryAccess';
-import { cleanupTemporaries, releaseTemporaries } from './cleanupTemporaries';
+import { cleanupTemporaries } from './cleanupTemporaries';
+import { backupVolume, snapshotVolume } from './backupVolume';
 import { HeldAppLock, holdAppLock } from './holdAppLock';
-import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
 import type { KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { parseQuantity } from './quantity';
 import { planBackupHooks, runBackupHooks } from './backupHooks';
 import { commitBackupManifest } from './commitBackupManifest';
-import { compressionEnv } from '../protection/compressionEnv';
 import { tempName } from './tempNames';
-import { nowIso, recordVolumeTimes } from './volumeTimings';
-import { createSnapshot, exposeSnapshotAsBlock, waitForSnapshot } from './volumeSnapshots';
 import { writeMetadata } from './writeMetadata';
-
-const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
-const TRANSFER_TIMEOUT_MS = 6 * 60 * 60_000;
 
 export interface BackupRunnerOptions {
   kube: KubeClients;
@@ -157,7 +151,7 @@ export class BackupRunner {
           await runBackupHooks({ kube, plan: hooks, recorder, stage: 'pre' });
           await Promise.all(
             pending.map(claim =>
-              this.snapshot({ claim, backupId, namespace, owner, recorder, snapshotClass: snapshotClass(claim) }),
+              snapshotVolume({ kube, claim, backupId, namespace, owner, recorder, snapshotClass: snapshotClass(claim) }),
             ),
           );
           await recorder.event('Snapshots', `Snapshots of ${pending.length} volumes taken`);
@@ -172,7 +166,10 @@ export class BackupRunner {
       // Images travel beside the volumes: neither waits for the other.
       await Promise.all([
         boundedAll(transferable, this.options.config.datamover.parallelism, claim =>
-          this.backupVolume({
+          backupVolume({
+            kube,
+            config: this.options.config,
+            logger: this.options.logger,
             claim,
             plan: plans.find(p => p.pvc === claim.metadata!.name)!,
             backupId,
@@ -273,145 +270,4 @@ export class BackupRunner {
     );
     return plans;
   }
-
-  private async backupVolume(options: {
-    claim: V1PersistentVolumeClaim;
-    plan: VolumePlan;
-    backupId: string;
-    appId: string;
-    namespace: string;
-    owner: OperationOwner;
-    access: TargetAccess;
-    recorder: StatusRecorder;
-    /** The policy (its `compression`) and the target of the backup. */
-    policy?: string;
-    target: string;
-  }): Promise<void> {
-    const { kube } = this.options;
-    const { claim, plan, backupId, namespace, owner, recorder } = options;
-    const pvc = claim.metadata!.name!;
-    const snapshotName = tempName({ operationId: backupId, role: 'snap', pvc });
-    const exposedName = tempName({ operationId: backupId, role: 'src', pvc });
-    const fail = async (reason: string) => {
-      await recorder.volume(pvc, { phase: 'Failed', reason });
-      await recorder.fail({ kind: 'Volume', name: pvc, reason });
-    };
-    try {
-      const snapshot = await waitForSnapshot({
-        kube,
-        namespace,
-        name: snapshotName,
-        timeoutMs: SNAPSHOT_TIMEOUT_MS,
-      });
-      await recorder.volume(pvc, { phase: 'Exposing' });
-      await exposeSnapshotAsBlock({ kube, namespace, snapshot, source: claim, claimName: exposedName, owner });
-      await recordVolumeTimes(recorder, pvc, { claimCreatedAt: nowIso() });
-      await recorder.volume(pvc, { phase: 'Transferring' });
-      const env = [
-        { name: 'FERRY_APP', value: options.appId },
-        { name: 'FERRY_PVC', value: pvc },
-        { name: 'FERRY_BACKUP_ID', value: backupId },
-        { name: 'FERRY_DEVICE', value: '/dev/ferry-volume' },
-      ];
-      if (plan.parentBackupId) env.push({ name: 'FERRY_PARENT', value: plan.parentBackupId });
-      env.push(...compressionEnv({ config: this.options.config, policy: options.policy, target: options.target }));
-      const jobName = tempName({ operationId: backupId, role: 'backup', pvc });
-      const job = buildDatamoverJob({
-        name: jobName,
-        namespace,
-        owner,
-        config: this.options.config.datamover,
-        command: ['volume', 'backup'],
-        env,
-        device: { claimName: exposedName, readOnly: true },
-        target: options.access,
-      });
-      const outcome = await runDatamoverJob({
-        kube,
-        job,
-        timeoutMs: TRANSFER_TIMEOUT_MS,
-        onProgress: progress =>
-          recorder.volume(pvc, {
-            bytesDone: progress.bytesRead,
-            bytesTotal: progress.bytesTotal,
-          }),
-        diagnose: () => this.diagnoseClaim(namespace, exposedName),
-      });
-      if (outcome.timings) await recordVolumeTimes(recorder, pvc, { ...outcome.timings });
-      if (!outcome.ok) {
-        await fail(outcome.reason);
-        return;
-      }
-      const result = outcome.result as unknown as DatamoverBackupResult;
-      // this volume's Job, exposed claim and snapshot are done with: their deletion runs beside
-      // the other volumes' transfers instead of in the final cleanup
-      void releaseTemporaries({ kube, namespace, jobs: [jobName], claims: [exposedName], snapshots: [snapshotName] }).catch(
-        error => this.options.logger.warn(`Early cleanup of ${pvc} in backup ${backupId} failed: ${error}`),
-      );
-      await recorder.volume(pvc, {
-        phase: 'Completed',
-        type: result.kind,
-        bytesTotal: result.virtualSize,
-        bytesDone: result.virtualSize,
-        storedBytes: result.stats?.storedBytes ?? result.image?.size,
-        record: result.record,
-      });
-    } catch (error) {
-      await fail(error instanceof Error ? error.message : String(error));
-    }
-  }
-
-  /** Takes a volume's CSI snapshot and waits until it is ready; a failure fails that volume. */
-  private async snapshot(options: {
-    claim: V1PersistentVolumeClaim;
-    backupId: string;
-    namespace: string;
-    owner: OperationOwner;
-    recorder: StatusRecorder;
-    /** Chosen by the claim's CSI driver in the plan; the driver's default when absent. */
-    snapshotClass?: string;
-  }): Promise<void> {
-    const { kube } = this.options;
-    const { backupId, namespace, owner, recorder } = options;
-    const pvc = options.claim.metadata!.name!;
-    const name = tempName({ operationId: backupId, role: 'snap', pvc });
-    try {
-      await recorder.volume(pvc, { phase: 'Snapshotting' });
-      await recordVolumeTimes(recorder, pvc, { snapshotCreatedAt: nowIso() });
-      await createSnapshot({
-        kube,
-        namespace,
-        name,
-        claim: pvc,
-        volumeSnapshotClassName: options.snapshotClass,
-        owner,
-      });
-      await waitForSnapshot({ kube, namespace, name, timeoutMs: SNAPSHOT_TIMEOUT_MS });
-      await recordVolumeTimes(recorder, pvc, { snapshotReadyAt: nowIso() });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      await recorder.volume(pvc, { phase: 'Failed', reason });
-      await recorder.fail({ kind: 'Volume', name: pvc, reason });
-    }
-  }
-
-  /** An unrecoverable state of an exposed claim, in words (Velero's exposer "peek"). */
-  private async diagnoseClaim(namespace: string, claim: string): Promise<string | undefined> {
-    const events = await this.options.kube.core.listNamespacedEvent({
-      namespace,
-      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}`,
-    });
-    const failed = events.items.find(e => e.reason === 'ProvisioningFailed');
-    return failed ? `the volume for ${claim} could not be provisioned: ${failed.message}` : undefined;
-  }
-
-}
-
-/** The fields of the datamover's `volume backup` result the controller uses. */
-interface DatamoverBackupResult {
-  kind: 'full' | 'incremental';
-  virtualSize: number;
-  image?: { size: number };
-  record: { key: string; size: number; digest: string };
-  stats?: { storedBytes?: number };
 }
