@@ -26,7 +26,10 @@ export interface VolumeRestoreOptions {
   /** After writing, read the device back and compare every cluster with the backup's index. */
   verifyAfter?: boolean;
   concurrency?: number;
-  /** Threads checking image blocks; by default 1 for chains of 128 MiB or more on 2+ cores, else 0 (this thread). */
+  /**
+   * Threads checking image blocks; by default 1 for chains of 128 MiB or more read from files,
+   * on 2+ cores, else 0 (this thread: a target whose reads stream, S3, leaves it the time).
+   */
   hashThreads?: number;
   progress?: ProgressSink;
   /** Opens encrypted (LUKS) images; a missing or wrong one fails before anything is written. */
@@ -71,9 +74,12 @@ export async function restoreVolume(o: VolumeRestoreOptions): Promise<VolumeRest
   const sink = await DeviceSink.open({ path: o.device, virtualSize, assumeZeroed: o.assumeZeroed, create: o.create });
   let chain: Qcow2Chain | undefined;
   // Checking every image byte is most of a restore's CPU: on worker threads when there is
-  // enough to read for their start (~30 ms each) to pay.
+  // enough to read for their start (~30 ms each) to pay, and the reads come from files. From
+  // S3 this thread waits for the network anyway: a thread there was no faster and held 12-20
+  // MiB more (the figures: readAheadFor in @ferry/repository's Repository.ts).
   const imageBytes = layers.reduce((sum, l) => sum + l.record.image.size, 0);
-  const hashThreads = o.hashThreads ?? (imageBytes >= PARALLEL_HASH_MIN_BYTES && availableParallelism() >= 2 ? 1 : 0);
+  const threadsPay = imageBytes >= PARALLEL_HASH_MIN_BYTES && availableParallelism() >= 2 && !o.repo.target.streamsReads;
+  const hashThreads = o.hashThreads ?? (threadsPay ? 1 : 0);
   const hashPool = hashThreads > 0 ? new HashPool(hashThreads) : undefined;
   const topSource = await o.repo.openImage(top, { hashPool }).catch(async e => {
     await sink.discard();

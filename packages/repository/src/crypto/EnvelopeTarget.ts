@@ -64,6 +64,10 @@ export class EnvelopeTarget implements Target {
     return this.inner.objectLock;
   }
 
+  get streamsReads() {
+    return this.inner.streamsReads;
+  }
+
   private marker?: Promise<void>;
 
   private seals(key: string): boolean {

@@ -64,6 +64,8 @@ const SINK_MEMORY = 64 * 1024 * 1024;
 /** Target on an S3 bucket through the AWS SDK v3 (any S3-compatible endpoint). */
 export class S3Target implements Target {
   readonly description: string;
+  /** Images are read through S3ReadCursor's long GETs. */
+  readonly streamsReads = true;
   readonly client: S3Client;
   private readonly prefix: string;
   private atomicCreate?: Promise<boolean>;

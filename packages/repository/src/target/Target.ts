@@ -75,6 +75,12 @@ export interface Target {
   close(): Promise<void>;
   /** Object Lock of the target (S3 with a bucket created with Object Lock); absent: nothing is ever locked. */
   readonly objectLock?: ObjectLockSettings;
+  /**
+   * Reads of a source run ahead of its reader on their own (S3: each image streams through
+   * long GETs, the socket's buffers ahead of the reader): a restore then reads no blocks ahead
+   * and checks them on its own thread (see `Repository.openImage`).
+   */
+  readonly streamsReads?: boolean;
   /** The current retention of an object (undefined: none, or expired). Targets with `objectLock` only. */
   retention?(key: string): Promise<Retention | undefined>;
   /** Locks an object until `until` in the target's mode, or extends its lock; never shortens one. */
