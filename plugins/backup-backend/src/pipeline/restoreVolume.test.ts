@@ -130,6 +130,16 @@ describe('restoreVolume and claims it did not create', () => {
     expect(cluster.calls).toEqual(['read data']);
   });
 
+  it('keeps the outcome its status recorded before an interruption', async () => {
+    const claims = new Map([['data', foreign('data')]]);
+    const cluster = fakeCluster({ claims });
+    const created = recorder({ volumes: [{ pvc: 'data', phase: 'Completed' }] } as Partial<RestoreStatus>);
+    await expect(restore(cluster.kube, created)).resolves.toEqual({ outcome: 'Created' });
+    const left = recorder({ volumes: [{ pvc: 'data', phase: 'Completed', reason: skipped }] } as Partial<RestoreStatus>);
+    await expect(restore(cluster.kube, left)).resolves.toEqual({ outcome: 'Skipped', reason: skipped });
+    expect(cluster.calls).toEqual(['read data', 'read data']);
+  });
+
   it('after a failed hydration deletes only the claim it created (uid precondition)', async () => {
     const claims = new Map<string, V1PersistentVolumeClaim>();
     const cluster = fakeCluster({ claims });

@@ -49,10 +49,12 @@ export async function restoreVolume(options: RestoreVolumeOptions): Promise<Volu
   const earlier = recorder.status.volumes?.find(v => v.pvc === pvc);
   const skipped = alreadyExists(options);
   const ours = existing?.metadata?.annotations?.[RESTORE_ID_ANNOTATION] === options.restoreId;
+  if (existing && earlier?.phase === 'Completed') {
+    // decided before an interruption: this status says which
+    return earlier.reason === skipped ? { outcome: 'Skipped', reason: skipped } : { outcome: 'Created' };
+  }
   if (existing && !ours) {
-    if (!(earlier?.phase === 'Completed' && earlier.reason === skipped)) {
-      await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
-    }
+    await recorder.volume(pvc, { phase: 'Completed', reason: skipped });
     return { outcome: 'Skipped', reason: skipped };
   }
   if (existing && earlier?.phase !== 'Transferring') {
