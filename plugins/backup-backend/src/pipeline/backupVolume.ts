@@ -4,7 +4,7 @@ import type { FerryConfig } from '../config/FerryConfig';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import { compressionEnv } from '../protection/compressionEnv';
 import { releaseTemporaries } from './cleanupTemporaries';
-import { buildDatamoverJob, TargetAccess, runDatamoverJob } from './datamoverJob';
+import { buildDatamoverJob, DEVICE_PATH, TargetAccess, runDatamoverJob } from './datamoverJob';
 import type { VolumePlan } from './chooseParents';
 import type { KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
@@ -93,7 +93,7 @@ export async function backupVolume(options: {
       { name: 'FERRY_APP', value: options.appId },
       { name: 'FERRY_PVC', value: pvc },
       { name: 'FERRY_BACKUP_ID', value: backupId },
-      { name: 'FERRY_DEVICE', value: '/dev/ferry-volume' },
+      { name: 'FERRY_DEVICE', value: DEVICE_PATH },
     ];
     if (plan.parentBackupId) env.push({ name: 'FERRY_PARENT', value: plan.parentBackupId });
     env.push(...compressionEnv({ config: options.config, policy: options.policy, target: options.target }));
