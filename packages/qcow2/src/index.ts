@@ -70,4 +70,5 @@ export { FileDiskSink } from './file/FileDiskSink';
 export { FlushBehind, DEFAULT_FLUSH_BEHIND_BYTES } from './file/FlushBehind';
 export { fileBackingResolver } from './file/fileBackingResolver';
 export { fileAllocation, parseFilefrag } from './file/fileAllocation';
+export { WindowPool, type ScanHelper, type WindowPoolShared } from './file/WindowPool';
 export { planSegments, type ByteRange, type Segment } from './plan/segments';

@@ -49,6 +49,7 @@ export {
 } from './crypto/envelope';
 export { objectsOfBackup, backupRetention, assertBackupUnlocked } from './operations/lockBackup';
 export { AppLock, type AcquireLockOptions } from './operations/AppLock';
+export type { CommitBackupOptions } from './operations/commitBackup';
 export { deleteBackup, type DeleteBackupResult } from './operations/deleteBackup';
 export { collectGarbage, pruneUnneeded, neededImages, deleteUnlessLocked, type GarbageReport } from './operations/gc';
 export { verifyRepository, type VerifyReport, type VerifyProblem } from './operations/verify';

@@ -1,6 +1,4 @@
-import { hash } from 'node:crypto';
-import { readSync } from 'node:fs';
-import type { Worker as WorkerType } from 'node:worker_threads';
+import { WindowPool } from '@ferry/qcow2';
 import { ALIGNED_BUFFER_SOURCE } from '../io/alignedBuffer';
 import { DIGEST_BYTES } from './clusterIndex';
 
@@ -13,16 +11,6 @@ export const DATA = 1;
 const CACHED_READ_BYTES = 256 * 1024;
 /** Bytes per read of a device opened with O_DIRECT (see the constructor's `direct`). */
 const DIRECT_READ_BYTES = 1024 * 1024;
-
-/** Slot states. */
-const FREE = 0;
-const POSTED = 1;
-const DONE = 2;
-const FAILED = 3;
-/** Control words: windows posted so far, windows claimed so far, stop flag. */
-const POSTED_COUNT = 0;
-const CLAIMED_COUNT = 1;
-const STOPPING = 2;
 
 /**
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled with
@@ -71,47 +59,6 @@ const SCAN_FACTORY = `(function (m) {
   };
 })`;
 
-/**
- * A worker thread: claims the next posted window (shared counter), scans it, marks its slot done
- * or failed (message in the error area), and waits for more until told to stop.
- */
-const WORKER_SOURCE = `
-const { workerData: d } = require('node:worker_threads');
-const m = { ...d, readSync: require('node:fs').readSync, hash: require('node:crypto').hash };
-const scan = ${SCAN_FACTORY}(m);
-const control = m.control;
-for (;;) {
-  if (Atomics.load(control, ${STOPPING}) === 1) break;
-  const posted = Atomics.load(control, ${POSTED_COUNT});
-  const window = Atomics.load(control, ${CLAIMED_COUNT});
-  if (window >= posted) { Atomics.wait(control, ${POSTED_COUNT}, posted); continue; }
-  if (Atomics.compareExchange(control, ${CLAIMED_COUNT}, window, window + 1) !== window) continue;
-  const slot = window % m.slots;
-  try {
-    scan(slot);
-    Atomics.store(m.states, slot, ${DONE});
-  } catch (e) {
-    Buffer.from(m.errors.buffer, slot * 1024, 1024).write(String((e && e.message) || e).slice(0, 1000) + '\\0');
-    Atomics.store(m.states, slot, ${FAILED});
-  }
-  Atomics.notify(m.states, slot);
-}
-`;
-
-interface Shared {
-  fd: number;
-  clusterSize: number;
-  readBytes: number;
-  slots: number;
-  perWindow: number;
-  control: Int32Array;
-  states: Int32Array;
-  heads: Float64Array;
-  codes: Uint8Array;
-  digests: Uint8Array;
-  errors: Uint8Array;
-}
-
 /** What a taken window holds, valid until it is released. */
 export interface ScannedWindow {
   /** One code per cluster (ZERO or DATA). */
@@ -122,24 +69,23 @@ export interface ScannedWindow {
 
 /**
  * Reads a device in windows and decides each cluster (zero or data, and its index digest) on
- * several threads: worker threads and, with `callerScans`, the calling thread itself while it
- * waits for the window it needs next (no idle core while a worker starts; for blocking mode).
+ * several threads (`WindowPool` of @ferry/qcow2): worker threads and, with `callerScans`, the
+ * calling thread itself while it waits for the window it needs next (no idle core while a
+ * worker starts; for blocking mode).
  * Reading a whole volume out of the page cache and hashing its data is the costly part of a
  * backup, and one thread cannot copy and hash as fast as two. Only codes and digests go back to
  * the caller, which reads the few clusters it stores itself. Windows are posted in order with
  * `post` and taken back in the same order with `take`.
- * (The scheme is @ferry/qcow2's ParallelScanner, which compares with a previous image's bytes
- * instead of computing digests.)
+ * (@ferry/qcow2's ParallelScanner runs on the same pool and compares with a previous image's
+ * bytes instead of computing digests.)
  */
 export class DigestScanner {
   /** Windows that may be posted and not yet released. */
   readonly inFlightLimit: number;
-  private readonly shared: Shared;
-  private readonly workers: WorkerType[] = [];
-  private scan?: (slot: number) => void;
-  private posted = 0;
-  private taken = 0;
-  private released = 0;
+  private readonly pool: WindowPool;
+  private readonly codes: Uint8Array;
+  private readonly digests: Uint8Array;
+  private readonly windowBytes: number;
 
   constructor(o: {
     fd: number;
@@ -160,111 +106,56 @@ export class DigestScanner {
     direct?: boolean;
   }) {
     const { clusterSize, windowBytes, workers } = o;
-    const scanners = workers + (o.callerScans ? 1 : 0);
-    const slots = o.slots ?? 2 * scanners;
+    const slots = o.slots ?? 2 * (workers + (o.callerScans ? 1 : 0));
     const readBytes = Math.max(clusterSize, Math.min(windowBytes, o.direct ? DIRECT_READ_BYTES : CACHED_READ_BYTES));
-    if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0 || scanners < 1 || workers < 0 || slots < 1) {
-      throw new Error('digest scans need windows of whole clusters, one scanning thread and one slot at least');
+    if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0) {
+      throw new Error('digest scans need windows of whole clusters');
     }
     const perWindow = windowBytes / clusterSize;
-    this.inFlightLimit = slots;
-    const shared = (bytes: number) => new SharedArrayBuffer(bytes);
-    this.shared = {
-      fd: o.fd,
-      clusterSize,
-      readBytes,
-      slots,
+    this.windowBytes = windowBytes;
+    this.codes = new Uint8Array(new SharedArrayBuffer(slots * perWindow));
+    this.digests = new Uint8Array(new SharedArrayBuffer(slots * perWindow * DIGEST_BYTES));
+    this.pool = new WindowPool({
+      scanFactory: SCAN_FACTORY,
+      data: { fd: o.fd, clusterSize, readBytes, codes: this.codes, digests: this.digests },
+      helpers: ['readSync', 'hash'],
       perWindow,
-      control: new Int32Array(shared(3 * 4)),
-      states: new Int32Array(shared(slots * 4)),
-      heads: new Float64Array(shared(slots * 16)),
-      codes: new Uint8Array(shared(slots * perWindow)),
-      digests: new Uint8Array(shared(slots * perWindow * DIGEST_BYTES)),
-      errors: new Uint8Array(shared(slots * 1024)),
-    };
-    if (workers > 0) {
-      // Loaded on first use: node:worker_threads takes ~13 ms to load, which small volumes skip.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-      for (let i = 0; i < workers; i++) {
-        this.workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: this.shared, stdout: false, stderr: false }));
-      }
-    }
-    if (o.callerScans) {
-      // eslint-disable-next-line no-new-func
-      const factory = new Function(`return ${SCAN_FACTORY}`)() as (m: object) => (slot: number) => void;
-      this.scan = factory({ ...this.shared, readSync, hash });
-    }
+      workers,
+      callerScans: o.callerScans,
+      slots,
+      mapError: message => new Error(`reading the device failed: ${message}`),
+    });
+    this.inFlightLimit = this.pool.inFlightLimit;
   }
 
   /** Windows posted and not yet released. */
   get inFlight(): number {
-    return this.posted - this.released;
+    return this.pool.inFlight;
   }
 
   /** Posts the next window (`offset`, `length` bytes); at most `inFlightLimit` in flight. */
   post(offset: number, length: number): void {
-    const { shared } = this;
-    if (this.inFlight >= this.inFlightLimit) throw new Error('too many windows in flight');
-    if (length > shared.perWindow * shared.clusterSize) throw new Error(`window of ${length} bytes is too long`);
-    const slot = this.posted % shared.slots;
-    shared.heads[2 * slot] = offset;
-    shared.heads[2 * slot + 1] = length;
-    Atomics.store(shared.states, slot, POSTED);
-    this.posted++;
-    Atomics.store(shared.control, POSTED_COUNT, this.posted);
-    Atomics.notify(shared.control, POSTED_COUNT);
+    if (length > this.windowBytes) throw new Error(`window of ${length} bytes is too long`);
+    this.pool.post(offset, length);
   }
 
   /** Waits for the oldest window not yet taken (scanning windows meanwhile with `callerScans`). */
   async take(): Promise<ScannedWindow> {
-    const { shared } = this;
-    if (this.taken === this.posted) throw new Error('no window posted');
-    const slot = this.taken++ % shared.slots;
-    for (;;) {
-      const state = Atomics.load(shared.states, slot);
-      if (state === DONE) break;
-      if (state === FAILED) {
-        const text = Buffer.from(shared.errors.buffer, slot * 1024, 1024).toString('utf8');
-        throw new Error(`reading the device failed: ${text.slice(0, text.indexOf('\0'))}`);
-      }
-      if (this.scan && this.claim()) continue;
-      const wait = Atomics.waitAsync(shared.states, slot, state);
-      if (wait.async) await wait.value;
-    }
-    const first = slot * shared.perWindow;
+    const first = (await this.pool.take()) * this.pool.perWindow;
+    const end = first + this.pool.perWindow;
     return {
-      codes: shared.codes.subarray(first, first + shared.perWindow),
-      digests: shared.digests.subarray(first * DIGEST_BYTES, (first + shared.perWindow) * DIGEST_BYTES),
+      codes: this.codes.subarray(first, end),
+      digests: this.digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES),
     };
   }
 
   /** Gives the oldest taken window's slot back. */
   release(): void {
-    if (this.released === this.taken) throw new Error('no window taken');
-    Atomics.store(this.shared.states, this.released++ % this.shared.slots, FREE);
+    this.pool.release();
   }
 
   /** Stops the threads (also when the pass ended early). */
   async close(): Promise<void> {
-    Atomics.store(this.shared.control, STOPPING, 1);
-    Atomics.notify(this.shared.control, POSTED_COUNT);
-    await Promise.all(this.workers.map(w => w.terminate()));
-  }
-
-  /** Claims and scans the next unclaimed window on this thread; false when there is none. */
-  private claim(): boolean {
-    const { control, slots, states } = this.shared;
-    for (;;) {
-      const window = Atomics.load(control, CLAIMED_COUNT);
-      if (window >= Atomics.load(control, POSTED_COUNT)) return false;
-      if (Atomics.compareExchange(control, CLAIMED_COUNT, window, window + 1) === window) {
-        const slot = window % slots;
-        this.scan!(slot);
-        Atomics.store(states, slot, DONE);
-        Atomics.notify(states, slot);
-        return true;
-      }
-    }
+    await this.pool.close();
   }
 }

@@ -1,6 +1,5 @@
-import { readSync } from 'node:fs';
-import type { Worker as WorkerType } from 'node:worker_threads';
 import { corrupt, invalidArgument } from '../format/errors';
+import { WindowPool } from './WindowPool';
 
 /** What a scanned cluster needs in the image being written: nothing (unchanged). */
 export const KEEP = 0;
@@ -26,16 +25,6 @@ export interface WindowPlan {
   layers: Int16Array;
   hosts: Float64Array;
 }
-
-/** Slot states. */
-const FREE = 0;
-const POSTED = 1;
-const DONE = 2;
-const FAILED = 3;
-/** Control words: windows posted so far, windows claimed so far, stop flag. */
-const POSTED_COUNT = 0;
-const CLAIMED_COUNT = 1;
-const STOPPING = 2;
 
 /**
  * Scans one window (plain JavaScript, so the same text runs in worker threads and, compiled
@@ -116,49 +105,6 @@ const SCAN_FACTORY = `(function (m) {
 })`;
 
 /**
- * A worker thread: claims the next posted window (shared counter), scans it, marks its slot
- * done or failed (message in the error area), and waits for more until told to stop.
- */
-const WORKER_SOURCE = `
-const { workerData: d } = require('node:worker_threads');
-const m = { ...d, readSync: require('node:fs').readSync };
-const scan = ${SCAN_FACTORY}(m);
-const control = m.control;
-for (;;) {
-  if (Atomics.load(control, ${STOPPING}) === 1) break;
-  const posted = Atomics.load(control, ${POSTED_COUNT});
-  const window = Atomics.load(control, ${CLAIMED_COUNT});
-  if (window >= posted) { Atomics.wait(control, ${POSTED_COUNT}, posted); continue; }
-  if (Atomics.compareExchange(control, ${CLAIMED_COUNT}, window, window + 1) !== window) continue;
-  const slot = window % m.slots;
-  try {
-    scan(slot);
-    Atomics.store(m.states, slot, ${DONE});
-  } catch (e) {
-    Buffer.from(m.errors.buffer, slot * 1024, 1024).write(String((e && e.message) || e).slice(0, 1000) + '\\0');
-    Atomics.store(m.states, slot, ${FAILED});
-  }
-  Atomics.notify(m.states, slot);
-}
-`;
-
-interface Shared {
-  fd: number;
-  layers: Array<{ fd: number; size: number }>;
-  clusterSize: number;
-  readBytes: number;
-  slots: number;
-  perWindow: number;
-  control: Int32Array;
-  states: Int32Array;
-  heads: Float64Array;
-  layerOf: Int16Array;
-  hostOf: Float64Array;
-  codes: Uint8Array;
-  errors: Uint8Array;
-}
-
-/**
  * Scans windows of a local file in parallel: each window is read, its all-zero clusters found
  * and its other clusters compared with the previous image's bytes (read from the previous
  * layers' files), leaving one code per cluster (KEEP, STORE, MARK_ZERO, CHECK). Only the codes
@@ -174,12 +120,11 @@ interface Shared {
 export class ParallelScanner {
   /** Windows that may be posted and not yet released. */
   readonly inFlightLimit: number;
-  private readonly shared: Shared;
-  private readonly workers: WorkerType[] = [];
-  private scan?: (slot: number) => void;
-  private posted = 0;
-  private taken = 0;
-  private released = 0;
+  private readonly pool: WindowPool;
+  private readonly layerOf: Int16Array;
+  private readonly hostOf: Float64Array;
+  private readonly codes: Uint8Array;
+  private readonly windowBytes: number;
 
   constructor(options: {
     /** The volume (byte 0 of the file is byte 0 of the volume). */
@@ -201,103 +146,60 @@ export class ParallelScanner {
     const { clusterSize, windowBytes, workers } = options;
     const scanners = workers + (options.callerScans ? 1 : 0);
     const slots = options.slots ?? 2 * scanners;
-    const readBytes = Math.max(
-      clusterSize,
-      Math.min(windowBytes, options.readBytes ?? 256 * 1024),
-    );
-    if (
-      windowBytes % clusterSize !== 0 ||
-      readBytes % clusterSize !== 0 ||
-      scanners < 1 ||
-      workers < 0 ||
-      slots < 1
-    ) {
-      throw invalidArgument(
-        'parallel scans need windows and reads of whole clusters, one scanning thread and one slot at least',
-      );
+    const readBytes = Math.max(clusterSize, Math.min(windowBytes, options.readBytes ?? 256 * 1024));
+    if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0) {
+      throw invalidArgument('parallel scans need windows and reads of whole clusters');
     }
     const perWindow = windowBytes / clusterSize;
-    this.inFlightLimit = slots;
     const shared = (bytes: number) => new SharedArrayBuffer(bytes);
-    this.shared = {
-      fd: options.fd,
-      layers: options.layers.map(l => ({ fd: l.fd, size: l.size })),
-      clusterSize,
-      readBytes,
-      slots,
+    this.windowBytes = windowBytes;
+    this.layerOf = new Int16Array(shared(slots * perWindow * 2));
+    this.hostOf = new Float64Array(shared(slots * perWindow * 8));
+    this.codes = new Uint8Array(shared(slots * perWindow));
+    this.pool = new WindowPool({
+      scanFactory: SCAN_FACTORY,
+      data: {
+        fd: options.fd,
+        layers: options.layers.map(l => ({ fd: l.fd, size: l.size })),
+        clusterSize,
+        readBytes,
+        layerOf: this.layerOf,
+        hostOf: this.hostOf,
+        codes: this.codes,
+      },
+      helpers: ['readSync'],
       perWindow,
-      control: new Int32Array(shared(3 * 4)),
-      states: new Int32Array(shared(slots * 4)),
-      heads: new Float64Array(shared(slots * 16)),
-      layerOf: new Int16Array(shared(slots * perWindow * 2)),
-      hostOf: new Float64Array(shared(slots * perWindow * 8)),
-      codes: new Uint8Array(shared(slots * perWindow)),
-      errors: new Uint8Array(shared(slots * 1024)),
-    };
-    if (workers > 0) {
-      // Loaded on first use: node:worker_threads takes about 13 ms to load, which every run
-      // of a short command would pay otherwise.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { Worker } =
-        require('node:worker_threads') as typeof import('node:worker_threads');
-      for (let index = 0; index < workers; index++) {
-        // Not unref'd: a pending Atomics.waitAsync does not keep the process alive, the
-        // threads do (close() ends them).
-        this.workers.push(
-          new Worker(WORKER_SOURCE, {
-            eval: true,
-            workerData: this.shared,
-            stdout: false,
-            stderr: false,
-          }),
-        );
-      }
-    }
-    if (options.callerScans) {
-      // The same text as the workers run (see SCAN_FACTORY), compiled once here.
-      // eslint-disable-next-line no-new-func
-      const factory = new Function(`return ${SCAN_FACTORY}`)() as (
-        m: Shared & { readSync: typeof readSync },
-      ) => (slot: number) => void;
-      this.scan = factory({ ...this.shared, readSync });
-    }
+      workers,
+      callerScans: options.callerScans ?? false,
+      slots,
+      mapError: scanError,
+    });
+    this.inFlightLimit = this.pool.inFlightLimit;
   }
 
   /** Windows posted and not yet released. */
   get inFlight(): number {
-    return this.posted - this.released;
+    return this.pool.inFlight;
   }
 
   /**
    * Posts the next window. `fill` writes the previous state of each cluster into the plan's
    * arrays (which start as PREVIOUS_ZERO); at most `inFlightLimit` windows may be in flight.
    */
-  post(
-    offset: number,
-    length: number,
-    fill?: (plan: WindowPlan) => void,
-  ): void {
-    const { shared } = this;
-    if (this.inFlight >= this.inFlightLimit)
-      throw invalidArgument('too many windows in flight');
-    if (length > shared.perWindow * shared.clusterSize)
-      throw invalidArgument(`window of ${length} bytes is too long`);
-    const slot = this.posted % shared.slots;
-    const first = slot * shared.perWindow;
-    const plan: WindowPlan = {
-      offset,
-      length,
-      layers: shared.layerOf.subarray(first, first + shared.perWindow),
-      hosts: shared.hostOf.subarray(first, first + shared.perWindow),
-    };
-    plan.layers.fill(PREVIOUS_ZERO);
-    fill?.(plan);
-    shared.heads[2 * slot] = offset;
-    shared.heads[2 * slot + 1] = length;
-    Atomics.store(shared.states, slot, POSTED);
-    this.posted++;
-    Atomics.store(shared.control, POSTED_COUNT, this.posted);
-    Atomics.notify(shared.control, POSTED_COUNT);
+  post(offset: number, length: number, fill?: (plan: WindowPlan) => void): void {
+    if (length > this.windowBytes) throw invalidArgument(`window of ${length} bytes is too long`);
+    const { perWindow } = this.pool;
+    this.pool.post(offset, length, slot => {
+      const first = slot * perWindow;
+      const plan: WindowPlan = {
+        offset,
+        length,
+        layers: this.layerOf.subarray(first, first + perWindow),
+        hosts: this.hostOf.subarray(first, first + perWindow),
+      };
+      plan.layers.fill(PREVIOUS_ZERO);
+      fill?.(plan);
+    });
   }
 
   /**
@@ -305,68 +207,19 @@ export class ParallelScanner {
    * and returns its codes, one per cluster, valid until that window is released.
    */
   async take(): Promise<Uint8Array> {
-    const { shared } = this;
-    if (this.taken === this.posted) throw invalidArgument('no window posted');
-    const slot = this.taken++ % shared.slots;
-    for (;;) {
-      const state = Atomics.load(shared.states, slot);
-      if (state === DONE) break;
-      if (state === FAILED) {
-        const text = Buffer.from(
-          shared.errors.buffer,
-          slot * 1024,
-          1024,
-        ).toString('utf8');
-        throw scanError(text.slice(0, text.indexOf('\0')));
-      }
-      if (this.scan && this.claim()) continue;
-      const wait = Atomics.waitAsync(shared.states, slot, state);
-      if (wait.async) await wait.value;
-    }
-    const first = slot * shared.perWindow;
-    return shared.codes.subarray(first, first + shared.perWindow);
+    const slot = await this.pool.take();
+    const first = slot * this.pool.perWindow;
+    return this.codes.subarray(first, first + this.pool.perWindow);
   }
 
   /** Gives the oldest taken window's slot back. */
   release(): void {
-    if (this.released === this.taken) throw invalidArgument('no window taken');
-    Atomics.store(
-      this.shared.states,
-      this.released++ % this.shared.slots,
-      FREE,
-    );
+    this.pool.release();
   }
 
   /** Stops the threads (also when the pass ended early). */
   async close(): Promise<void> {
-    Atomics.store(this.shared.control, STOPPING, 1);
-    Atomics.notify(this.shared.control, POSTED_COUNT);
-    await Promise.all(this.workers.map(worker => worker.terminate()));
-  }
-
-  /** Claims and scans the next unclaimed window on this thread; false when there is none. */
-  private claim(): boolean {
-    const { control, slots, states } = this.shared;
-    for (;;) {
-      const window = Atomics.load(control, CLAIMED_COUNT);
-      if (window >= Atomics.load(control, POSTED_COUNT)) return false;
-      if (
-        Atomics.compareExchange(control, CLAIMED_COUNT, window, window + 1) ===
-        window
-      ) {
-        const slot = window % slots;
-        try {
-          this.scan!(slot);
-        } catch (error) {
-          throw scanError(
-            error instanceof Error ? error.message : String(error),
-          );
-        }
-        Atomics.store(states, slot, DONE);
-        Atomics.notify(states, slot);
-        return true;
-      }
-    }
+    await this.pool.close();
   }
 }
 
