@@ -39,9 +39,9 @@ describe('WindowPool', () => {
       let next = 0;
       for (let window = 0; window < 20; window++) {
         while (p.inFlight < p.inFlightLimit && next < 20) {
-          const offset = next * 1000;
-          p.post(offset, 10, slot => {
-            bias[slot] = next;
+          const posted = next;
+          p.post(posted * 1000, 10, slot => {
+            bias[slot] = posted;
           });
           next++;
         }

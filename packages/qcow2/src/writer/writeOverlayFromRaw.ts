@@ -1,10 +1,8 @@
-import type { PositionalSink, RangeSource } from '../io';
 import { invalidArgument } from '../format/errors';
-import { ByteRange, Segment, segmentPlanner } from '../plan/segments';
+import { Segment, segmentPlanner } from '../plan/segments';
 import type { Qcow2Chain } from '../reader/Qcow2Chain';
 import { readSourceInto } from '../reader/readSource';
-import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH } from './convertRawToQcow2';
-import type { CompressionOptions } from '../compress/clusterCodec';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_READ_DEPTH, type ConvertRawOptions } from './convertRawToQcow2';
 import {
   createQcow2Writer,
   type EncryptionOptions,
@@ -26,39 +24,22 @@ import {
 } from './parallelPass';
 import { ZeroDetector } from './ZeroDetector';
 
-export interface OverlayFromRawOptions {
-  /** The raw volume now. */
-  source: RangeSource;
+/**
+ * The options of `convertRawToQcow2` (the volume now, the sink, how it is read), plus the
+ * previous backup's chain the overlay is written against.
+ */
+export interface OverlayFromRawOptions extends ConvertRawOptions {
   /** The previous backup's chain: the overlay's backing file. */
   previous: Qcow2Chain;
   /** Backing file name and format written into the overlay header. */
   backing: { name: string; format: string };
-  sink: PositionalSink;
   /** Bytes of the volume; the source's size by default (it may differ from the previous one). */
   virtualSize?: number;
-  clusterSize?: number;
-  /** Ranges of the volume that may hold data, when known; the rest is not read (zeros). */
-  allocated?: readonly ByteRange[];
-  chunkBytes?: number;
-  readDepth?: number;
-  /**
-   * Blocking I/O on the calling thread where the sources and the sink support it, as in
-   * `convertRawToQcow2`. False by default.
-   */
-  blocking?: boolean;
   /**
    * Worker threads scanning the volume, as in `convertRawToQcow2`; they also compare each
    * non-zero cluster with the previous chain's bytes (its layers must be local files too).
    */
   readThreads?: number;
-  /**
-   * With `blocking` and no scanning threads: reads in flight through the thread pool while the
-   * calling thread checks and writes (0: read on the calling thread); by default 4 when a
-   * core is idle (1-minute load average), else 0.
-   */
-  readAhead?: number;
-  /** Compressed data clusters (deflate or zstd), see `Qcow2WriterOptions.compression`. */
-  compression?: CompressionOptions;
   /**
    * LUKS encryption, see `Qcow2WriterOptions.encryption`; required when a layer of `previous`
    * is encrypted. `{ format: 'luks', key: previous.top.luksKey }` keeps the previous image's
@@ -66,7 +47,6 @@ export interface OverlayFromRawOptions {
    * new key for this image.
    */
   encryption?: EncryptionOptions;
-  onProgress?: (progress: { doneBytes: number; totalBytes: number }) => void;
 }
 
 export interface OverlayWriteResult extends Qcow2WriteResult {
