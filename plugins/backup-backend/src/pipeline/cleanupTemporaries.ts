@@ -1,5 +1,9 @@
 import type { KubeClients } from './KubeClients';
 import { deleteIfPresent, sleep } from './KubeClients';
+import { watchChanges } from './watchChanges';
+
+/** How often the cleanup looks again when no watch wakes it. */
+const CLEANUP_POLL_MS = 200;
 
 const SNAPSHOTS = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots' };
 
@@ -7,7 +11,8 @@ const SNAPSHOTS = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'vo
  * Deletes every temporary object an operation created, found by its label (DESIGN §3 step 8):
  * Jobs (with their pods), exposed claims, VolumeSnapshots, credential Secrets; then waits (up to
  * `timeoutMs`) until they are gone, finalizers included, so that a finished operation has left
- * nothing behind. Safe to repeat.
+ * nothing behind (woken by watches of what it waits for, polling as the fallback). Safe to
+ * repeat.
  */
 export async function cleanupTemporaries(options: {
   kube: KubeClients;
@@ -17,14 +22,36 @@ export async function cleanupTemporaries(options: {
 }): Promise<void> {
   await deleteTemporaries(options);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    const left = await remainingTemporaries(options);
-    if (left.length === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(`temporary objects still present: ${left.join(', ')}`);
+  const changes = watchTemporaries(options);
+  try {
+    for (;;) {
+      const changed = changes.next();
+      const left = await remainingTemporaries(options);
+      if (left.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`temporary objects still present: ${left.join(', ')}`);
+      }
+      await Promise.race([sleep(CLEANUP_POLL_MS), changed]);
     }
-    await sleep(200);
+  } finally {
+    changes.stop();
   }
+}
+
+/**
+ * Wakes the cleanup's wait when a labelled pod, claim or snapshot changes (their finalizers are
+ * what it waits for: the kubelet's teardown of a datamover pod, then the claim's protection, the
+ * snapshot's content), so their end is seen at once instead of at the next poll.
+ */
+function watchTemporaries(options: { kube: KubeClients; namespace: string; labelSelector: string }) {
+  const { kube, namespace, labelSelector } = options;
+  const query = { labelSelector };
+  return watchChanges(
+    kube,
+    { path: `/api/v1/namespaces/${namespace}/pods`, query },
+    { path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, query },
+    { path: `/apis/${SNAPSHOTS.group}/${SNAPSHOTS.version}/namespaces/${namespace}/${SNAPSHOTS.plural}`, query },
+  );
 }
 
 /**

@@ -1,41 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Watch } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import type { DatamoverProgress } from './datamoverJob';
+import { wakeUps, watchChanges } from './watchChanges';
 
 /**
  * Wakes a waiting loop when a pod of the Job changes (a watch), so the end of a Job is seen at
  * once instead of at the next poll. Best effort: without the watch the loop still polls.
  */
 export function watchJobPods(kube: KubeClients, namespace: string, jobName: string) {
-  return watchChanges(kube, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: `job-name=${jobName}` });
-}
-
-/**
- * A watch of `path` (with its selectors) whose events wake `next()`. Best effort: where the
- * watch is not allowed or fails, `next()` never resolves and the caller's poll goes on.
- */
-export function watchChanges(kube: KubeClients, path: string, query: Record<string, string>) {
-  const wakeUp = wakeUps();
-  let controller: AbortController | undefined;
-  let stopped = false;
-  Promise.resolve()
-    .then(() => new Watch(kube.kubeConfig).watch(path, query, wakeUp.fire, () => undefined))
-    .then(
-      c => {
-        controller = c;
-        if (stopped) c.abort();
-      },
-      () => undefined, // no watch: polling goes on
-    );
-  return {
-    next: wakeUp.next,
-    stop: () => {
-      stopped = true;
-      controller?.abort();
-    },
-  };
+  return watchChanges(kube, { path: `/api/v1/namespaces/${namespace}/pods`, query: { labelSelector: `job-name=${jobName}` } });
 }
 
 /**
@@ -99,20 +73,6 @@ export function followDatamoverLog(kube: KubeClients, namespace: string, pod: st
     stop: () => {
       stopped = true;
       request?.destroy();
-    },
-  };
-}
-
-/** A promise that resolves at the next `fire()` (then a new one is armed). */
-export function wakeUps() {
-  let wake: (() => void) | undefined;
-  let next: Promise<void> = new Promise(resolve => (wake = resolve));
-  return {
-    next: () => next,
-    fire: () => {
-      const resolve = wake;
-      next = new Promise(r => (wake = r));
-      resolve?.();
     },
   };
 }

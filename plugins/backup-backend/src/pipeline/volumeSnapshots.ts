@@ -1,7 +1,7 @@
 import { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { createIfAbsent, deleteIfPresent, mergePatch, sleep } from './KubeClients';
-import { watchChanges } from './jobWatch';
+import { watchChanges } from './watchChanges';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 
 const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
@@ -115,8 +115,9 @@ async function pollSnapshot(
  * is seen at once instead of at the next poll; where the watch is refused, the loop polls.
  */
 function watchSnapshot(kube: KubeClients, namespace: string, name: string) {
-  return watchChanges(kube, `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/namespaces/${namespace}/volumesnapshots`, {
-    fieldSelector: `metadata.name=${name}`,
+  return watchChanges(kube, {
+    path: `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/namespaces/${namespace}/volumesnapshots`,
+    query: { fieldSelector: `metadata.name=${name}` },
   });
 }
 

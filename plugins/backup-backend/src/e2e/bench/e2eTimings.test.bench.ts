@@ -6,7 +6,7 @@
  * Each is backed up in full and restored into a new namespace, then backed up again
  * (incremental: the steady state, with the datamover's image already on the node), from the
  * request to the terminal phase; the phases come from the status (timeline and each volume's
- * `timings`). Not part of the
+ * `timings`), with the node's logs kept beside the tables. Not part of the
  * test suite: jest runs `*.test.ts` files, and this one only through the bench script
  * (`--testMatch` on *.bench.ts); the `.test.` in its name makes the linter treat it as test code
  * (devDependencies, test helpers). Each case fails unless the backup and the restore both end
@@ -184,6 +184,9 @@ afterAll(async () => {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await fs.writeFile(path.join(out, `bench-e2e-${stamp}.md`), text);
   await fs.writeFile(path.join(out, `bench-e2e-${stamp}.json`), JSON.stringify(raw, null, 2));
+  // The node's logs (kubelet, containerd, the CSI driver and its sidecars) beside the tables, to
+  // tell where a slow phase went (e.g. a pod's start) after the sandbox is gone.
+  if (sandbox) await fs.cp(path.join(sandbox.dataDir, 'logs'), path.join(out, `bench-e2e-${stamp}-logs`), { recursive: true });
   await stopBackend?.();
   await sandbox?.stop();
 });
