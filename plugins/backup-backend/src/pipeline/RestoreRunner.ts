@@ -25,7 +25,8 @@ import { cleanupTemporaries } from './cleanupTemporaries';
 import { createIfAbsent, KubeClients } from './KubeClients';
 import type { OperationOwner } from './OwnerRef';
 import { readBackupObjects } from './readBackupObjects';
-import { restoreVolume, VolumeOutcome, waitForClaimsBound } from './restoreVolume';
+import { restoreVolume, VolumeOutcome } from './restoreVolume';
+import { waitForClaimsBound } from './claimBinding';
 import { namespaceMapping, transformObjects } from './restoreTransforms';
 import { tempName } from './tempNames';
 import { waitForWorkloads } from './waitForWorkloads';
@@ -284,7 +285,7 @@ export class RestoreRunner {
       );
     }
     // The snapshots the claims are provisioned from go with the cleanup: wait for the binding.
-    const unbound = await waitForClaimsBound({
+    const { unbound } = await waitForClaimsBound({
       kube: this.options.kube,
       namespace: options.namespace,
       claims: options.claims,

@@ -9,6 +9,7 @@ import type { DatamoverConfig } from '../config/FerryConfig';
 import { followDatamoverLog, parseJsonLine, watchJobPods } from './jobWatch';
 import { createIfAbsent, KubeClients, sleep } from './KubeClients';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
+import { waitForJobClaims } from './claimBinding';
 
 export const DEVICE_PATH = '/dev/ferry-volume';
 
@@ -98,8 +99,8 @@ export function buildDatamoverJob(options: {
 }
 
 /**
- * When a datamover Job's steps happened (ISO times): what Ferry saw (`jobCreatedAt`, `doneAt`:
- * when it saw the end), what the pod says (seconds only), and what the datamover process
+ * When a datamover Job's steps happened (ISO times): what Ferry saw (`jobCreatedAt`: once its
+ * claim was bound; `doneAt`: when it saw the end), what the pod says (seconds only), and what the datamover process
  * reported (milliseconds: its start, its data pass).
  */
 export interface JobTimings {
@@ -122,8 +123,9 @@ export type JobOutcome =
 const POLL_MS = 1000;
 
 /**
- * Runs (or, after a crash, re-attaches to) a datamover Job until it ends. Progress is read from
- * the pod's log (JSON lines), the outcome from its termination message.
+ * Runs (or, after a crash, re-attaches to) a datamover Job until it ends: created once its
+ * claims are bound (`waitForJobClaims`). Progress is read from the pod's log (JSON lines), the
+ * outcome from its termination message.
  */
 export async function runDatamoverJob(options: {
   kube: KubeClients;
@@ -136,6 +138,8 @@ export async function runDatamoverJob(options: {
   const { kube, job } = options;
   const namespace = job.metadata!.namespace!;
   const name = job.metadata!.name!;
+  const claims = await waitForJobClaims({ kube, job, diagnose: options.diagnose });
+  if (claims.problem) return { ok: false, reason: claims.problem };
   const jobCreatedAt = new Date().toISOString();
   await createIfAbsent(() => kube.batch.createNamespacedJob({ namespace, body: job }));
   const deadline = Date.now() + options.timeoutMs;

@@ -3,7 +3,7 @@ import type { DatamoverConfig } from '../config/FerryConfig';
 import type { StatusRecorder } from '../controller/StatusRecorder';
 import type { RestoreStatus } from '../controller/RestoreResource';
 import { buildDatamoverJob, DEVICE_PATH, runDatamoverJob, TargetAccess } from './datamoverJob';
-import { createIfAbsent, deleteIfPresent, isConflict, isNotFound, KubeClients, mergePatch, sleep } from './KubeClients';
+import { createIfAbsent, deleteIfPresent, isConflict, isNotFound, KubeClients, mergePatch } from './KubeClients';
 import { RESTORE_ID_ANNOTATION } from '../controller/RestoreResource';
 import { OperationOwner, ownerReferencesIn } from './OwnerRef';
 import { parseQuantity } from './quantity';
@@ -264,30 +264,4 @@ async function hydrate(
 async function completed(recorder: StatusRecorder<RestoreStatus>, volume: VolumeToRestore, times: Record<string, string> = {}) {
   await recordVolumeTimes(recorder, volume.pvc, times);
   await recorder.volume(volume.pvc, { phase: 'Completed', bytesDone: volume.virtualSize });
-}
-
-/**
- * Waits until the restored claims are bound, so their snapshots may go. A claim of a
- * WaitForFirstConsumer class binds only once a pod uses it: the wait is bounded.
- */
-export async function waitForClaimsBound(options: {
-  kube: KubeClients;
-  namespace: string;
-  claims: string[];
-  timeoutMs: number;
-}): Promise<string[]> {
-  const deadline = Date.now() + options.timeoutMs;
-  let unbound = options.claims;
-  while (unbound.length > 0 && Date.now() < deadline) {
-    const next: string[] = [];
-    for (const name of unbound) {
-      const claim = await options.kube.core
-        .readNamespacedPersistentVolumeClaim({ namespace: options.namespace, name })
-        .catch(() => undefined);
-      if (claim?.status?.phase !== 'Bound') next.push(name);
-    }
-    unbound = next;
-    if (unbound.length) await sleep(500);
-  }
-  return unbound;
 }
