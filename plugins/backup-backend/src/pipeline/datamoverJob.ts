@@ -100,8 +100,8 @@ export function buildDatamoverJob(options: {
 
 /**
  * When a datamover Job's steps happened (ISO times): what Ferry saw (`jobCreatedAt`: once its
- * claim was bound; `doneAt`: when it saw the end), what the pod says (seconds only), and what the datamover process
- * reported (milliseconds: its start, its data pass).
+ * claim was bound; `doneAt`: when it saw the end), what the pod says (seconds only), and what
+ * the datamover process reported (milliseconds: its start, its data pass).
  */
 export interface JobTimings {
   jobCreatedAt: string;
