@@ -184,9 +184,13 @@ afterAll(async () => {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await fs.writeFile(path.join(out, `bench-e2e-${stamp}.md`), text);
   await fs.writeFile(path.join(out, `bench-e2e-${stamp}.json`), JSON.stringify(raw, null, 2));
-  // The node's logs (kubelet, containerd, the CSI driver and its sidecars) beside the tables, to
-  // tell where a slow phase went (e.g. a pod's start) after the sandbox is gone.
-  if (sandbox) await fs.cp(path.join(sandbox.dataDir, 'logs'), path.join(out, `bench-e2e-${stamp}-logs`), { recursive: true });
+  // The node's logs (control plane, kubelet, containerd; the CSI sidecars' in csi/) beside the
+  // tables, to tell where a slow phase went (e.g. a pod's start) after the sandbox is gone.
+  if (sandbox) {
+    const logs = path.join(out, `bench-e2e-${stamp}-logs`);
+    await fs.cp(path.join(sandbox.dataDir, 'logs'), logs, { recursive: true });
+    await fs.cp(path.join(sandbox.dataDir, 'csi', 'logs'), path.join(logs, 'csi'), { recursive: true }).catch(() => undefined);
+  }
   await stopBackend?.();
   await sandbox?.stop();
 });
