@@ -1,6 +1,7 @@
-import { KubeConfig, type V1Job, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { type V1Job, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { waitForJobClaims } from './claimBinding';
+import { closedPortKubeConfig } from './__testUtils__/closedPortKubeConfig';
 
 /**
  * The API calls of waitForJobClaims, answered by a fake: the claim `src` of class `classOf`
@@ -10,13 +11,7 @@ import { waitForJobClaims } from './claimBinding';
 function fakeCluster(o: { bindingMode?: string; pendingReads: number; storageClassName?: string }) {
   const calls: string[] = [];
   let reads = 0;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const kubeConfig = closedPortKubeConfig();
   const kube = {
     kubeConfig,
     core: {

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from './KubeClients';
 import { jobTimings, runDatamoverJob } from './datamoverJob';
+import { closedPortKubeConfig } from './__testUtils__/closedPortKubeConfig';
 
 const result = {
   type: 'result',
@@ -49,13 +50,7 @@ function pod(terminated?: { exitCode: number; message: string }): V1Pod {
 
 /** Kubernetes clients whose Job never reports Complete: only the pod says it ended. */
 function fakeKube(pods: V1Pod[], server = 'https://127.0.0.1:1'): KubeClients {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const kubeConfig = closedPortKubeConfig(server);
   let polls = 0;
   return {
     kubeConfig,

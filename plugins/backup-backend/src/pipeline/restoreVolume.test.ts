@@ -1,10 +1,11 @@
-import { KubeConfig, type CustomObjectsApi, type V1Job, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { type CustomObjectsApi, type V1Job, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { datamoverConfigSchema } from '../config/FerryConfig';
 import { RESTORE_ID_ANNOTATION, type RestoreStatus } from '../controller/RestoreResource';
 import { StatusRecorder } from '../controller/StatusRecorder';
 import type { KubeClients } from './KubeClients';
 import { restoreVolume } from './restoreVolume';
 import { tempName } from './tempNames';
+import { closedPortKubeConfig } from './__testUtils__/closedPortKubeConfig';
 
 const RESTORE_ID = 'r-20261207-abcdef';
 const owner = { apiVersion: 'ferry.io/v1alpha1', kind: 'Restore', name: 'r', namespace: 'ferry-system', uid: 'u-1', labels: {} };
@@ -19,13 +20,7 @@ const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { co
 function fakeCluster(o: { claims: Map<string, V1PersistentVolumeClaim>; beforeCreate?: () => void }) {
   const calls: string[] = [];
   const deletes: Array<{ name: string; uid?: string }> = [];
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const kubeConfig = closedPortKubeConfig();
   const kube = {
     kubeConfig,
     core: {
