@@ -18,6 +18,10 @@ import { convertRawToQcow2 } from './convertRawToQcow2';
 
 const KiB = 1024;
 
+// Each case writes and checks whole images with qemu-img: seconds on a loaded machine (the
+// default 5 s hook timeout failed writeOverlayFromRaw.test.ts's setup once in a full `npm test`).
+jest.setTimeout(120_000);
+
 describe('convertRawToQcow2 (full backup) checked by qemu-img', () => {
   let dir: string;
   beforeAll(async () => {

@@ -25,6 +25,10 @@ import { fillRandom, nextState, prng, writeVolume } from '../testing/volumes';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+// Each case writes and checks whole images with qemu-img: seconds on a loaded machine (the
+// default 5 s hook timeout failed once in a full `npm test`, beside the e2e suites).
+jest.setTimeout(120_000);
+
 async function expectClean(image: string): Promise<void> {
   const check = await qemuCheck(image);
   expect(check.exitCode).toBe(0);
