@@ -106,7 +106,7 @@ export class DigestScanner {
     direct?: boolean;
   }) {
     const { clusterSize, windowBytes, workers } = o;
-    const slots = o.slots ?? 2 * (workers + (o.callerScans ? 1 : 0));
+    const slots = WindowPool.slotsFor(o);
     const readBytes = Math.max(clusterSize, Math.min(windowBytes, o.direct ? DIRECT_READ_BYTES : CACHED_READ_BYTES));
     if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0) {
       throw new Error('digest scans need windows of whole clusters');

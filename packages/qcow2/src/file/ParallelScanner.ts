@@ -144,8 +144,7 @@ export class ParallelScanner {
     readBytes?: number;
   }) {
     const { clusterSize, windowBytes, workers } = options;
-    const scanners = workers + (options.callerScans ? 1 : 0);
-    const slots = options.slots ?? 2 * scanners;
+    const slots = WindowPool.slotsFor({ workers, callerScans: options.callerScans ?? false, slots: options.slots });
     const readBytes = Math.max(clusterSize, Math.min(windowBytes, options.readBytes ?? 256 * 1024));
     if (windowBytes % clusterSize !== 0 || readBytes % clusterSize !== 0) {
       throw invalidArgument('parallel scans need windows and reads of whole clusters');

@@ -65,6 +65,11 @@ export class WindowPool {
   private taken = 0;
   private released = 0;
 
+  /** The slots of a pool (callers size their shared arrays with it): 2 per scanning thread by default. */
+  static slotsFor(o: { workers: number; callerScans: boolean; slots?: number }): number {
+    return o.slots ?? 2 * (o.workers + (o.callerScans ? 1 : 0));
+  }
+
   constructor(options: {
     /** The scan's source text (see the class comment). */
     scanFactory: string;
@@ -84,7 +89,7 @@ export class WindowPool {
     mapError: (message: string) => Error;
   }) {
     const scanners = options.workers + (options.callerScans ? 1 : 0);
-    const slots = options.slots ?? 2 * scanners;
+    const slots = WindowPool.slotsFor(options);
     if (scanners < 1 || options.workers < 0 || slots < 1 || options.perWindow < 1) {
       throw invalidArgument('a window pool needs one scanning thread, one slot and one cluster per window at least');
     }
